@@ -1,0 +1,42 @@
+"""Checkpoints: plain dicts of state dicts, counters and RNG states, written atomically.
+
+A checkpoint is written to a temporary file beside its target, flushed to disk, then renamed over
+the target, so a run killed at any moment leaves either the old checkpoint or the new one, never
+half of one. Loading uses ``weights_only=True``: a checkpoint is data, not code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+FORMAT = "seqgan-checkpoint-v1"
+
+
+def save_checkpoint(state: dict, path: str | Path) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint; raise ValueError naming the file if it is missing, corrupt or foreign."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.exists():
+        raise ValueError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a truncated or foreign file
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path}: not a readable checkpoint (corrupt or truncated?): {reason[:200]}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a seqgan checkpoint (expected format {FORMAT})")
+    return state

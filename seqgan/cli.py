@@ -1,0 +1,170 @@
+"""The ``seqgan`` command: train, sample, evaluate, score. Parses arguments and dispatches.
+
+Every user error (bad config, data or checkpoint) is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import torch
+
+from .config import ConfigError, config_from_dict, load_config
+
+USAGE_ERROR = 2
+
+
+def _fail(message: str) -> int:
+    print(f"seqgan: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _default_run_dir(config_path: str, seed: int) -> Path:
+    return Path("runs") / f"{Path(config_path).stem}-seed{seed}"
+
+
+def cmd_train(args) -> int:
+    from .train import results_table, train
+
+    overrides = list(args.set or [])
+    if args.oracle:
+        overrides.append(f"oracle.source={args.oracle}")
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    if args.device:
+        overrides.append(f"device={args.device}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = load_config(args.config, overrides)
+    run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg.seed)
+    print(f"run directory: {run_dir}", flush=True)
+    results = train(cfg, run_dir, resume=args.resume)
+    print()
+    print(results_table(results))
+    print(f"\n{results['seconds']:.0f} s of training; metrics, samples, plot and checkpoint in {run_dir}")
+    return 0
+
+
+def _load_models(path: str, data_dir: str | None):
+    from .checkpoint import load_checkpoint
+    from .oracle import Oracle
+    from .train import build_generator
+
+    ckpt = load_checkpoint(path)
+    cfg = config_from_dict(ckpt["config"])
+    if data_dir:
+        cfg.data_dir = data_dir
+    dims = ckpt["oracle"]["dims"]
+    oracle = Oracle(**dims)
+    oracle.load_state_dict(ckpt["oracle"]["weights"])
+    generator = build_generator(cfg, dims["vocab_size"])
+    generator.load_state_dict(ckpt["generator"])
+    return ckpt, cfg, oracle, generator
+
+
+def cmd_sample(args) -> int:
+    from .data import write_token_file
+
+    _, _, _, generator = _load_models(args.checkpoint, None)
+    if args.num <= 0:
+        return _fail(f"--num must be positive, got {args.num}")
+    if args.temperature <= 0:
+        return _fail(f"--temperature must be > 0, got {args.temperature}")
+    torch.manual_seed(args.seed)
+    samples = generator.sample(args.num, temperature=args.temperature)
+    if args.out:
+        write_token_file(args.out, samples)
+    else:
+        sys.stdout.write("".join(" ".join(map(str, row)) + "\n" for row in samples.tolist()))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from . import metrics
+    from .data import oracle_corpus
+
+    ckpt, cfg, oracle, generator = _load_models(args.checkpoint, args.data_dir)
+    torch.manual_seed(args.seed)
+    _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+    num = args.num or cfg.eval.num_samples
+    samples = generator.sample(num, temperature=args.temperature)
+    result = {
+        "nll_oracle": metrics.nll_oracle(oracle, samples),
+        "nll_test": metrics.nll_test(generator, test),
+        "num_samples": num,
+        "temperature": args.temperature,
+        "seed": args.seed,
+        "progress": ckpt["progress"],
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_score(args) -> int:
+    from . import metrics
+    from .data import read_token_file
+    from .oracle import Oracle, resolve_oracle_path
+
+    data_dir = args.data_dir or os.environ.get("SEQGAN_DATA_DIR")
+    oracle = Oracle.from_npz(resolve_oracle_path(args.oracle, data_dir))
+    seqs = read_token_file(args.file, vocab_size=oracle.vocab_size)
+    print(json.dumps({"nll_oracle": metrics.nll_oracle_ragged(oracle, seqs), "num_sequences": len(seqs)}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seqgan", description="SeqGAN: adversarial training of sequence generators (Yu et al., AAAI 2017).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="run Algorithm 1 (and the MLE baseline) from a YAML config")
+    p.add_argument("config", help="YAML config, e.g. configs/synthetic_quick.yaml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
+    p.add_argument("--run-dir", help="where to write the run (default runs/CONFIG-seedS)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    p.add_argument("--oracle", help="'paper', a .npz path, or 'random' (same as --set oracle.source=...)")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.add_argument("--device", help="cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=int, help="run seed (same as --set seed=...)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="sample token ids from a trained generator")
+    p.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR")
+    p.add_argument("--num", type=int, default=100)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("evaluate", help="NLL-oracle and NLL-test of a trained generator, as JSON")
+    p.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR")
+    p.add_argument("--num", type=int, default=0, help="samples for NLL-oracle (default: the run's eval.num_samples)")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("score", help="NLL-oracle of a file of token ids (one sequence a line)")
+    p.add_argument("file")
+    p.add_argument("--oracle", default="paper", help="'paper' (from the data directory) or a .npz path")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.set_defaults(func=cmd_score)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, ValueError) as e:
+        return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except KeyboardInterrupt:
+        print("\nseqgan: interrupted; resume with --resume from the last checkpoint", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

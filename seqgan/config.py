@@ -1,0 +1,296 @@
+"""Typed, validated run configuration: dataclasses with defaults, YAML presets, dotted overrides.
+
+A YAML file lists only what differs from the defaults below. An unknown key or a value of the
+wrong type is an error naming the key, the file and the line (``ConfigError``), never a new field.
+The defaults are the paper's synthetic experiment as the authors' code runs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
+
+
+class ConfigError(ValueError):
+    """A bad config value; the message names the key and, where known, file and line."""
+
+
+@dataclass
+class OracleConfig:
+    source: str = "random"
+    """'random' (a seeded N(0,1) LSTM), 'paper' (the authors' weights in the data dir) or a .npz path."""
+    seed: int = 88
+    """Seed of a random oracle's weights and of the oracle's train/test samples."""
+    vocab_size: int = 5000
+    """Vocabulary of a random oracle (a loaded oracle's arrays fix their own)."""
+    emb_dim: int = 32
+    """Embedding size of a random oracle."""
+    hidden_dim: int = 32
+    """Hidden size of a random oracle."""
+    seq_len: int = 20
+    """Sequence length T."""
+    num_train: int = 10_000
+    """Oracle samples used as the real training data."""
+    num_test: int = 10_000
+    """Held-out oracle samples for NLL-test."""
+
+
+@dataclass
+class GeneratorConfig:
+    emb_dim: int = 32
+    """Token embedding size."""
+    hidden_dim: int = 32
+    """LSTM hidden size."""
+    lr: float = 0.01
+    """Adam learning rate, for MLE and policy gradient alike (authors' code)."""
+    grad_clip: float = 5.0
+    """Global gradient-norm clip."""
+
+
+@dataclass
+class DiscriminatorConfig:
+    emb_dim: int = 64
+    """Token embedding size."""
+    filter_sizes: list[int] = field(default_factory=lambda: list(PAPER_FILTER_SIZES))
+    """Convolution widths."""
+    num_filters: list[int] = field(default_factory=lambda: list(PAPER_NUM_FILTERS))
+    """Filters per width."""
+    dropout_keep: float = 0.75
+    """Keep probability of the dropout before the output layer."""
+    l2_reg: float = 0.2
+    """L2 penalty on the output layer."""
+    lr: float = 1e-4
+    """Adam learning rate."""
+    bf16: bool = True
+    """bf16 autocast for D's training and scoring (fp32 master weights)."""
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 64
+    """Minibatch size of every phase (and of the generated batch of a g-step)."""
+    pretrain_g_epochs: int = 120
+    """MLE pre-training epochs of G."""
+    pretrain_d_steps: int = 50
+    """D pre-training: rounds of (fresh negatives, pretrain_d_epochs epochs)."""
+    pretrain_d_epochs: int = 3
+    """Epochs over each D pre-training set."""
+    num_negatives: int = 10_000
+    """Generated sequences drawn afresh for each D training set."""
+    rounds: int = 200
+    """Adversarial rounds (the paper's total batches)."""
+    g_steps: int = 1
+    """Policy-gradient updates of G per round."""
+    rollout_num: int = 16
+    """Monte Carlo completions N per prefix."""
+    rollout_update_rate: float = 0.8
+    """r in beta <- r * beta + (1 - r) * theta."""
+    d_steps: int = 5
+    """D updates per round, each on fresh negatives."""
+    d_epochs: int = 3
+    """Epochs k over each fresh D training set."""
+    mle_baseline: bool = True
+    """Also train a copy of the pre-trained G by MLE alongside, for the MLE row."""
+    mle_epochs_per_round: int = 1
+    """MLE epochs the baseline gets per adversarial round."""
+    score_batch_size: int = 8192
+    """Batch size for D scoring rollouts."""
+
+
+@dataclass
+class EvalConfig:
+    every: int = 5
+    """Evaluate every this many MLE pre-training epochs and adversarial rounds."""
+    num_samples: int = 10_000
+    """Generator samples for NLL-oracle."""
+    checkpoint_every: int = 10
+    """Checkpoint every this many adversarial rounds (and at every phase end)."""
+
+
+@dataclass
+class Config:
+    seed: int = 0
+    """Seeds the run (models, sampling, shuffling); the oracle has its own seed."""
+    device: str = "cpu"
+    """'cpu', 'cuda' or 'cuda:N'."""
+    threads: int = 0
+    """torch intra-op threads; 0 keeps torch's default."""
+    data_dir: str = ""
+    """Where the shared data sets live (else SEQGAN_DATA_DIR)."""
+    oracle: OracleConfig = field(default_factory=OracleConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# -- loading and checking -------------------------------------------------------------------------
+
+def _line_map(node, prefix: str = "", out: dict | None = None) -> dict:
+    """Dotted key -> 1-based line of a composed YAML mapping."""
+    out = {} if out is None else out
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            out[key] = key_node.start_mark.line + 1
+            _line_map(value_node, key + ".", out)
+    return out
+
+
+def _coerce(value, typ, where: str):
+    """Check ``value`` against the annotated type, converting int->float; raise ConfigError."""
+    origin = typing.get_origin(typ)
+    if origin is list:
+        (item_type,) = typing.get_args(typ)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, item_type, where) for v in value]
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise AssertionError(f"unhandled config type {typ}")
+
+
+def _apply(obj, values: dict, prefix: str, lines: dict, source: str) -> None:
+    hints = typing.get_type_hints(type(obj))
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        line = lines.get(dotted)
+        where = f"{source}:{line}: key '{dotted}'" if line else f"{source}: key '{dotted}'"
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key (known: {', '.join(sorted(names))})")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: expected a section of keys, got {value!r}")
+            _apply(current, value, dotted + ".", lines, source)
+        else:
+            setattr(obj, key, _coerce(value, hints[key], where))
+
+
+def _check(cfg: Config) -> None:
+    """Value ranges and cross-field constraints."""
+    positive = {
+        "oracle.vocab_size": cfg.oracle.vocab_size, "oracle.emb_dim": cfg.oracle.emb_dim,
+        "oracle.hidden_dim": cfg.oracle.hidden_dim, "oracle.seq_len": cfg.oracle.seq_len,
+        "oracle.num_train": cfg.oracle.num_train, "oracle.num_test": cfg.oracle.num_test,
+        "generator.emb_dim": cfg.generator.emb_dim, "generator.hidden_dim": cfg.generator.hidden_dim,
+        "generator.lr": cfg.generator.lr, "generator.grad_clip": cfg.generator.grad_clip,
+        "discriminator.emb_dim": cfg.discriminator.emb_dim, "discriminator.lr": cfg.discriminator.lr,
+        "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
+        "train.rollout_num": cfg.train.rollout_num, "train.score_batch_size": cfg.train.score_batch_size,
+        "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples,
+        "eval.checkpoint_every": cfg.eval.checkpoint_every,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"key '{key}': must be positive, got {value}")
+    non_negative = {
+        "train.pretrain_g_epochs": cfg.train.pretrain_g_epochs, "train.pretrain_d_steps": cfg.train.pretrain_d_steps,
+        "train.pretrain_d_epochs": cfg.train.pretrain_d_epochs, "train.rounds": cfg.train.rounds,
+        "train.g_steps": cfg.train.g_steps, "train.d_steps": cfg.train.d_steps, "train.d_epochs": cfg.train.d_epochs,
+        "train.mle_epochs_per_round": cfg.train.mle_epochs_per_round, "threads": cfg.threads,
+        "discriminator.l2_reg": cfg.discriminator.l2_reg,
+    }
+    for key, value in non_negative.items():
+        if value < 0:
+            raise ConfigError(f"key '{key}': must be >= 0, got {value}")
+    if cfg.oracle.seq_len < 2:
+        raise ConfigError(f"key 'oracle.seq_len': must be at least 2, got {cfg.oracle.seq_len}")
+    if not 0.0 < cfg.discriminator.dropout_keep <= 1.0:
+        raise ConfigError(f"key 'discriminator.dropout_keep': a keep probability in (0, 1], got {cfg.discriminator.dropout_keep}")
+    if not 0.0 <= cfg.train.rollout_update_rate <= 1.0:
+        raise ConfigError(f"key 'train.rollout_update_rate': must be in [0, 1], got {cfg.train.rollout_update_rate}")
+    d = cfg.discriminator
+    if not d.filter_sizes or len(d.filter_sizes) != len(d.num_filters):
+        raise ConfigError(
+            f"keys 'discriminator.filter_sizes' and 'discriminator.num_filters': need equal, non-zero lengths, "
+            f"got {len(d.filter_sizes)} and {len(d.num_filters)}"
+        )
+    if min(d.filter_sizes) < 1 or min(d.num_filters) < 1:
+        raise ConfigError("keys 'discriminator.filter_sizes' and 'discriminator.num_filters': entries must be positive")
+    if max(d.filter_sizes) > cfg.oracle.seq_len:
+        raise ConfigError(
+            f"key 'discriminator.filter_sizes': width {max(d.filter_sizes)} exceeds oracle.seq_len {cfg.oracle.seq_len}"
+        )
+    if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
+        raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """'train.rounds=10' -> ('train.rounds', 10); the value is read as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Defaults, then the YAML file at ``path``, then ``KEY=VALUE`` overrides; checked."""
+    cfg = Config()
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config {path}: no such file") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"config {path}: not UTF-8 text (byte {e.start})") from None
+        try:
+            node = yaml.compose(text)
+            values = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark else ""
+            raise ConfigError(f"config {path}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
+        _apply(cfg, values, "", _line_map(node), str(path))
+    for text in overrides:
+        key, value = parse_override(text)
+        nested: dict = {}
+        cursor = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            cursor = cursor.setdefault(part, {})
+        cursor[parts[-1]] = value
+        _apply(cfg, nested, "", {}, "--set")
+    _check(cfg)
+    return cfg
+
+
+def config_from_dict(values: dict) -> Config:
+    """Rebuild a Config from ``to_dict`` output (a checkpoint's or a run directory's)."""
+    cfg = Config()
+    _apply(cfg, values, "", {}, "saved config")
+    _check(cfg)
+    return cfg

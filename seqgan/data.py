@@ -1,0 +1,86 @@
+"""Data: the oracle's synthetic corpus, minibatches, and files of token ids.
+
+The synthetic corpus is what the authors' code writes to ``save/real_data.txt``: sequences sampled
+from the oracle, fixed by the oracle's seed. Files of token ids use the authors' format: one
+sequence a line, ids separated by whitespace.
+
+Shapes: B batch, T sequence length.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from .oracle import Oracle
+
+
+def oracle_corpus(oracle: Oracle, num_train: int, num_test: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train (num_train, T) and test (num_test, T) samples of the oracle, fixed by ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    train = oracle.sample(num_train, generator=gen)
+    test = oracle.sample(num_test, generator=gen)
+    return train, test
+
+
+def batches(data: torch.Tensor, batch_size: int, shuffle: bool = True) -> Iterator[torch.Tensor]:
+    """Minibatches of the rows of ``data`` (one permutation, no per-row Python work)."""
+    order = torch.randperm(len(data), device=data.device) if shuffle else torch.arange(len(data), device=data.device)
+    for i in range(0, len(data), batch_size):
+        yield data[order[i : i + batch_size]]
+
+
+def discriminator_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real and generated sequences with labels 1 and 0: (P + Q, T), (P + Q,)."""
+    seqs = torch.cat([real, fake.to(real.device)])
+    labels = torch.cat([
+        torch.ones(len(real), dtype=torch.long, device=real.device),
+        torch.zeros(len(fake), dtype=torch.long, device=real.device),
+    ])
+    return seqs, labels
+
+
+def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[list[int]]:
+    """Sequences of token ids from a file, one sequence a line; blank lines are skipped.
+
+    Raises ValueError naming the file and line for anything that is not a valid id.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, expected a file of token ids") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte offset {e.start})") from None
+    seqs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        ids = []
+        for token in fields:
+            try:
+                ids.append(int(token))
+            except ValueError:
+                raise ValueError(f"{path}:{number}: {token!r} is not an integer token id") from None
+            if ids[-1] < 0 or (vocab_size is not None and ids[-1] >= vocab_size):
+                raise ValueError(f"{path}:{number}: token id {ids[-1]} is outside the vocabulary [0, {vocab_size})")
+        seqs.append(ids)
+    if not seqs:
+        raise ValueError(f"{path}: no sequences (the file is empty)")
+    return seqs
+
+
+def write_token_file(path: str | Path, seqs: torch.Tensor) -> None:
+    """Write (B, T) token ids in the authors' format, atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(" ".join(map(str, row)) + "\n" for row in seqs.tolist()), encoding="utf-8")
+    tmp.replace(path)

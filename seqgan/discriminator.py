@@ -1,0 +1,98 @@
+"""The discriminator D_phi: a CNN that scores whole sequences as real (oracle) or generated.
+
+The paper's text classifier (Section 4 and its appendix; the authors' ``discriminator.py``):
+token embedding 64; convolutions of widths 1-10, 15 and 20 with 100, 200, 200, 200, 200, 100,
+100, 100, 100, 100, 160 and 160 filters, ReLU; max-over-time pooling; one highway layer
+(transform-gate bias 0, as the authors' code passes); dropout keeping 75% of units (keep
+probability 0.75, not drop probability 0.75 as some ports ship); a two-way output layer with L2
+penalty 0.2 on its weights and bias (``tf.nn.l2_loss``: half the sum of squares).
+
+Shapes: B batch, T sequence length, E embedding, F total filters.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PAPER_FILTER_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
+PAPER_NUM_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
+
+
+class Highway(nn.Module):
+    """y = t * relu(W_h x) + (1 - t) * x, with transform gate t = sigmoid(W_t x + bias)."""
+
+    def __init__(self, size: int, gate_bias: float = 0.0):
+        super().__init__()
+        self.transform = nn.Linear(size, size)
+        self.gate = nn.Linear(size, size)
+        self.gate_bias = gate_bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = torch.sigmoid(self.gate(x) + self.gate_bias)
+        return t * F.relu(self.transform(x)) + (1.0 - t) * x
+
+
+class Discriminator(nn.Module):
+    """CNN classifier; ``forward`` returns logits (B, 2), class 1 meaning real."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        *,
+        emb_dim: int = 64,
+        filter_sizes: tuple[int, ...] = PAPER_FILTER_SIZES,
+        num_filters: tuple[int, ...] = PAPER_NUM_FILTERS,
+        dropout_keep: float = 0.75,
+        l2_reg: float = 0.2,
+    ):
+        super().__init__()
+        if len(filter_sizes) != len(num_filters):
+            raise ValueError(f"{len(filter_sizes)} filter sizes but {len(num_filters)} filter counts")
+        if max(filter_sizes) > seq_len:
+            raise ValueError(f"filter width {max(filter_sizes)} exceeds sequence length {seq_len}")
+        if not 0.0 < dropout_keep <= 1.0:
+            raise ValueError(f"dropout_keep is a keep probability in (0, 1], got {dropout_keep}")
+        self.seq_len, self.l2_reg = seq_len, l2_reg
+        self.embedding = nn.Embedding(vocab_size, emb_dim)
+        self.convs = nn.ModuleList(nn.Conv1d(emb_dim, n, w) for w, n in zip(filter_sizes, num_filters))
+        total = sum(num_filters)
+        self.highway = Highway(total)
+        self.dropout = nn.Dropout(p=1.0 - dropout_keep)
+        self.out = nn.Linear(total, 2)
+        # the authors' initialisation: truncated normal 0.1 weights, 0.1 biases for conv and output
+        with torch.no_grad():
+            nn.init.uniform_(self.embedding.weight, -1.0, 1.0)
+            for layer in [*self.convs, self.out]:
+                nn.init.trunc_normal_(layer.weight, std=0.1, a=-0.2, b=0.2)
+                nn.init.constant_(layer.bias, 0.1)
+
+    def features(self, seqs: torch.Tensor) -> torch.Tensor:
+        """Max-over-time pooled convolution features: (B, T) -> (B, F)."""
+        x = self.embedding(seqs).transpose(1, 2)  # (B, E, T)
+        return torch.cat([F.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
+
+    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
+        return self.out(self.dropout(self.highway(self.features(seqs))))
+
+    def loss(self, seqs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy on (B, T) sequences with labels (B,) plus the output layer's L2 penalty."""
+        logits = self(seqs).float()
+        l2 = 0.5 * (self.out.weight.square().sum() + self.out.bias.square().sum())
+        return F.cross_entropy(logits, labels) + self.l2_reg * l2
+
+    @torch.no_grad()
+    def prob_real(self, seqs: torch.Tensor, batch_size: int = 8192, bf16: bool = False) -> torch.Tensor:
+        """D(Y): the probability that each sequence (B, T) is real, in eval mode (no dropout)."""
+        was_training = self.training
+        self.eval()
+        device = self.out.weight.device
+        probs = []
+        for i in range(0, len(seqs), batch_size):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = self(seqs[i : i + batch_size].to(device))
+            probs.append(torch.softmax(logits.float(), dim=1)[:, 1])
+        self.train(was_training)
+        return torch.cat(probs) if probs else torch.empty(0, device=device)

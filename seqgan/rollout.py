@@ -1,0 +1,112 @@
+"""Monte Carlo rollouts: the action values Q that reward the generator (paper Section 3, eq. 4-5).
+
+For a sample Y_1:T and t < T, Q(Y_1:t-1, y_t) is the mean of D over N completions of the prefix
+Y_1:t drawn by the roll-out policy G_beta; at t = T it is D(Y_1:T). The roll-out policy is a delayed
+copy of the generator, beta <- r * beta + (1 - r) * theta after each generator update (the authors'
+``rollout.py`` uses r = 0.8, but its update builds new graph nodes that are never used, so its
+roll-out network stays at the pre-trained weights; ours really moves).
+
+Everything is batched: one teacher-forced pass gives the state after every prefix, the N x (T-1)
+completions of the whole batch are sampled together, and D scores them in large batches.
+Rows are ordered by prefix length, so at each step the rows that still need a token are one
+contiguous slice and logits are computed for those rows only: work grows as N * T^2 / 2,
+sequential depth as T.
+
+Shapes: B batch, T length, N rollouts (``rollout_num``), H hidden, R = (T-1) * N * B completions.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from .discriminator import Discriminator
+from .generator import Generator, sample_from_logits
+
+
+class RolloutPolicy(nn.Module):
+    """G_beta: a delayed copy of the generator's weights."""
+
+    def __init__(self, generator: Generator, update_rate: float):
+        super().__init__()
+        if not 0.0 <= update_rate <= 1.0:
+            raise ValueError(f"rollout update_rate must be in [0, 1], got {update_rate}")
+        self.policy = copy.deepcopy(generator).requires_grad_(False)
+        self.update_rate = update_rate
+
+    @torch.no_grad()
+    def update(self, generator: Generator) -> None:
+        """beta <- r * beta + (1 - r) * theta, over every weight."""
+        for beta, theta in zip(self.policy.parameters(), generator.parameters(), strict=True):
+            beta.mul_(self.update_rate).add_(theta.detach(), alpha=1.0 - self.update_rate)
+
+    @torch.no_grad()
+    def complete(self, samples: torch.Tensor, rollout_num: int) -> torch.Tensor:
+        """N Monte Carlo completions of every proper prefix of every sample.
+
+        Args:
+            samples: (B, T) token ids.
+            rollout_num: N.
+        Returns:
+            (T-1, N, B, T): entry [t-1, n, b] keeps samples[b, :t] and completes it by sampling.
+        """
+        g = self.policy
+        g.eval()
+        b, t_len = samples.shape
+        n = rollout_num
+        # states after reading y_1..y_t for t = 1..T-1, from one teacher-forced pass
+        tokens = torch.full((b,), g.start_token, dtype=torch.long, device=samples.device)
+        _, state = g.step(tokens, None)
+        hs, cs = [], []
+        for t in range(1, t_len):
+            _, state = g.step(samples[:, t - 1], state)
+            hs.append(state[0][0])
+            cs.append(state[1][0])
+        rows = (t_len - 1) * n * b
+        h = torch.stack(hs).unsqueeze(1).expand(-1, n, -1, -1).reshape(1, rows, -1)  # (1, R, H)
+        c = torch.stack(cs).unsqueeze(1).expand(-1, n, -1, -1).reshape(1, rows, -1)
+        completions = samples.unsqueeze(0).expand(rows // b, -1, -1).reshape(rows, t_len).clone()  # (R, T)
+        rows_per_prefix = n * b
+        for s in range(1, t_len):  # fill column s (token y_s+1) of rows whose prefix length is <= s
+            active = s * rows_per_prefix
+            tokens = sample_from_logits(g.out(h[0, :active]))
+            completions[:active, s] = tokens
+            if s < t_len - 1:
+                _, (h_new, c_new) = g.step(tokens, (h[:, :active], c[:, :active]))
+                h[:, :active] = h_new
+                c[:, :active] = c_new
+        return completions.view(t_len - 1, n, b, t_len)
+
+
+@torch.no_grad()
+def rewards_from_completions(
+    discriminator: Discriminator,
+    samples: torch.Tensor,
+    completions: torch.Tensor,
+    *,
+    batch_size: int = 8192,
+    bf16: bool = False,
+) -> torch.Tensor:
+    """Q values (B, T) from fixed completions (T-1, N, B, T); reward [b, t-1] belongs to y_t."""
+    t_minus_1, n, b, t_len = completions.shape
+    assert samples.shape == (b, t_len) and t_minus_1 == t_len - 1, (tuple(samples.shape), tuple(completions.shape))
+    scores = discriminator.prob_real(completions.reshape(-1, t_len), batch_size=batch_size, bf16=bf16)
+    q_prefix = scores.view(t_minus_1, n, b).mean(dim=1).t()  # (B, T-1)
+    q_last = discriminator.prob_real(samples, batch_size=batch_size, bf16=bf16).unsqueeze(1)  # (B, 1)
+    return torch.cat([q_prefix, q_last], dim=1)
+
+
+def get_rewards(
+    rollout_policy: RolloutPolicy,
+    discriminator: Discriminator,
+    samples: torch.Tensor,
+    rollout_num: int,
+    *,
+    batch_size: int = 8192,
+    bf16: bool = False,
+) -> torch.Tensor:
+    """Rewards (B, T) for generated ``samples`` (B, T): Monte Carlo Q values under D."""
+    completions = rollout_policy.complete(samples, rollout_num)
+    return rewards_from_completions(discriminator, samples, completions, batch_size=batch_size, bf16=bf16)
