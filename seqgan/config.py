@@ -67,8 +67,9 @@ class DiscriminatorConfig:
     """L2 penalty on the output layer."""
     lr: float = 1e-4
     """Adam learning rate."""
-    bf16: bool = True
-    """bf16 autocast for D's training and scoring (fp32 master weights)."""
+    precision: str = "auto"
+    """D's training and scoring: 'fp32', 'bf16' (autocast, fp32 master weights) or 'auto': bf16
+    where the hardware computes it natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX), else fp32."""
 
 
 @dataclass
@@ -236,6 +237,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError(
             f"key 'discriminator.filter_sizes': width {max(d.filter_sizes)} exceeds oracle.seq_len {cfg.oracle.seq_len}"
         )
+    if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
+        raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
     if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
         raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
 

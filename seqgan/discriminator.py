@@ -70,9 +70,20 @@ class Discriminator(nn.Module):
                 nn.init.constant_(layer.bias, 0.1)
 
     def features(self, seqs: torch.Tensor) -> torch.Tensor:
-        """Max-over-time pooled convolution features: (B, T) -> (B, F)."""
-        x = self.embedding(seqs).transpose(1, 2)  # (B, E, T)
-        return torch.cat([F.relu(conv(x)).amax(dim=2) for conv in self.convs], dim=1)
+        """Max-over-time pooled convolution features: (B, T) -> (B, F).
+
+        Each convolution runs as one matrix product over unfolded windows, which is faster than
+        ``conv1d`` on CPU (53 vs 67 ms a training step at the paper's sizes, docs/performance.md).
+        """
+        x = self.embedding(seqs)  # (B, T, E)
+        b = x.shape[0]
+        pooled = []
+        for conv in self.convs:
+            n, e, w = conv.weight.shape
+            windows = x.unfold(1, w, 1).reshape(b, -1, e * w)  # (B, T-w+1, E*w), conv1d's layout
+            z = torch.addmm(conv.bias, windows.reshape(-1, e * w), conv.weight.reshape(n, e * w).t())
+            pooled.append(F.relu(z.view(b, -1, n)).amax(dim=1))  # (B, n)
+        return torch.cat(pooled, dim=1)
 
     def forward(self, seqs: torch.Tensor) -> torch.Tensor:
         return self.out(self.dropout(self.highway(self.features(seqs))))

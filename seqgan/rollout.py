@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .discriminator import Discriminator
-from .generator import Generator, sample_from_logits
+from .generator import Generator
 
 
 class RolloutPolicy(nn.Module):
@@ -71,7 +71,7 @@ class RolloutPolicy(nn.Module):
         rows_per_prefix = n * b
         for s in range(1, t_len):  # fill column s (token y_s+1) of rows whose prefix length is <= s
             active = s * rows_per_prefix
-            tokens = sample_from_logits(g.out(h[0, :active]))
+            tokens = g.sample_next(h[0, :active])
             completions[:active, s] = tokens
             if s < t_len - 1:
                 _, (h_new, c_new) = g.step(tokens, (h[:, :active], c[:, :active]))
