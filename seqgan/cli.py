@@ -24,7 +24,14 @@ def _fail(message: str) -> int:
 
 
 def _default_run_dir(config_path: str, seed: int) -> Path:
-    return Path("runs") / f"{Path(config_path).stem}-seed{seed}"
+    """runs/CONFIG-seedS, or the first of runs/CONFIG-seedS-2, -3, ... that is free: a new run
+    never touches an earlier one."""
+    base = Path("runs") / f"{Path(config_path).stem}-seed{seed}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def cmd_train(args) -> int:
@@ -40,6 +47,8 @@ def cmd_train(args) -> int:
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     cfg = load_config(args.config, overrides)
+    if args.resume and not args.run_dir:
+        return _fail("--resume needs --run-dir: the run directory to continue")
     run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg.seed)
     print(f"run directory: {run_dir}", flush=True)
     results = train(cfg, run_dir, resume=args.resume)

@@ -17,7 +17,9 @@ from torch import nn
 State = tuple[torch.Tensor, torch.Tensor]  # h, c: (1, B, H) each
 
 
-def sample_from_logits(logits: torch.Tensor, temperature: float = 1.0, block: int = 64) -> torch.Tensor:
+def sample_from_logits(
+    logits: torch.Tensor, temperature: float = 1.0, block: int = 64, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """One draw per row from softmax(logits / temperature): (B, V) -> (B,).
 
     Two-level inverse-CDF sampling: one uniform number a row picks a block of ``block`` tokens
@@ -38,7 +40,7 @@ def sample_from_logits(logits: torch.Tensor, temperature: float = 1.0, block: in
     if full < vocab:
         block_sums = torch.cat([block_sums, weights[:, full:].sum(dim=1, keepdim=True)], dim=1)
     block_cdf = block_sums.cumsum(dim=1)
-    u = torch.rand(rows, 1, device=weights.device) * block_cdf[:, -1:]
+    u = torch.rand(rows, 1, device=weights.device, generator=generator) * block_cdf[:, -1:]
     # first block whose cdf exceeds u; a block (or token) of zero weight can never be picked
     k = torch.searchsorted(block_cdf, u, right=True).clamp_(max=block_cdf.shape[1] - 1)  # (B, 1)
     u_inner = u - (block_cdf.gather(1, k) - block_sums.gather(1, k))

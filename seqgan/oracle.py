@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .generator import sample_from_logits
+
 GATES = ("i", "f", "o", "c")
 PAPER_ORACLE = "oracle/seqgan_oracle_params.npz"
 
@@ -89,7 +91,7 @@ class Oracle(nn.Module):
         return h, c
 
     @torch.no_grad()
-    def sample(self, num: int, generator: torch.Generator | None = None, batch_size: int = 4096) -> torch.Tensor:
+    def sample(self, num: int, generator: torch.Generator | None = None, batch_size: int = 256) -> torch.Tensor:
         """Draw ``num`` sequences (num, T) of token ids."""
         out = []
         for start in range(0, num, batch_size):
@@ -100,8 +102,7 @@ class Oracle(nn.Module):
             seq = []
             for _ in range(self.seq_len):
                 h, c = self._step(self.embedding[tokens], h, c)
-                probs = torch.softmax(h @ self.W_out + self.b_out, dim=-1)
-                tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+                tokens = sample_from_logits(h @ self.W_out + self.b_out, generator=generator)
                 seq.append(tokens)
             out.append(torch.stack(seq, dim=1))
         return torch.cat(out)

@@ -1,0 +1,29 @@
+"""Shared fixtures: the paper's oracle from the data directory, skipped when absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PAPER_ORACLE = "oracle/seqgan_oracle_params.npz"
+
+
+def paper_oracle_file() -> Path | None:
+    data_dir = os.environ.get("SEQGAN_DATA_DIR")
+    if not data_dir:
+        return None
+    path = Path(data_dir) / PAPER_ORACLE
+    return path if path.is_file() else None
+
+
+@pytest.fixture(scope="session")
+def paper_oracle_path() -> Path:
+    data_dir = os.environ.get("SEQGAN_DATA_DIR")
+    if not data_dir:
+        pytest.skip("SEQGAN_DATA_DIR is not set: the paper's oracle (oracle/seqgan_oracle_params.npz) is unavailable")
+    path = Path(data_dir) / PAPER_ORACLE
+    if not path.is_file():
+        pytest.skip(f"the paper's oracle file {path} does not exist (SEQGAN_DATA_DIR={data_dir})")
+    return path

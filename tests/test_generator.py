@@ -1,0 +1,249 @@
+"""The generator G_theta: teacher forcing vs stepping, MLE, sampling and temperature, the exact
+two-level sampler, and the policy-gradient loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import assert_frequencies
+from seqgan.generator import Generator, sample_from_logits
+
+
+def make_generator(vocab=7, seq_len=5, seed=0, init_std=0.1, **kw) -> Generator:
+    torch.manual_seed(seed)
+    return Generator(vocab, seq_len, emb_dim=kw.pop("emb_dim", 6), hidden_dim=kw.pop("hidden_dim", 8), init_std=init_std, **kw)
+
+
+def stepwise_log_probs(g: Generator, seqs: torch.Tensor) -> torch.Tensor:
+    """log G(y_t | y_<t) by feeding the start token then each token through ``step``."""
+    b, t_len = seqs.shape
+    tokens = torch.full((b,), g.start_token, dtype=torch.long)
+    state = None
+    out = []
+    for t in range(t_len):
+        hidden, state = g.step(tokens, state)
+        logp = torch.log_softmax(g.out(hidden), dim=-1)
+        out.append(logp[torch.arange(b), seqs[:, t]])
+        tokens = seqs[:, t]
+    return torch.stack(out, dim=1)
+
+
+def first_step_logits(g: Generator) -> torch.Tensor:
+    hidden, _ = g.step(torch.tensor([g.start_token]), None)
+    return g.out(hidden)[0].detach()
+
+
+def test_log_probs_match_stepwise_computation():
+    g = make_generator(init_std=0.5)
+    seqs = torch.randint(0, 7, (6, 5), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        got = g.log_probs(seqs)
+        want = stepwise_log_probs(g, seqs)
+    assert got.shape == (6, 5)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    assert (got < 0).all()
+    # forward's logits are teacher-forced: position t depends on y_<t only, not on y_t
+    changed = seqs.clone()
+    changed[:, 2] = (changed[:, 2] + 1) % 7
+    with torch.no_grad():
+        a, b = g(seqs), g(changed)
+    torch.testing.assert_close(a[:, :3], b[:, :3])
+    assert not torch.allclose(a[:, 3], b[:, 3])
+
+
+def test_start_token_is_respected():
+    g = make_generator(init_std=0.5, start_token=3)
+    seqs = torch.randint(0, 7, (4, 5), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(g.log_probs(seqs), stepwise_log_probs(g, seqs), rtol=1e-5, atol=1e-6)
+
+
+def test_mle_loss_is_mean_token_nll_and_falls_with_training():
+    g = make_generator(vocab=10, seq_len=6)
+    data = torch.randint(0, 10, (16, 6), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert g.mle_loss(data).item() == pytest.approx(-stepwise_log_probs(g, data).mean().item(), rel=1e-5)
+    opt = torch.optim.Adam(g.parameters(), lr=0.02)
+    losses = []
+    for _ in range(60):
+        loss = g.mle_loss(data)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    # an untrained G is near-uniform (log 10 = 2.30); 16 fixed sequences are memorised fast
+    assert losses[0] == pytest.approx(np.log(10), abs=0.1)
+    assert losses[-1] < losses[0] - 0.8
+    assert np.mean(losses[-10:]) < np.mean(losses[:10])
+
+
+def test_nll_equals_mle_loss_and_keeps_mode():
+    g = make_generator(init_std=0.5)
+    data = torch.randint(0, 7, (23, 5), generator=torch.Generator().manual_seed(4))
+    g.train()
+    with torch.no_grad():
+        want = g.mle_loss(data).item()
+    assert g.nll(data, batch_size=5) == pytest.approx(want, rel=1e-5)  # uneven batches
+    assert g.nll(data) == pytest.approx(want, rel=1e-5)
+    assert g.training
+    g.eval()
+    g.nll(data)
+    assert not g.training
+
+
+def test_sample_shape_range_and_mode():
+    g = make_generator(init_std=0.5)
+    g.train()
+    torch.manual_seed(0)
+    s = g.sample(33, batch_size=10)
+    assert s.shape == (33, 5) and s.dtype == torch.long
+    assert s.min() >= 0 and s.max() < 7
+    assert g.training  # restored
+    assert g.sample(0).shape == (0, 5)
+    torch.manual_seed(0)
+    assert torch.equal(s, g.sample(33, batch_size=10))  # deterministic for a seed
+
+
+def test_very_low_temperature_gives_greedy_sequences():
+    g = make_generator(init_std=1.0)
+    # the greedy (argmax) sequence, step by step
+    tokens = torch.tensor([g.start_token])
+    state, greedy = None, []
+    with torch.no_grad():
+        for _ in range(g.seq_len):
+            hidden, state = g.step(tokens, state)
+            logits = g.out(hidden)[0]
+            top2 = logits.topk(2).values
+            assert top2[0] - top2[1] > 1e-2  # no near-tie, so the test is meaningful
+            tokens = logits.argmax().view(1)
+            greedy.append(int(tokens))
+    torch.manual_seed(0)
+    s = g.sample(200, temperature=1e-4)
+    assert (s == torch.tensor(greedy)).all()
+    # at temperature 1 the same generator is far from deterministic
+    torch.manual_seed(0)
+    assert len({tuple(r) for r in g.sample(200).tolist()}) > 20
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0])
+def test_first_token_distribution_follows_temperature(temperature):
+    g = make_generator(vocab=6, seq_len=1, init_std=1.0, seed=5)
+    probs = torch.softmax(first_step_logits(g).double() / temperature, dim=0).numpy()
+    torch.manual_seed(0)
+    s = g.sample(20_000)[:, 0] if temperature == 1.0 else g.sample(20_000, temperature=temperature)[:, 0]
+    counts = np.bincount(s.numpy(), minlength=6)
+    assert_frequencies(counts, probs, what=f"first token at T={temperature}")
+    # power: the other temperature's distribution is rejected
+    other = torch.softmax(first_step_logits(g).double() / (1.5 - temperature), dim=0).numpy()
+    with pytest.raises(AssertionError):
+        assert_frequencies(counts, other)
+
+
+# -- the two-level sampler ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("vocab,block", [(203, 64), (203, 16), (10, 64), (128, 64), (65, 64)])
+def test_sample_from_logits_is_exact(vocab, block):
+    gen = torch.Generator().manual_seed(vocab + block)
+    logits = torch.randn(vocab, generator=gen) * 1.5
+    # some tokens impossible: scattered ones, the first and last, and (when there are several
+    # blocks) one whole block and part of the partial last block
+    banned = [0, 5, vocab - 1, vocab // 2]
+    if vocab > 2 * block:
+        banned += list(range(block, 2 * block))
+    if vocab % block:
+        banned += [vocab - 2]
+    logits[banned] = -float("inf")
+    probs = torch.softmax(logits.double(), dim=0).numpy()
+    n = 60_000
+    torch.manual_seed(1)
+    draws = torch.cat([sample_from_logits(logits.expand(10_000, -1), block=block) for _ in range(n // 10_000)])
+    assert draws.shape == (n,) and draws.dtype == torch.long
+    assert draws.min() >= 0 and draws.max() < vocab
+    counts = np.bincount(draws.numpy(), minlength=vocab)
+    assert counts[banned].sum() == 0, "drew a token whose logit is -inf"
+    assert_frequencies(counts, probs, what=f"sample_from_logits V={vocab} block={block}")
+
+
+def test_sample_from_logits_with_temperature_is_exact():
+    vocab = 203
+    logits = torch.randn(vocab, generator=torch.Generator().manual_seed(0))
+    probs = torch.softmax(logits.double() / 0.5, dim=0).numpy()
+    torch.manual_seed(2)
+    draws = torch.cat([sample_from_logits(logits.expand(10_000, -1), temperature=0.5) for _ in range(6)])
+    assert_frequencies(np.bincount(draws.numpy(), minlength=vocab), probs, what="T=0.5")
+
+
+def test_sample_from_logits_one_possible_token_per_row():
+    """Rows whose only finite logit sits at block edges and in the partial last block."""
+    vocab = 203
+    targets = torch.tensor([0, 1, 63, 64, 65, 127, 128, 191, 192, 193, 201, 202])
+    logits = torch.full((len(targets), vocab), -float("inf"))
+    logits[torch.arange(len(targets)), targets] = torch.randn(len(targets)) * 10
+    torch.manual_seed(0)
+    for _ in range(50):
+        assert torch.equal(sample_from_logits(logits), targets)
+    # rows with very different scales do not disturb each other
+    mixed = torch.randn(len(targets), vocab) * 30
+    mixed[torch.arange(len(targets)), targets] = 1e4
+    assert torch.equal(sample_from_logits(mixed), targets)
+
+
+def test_sample_from_logits_leaves_input_alone_and_rejects_bad_temperature():
+    logits = torch.randn(4, 203)
+    before = logits.clone()
+    sample_from_logits(logits, temperature=0.7)
+    assert torch.equal(logits, before)
+    for t in (0.0, -1.0):
+        with pytest.raises(ValueError):
+            sample_from_logits(logits, temperature=t)
+
+
+# -- the policy gradient -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_policy_gradient_sign(sign):
+    g = make_generator(init_std=0.5, seed=6)
+    torch.manual_seed(0)
+    seq = g.sample(1)
+    with torch.no_grad():
+        before = g.log_probs(seq).sum().item()
+    opt = torch.optim.SGD(g.parameters(), lr=0.05)
+    loss = g.pg_loss(seq, torch.full((1, 5), sign))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        after = g.log_probs(seq).sum().item()
+    assert (after - before) * sign > 1e-3
+
+
+def test_pg_loss_value_and_zero_reward():
+    g = make_generator(init_std=0.5)
+    seqs = torch.randint(0, 7, (3, 5), generator=torch.Generator().manual_seed(7))
+    rewards = torch.rand(3, 5, generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        want = -(stepwise_log_probs(g, seqs) * rewards).sum()
+    torch.testing.assert_close(g.pg_loss(seqs, rewards).detach(), want, rtol=1e-5, atol=1e-5)
+    # a reward of zero on a token gives that token's log-probability no gradient
+    loss = g.pg_loss(seqs, torch.zeros(3, 5))
+    loss.backward()
+    assert all(p.grad is None or torch.count_nonzero(p.grad) == 0 for p in g.parameters())
+    # the reward at index t-1 weighs token y_t only
+    g.zero_grad()
+    r = torch.zeros(3, 5)
+    r[1, 2] = 1.0
+    grads = torch.autograd.grad(g.pg_loss(seqs, r), list(g.parameters()))
+    logp = g.log_probs(seqs)[1, 2]
+    want_grads = torch.autograd.grad(-logp, list(g.parameters()))
+    for a, b in zip(grads, want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_pg_loss_rejects_mismatched_rewards():
+    g = make_generator()
+    seqs = torch.zeros(3, 5, dtype=torch.long)
+    for shape in [(3, 4), (5, 3), (3,), (1, 5)]:
+        with pytest.raises(AssertionError):
+            g.pg_loss(seqs, torch.ones(shape))
