@@ -83,7 +83,8 @@ class TrainConfig:
     pretrain_d_epochs: int = 3
     """Epochs over each D pre-training set."""
     num_negatives: int = 10_000
-    """Generated sequences drawn afresh for each D training set."""
+    """Generated sequences drawn afresh for each D training set; it holds as many real sequences
+    (all of them when num_negatives >= oracle.num_train, as in the paper; else a fresh random subset)."""
     rounds: int = 200
     """Adversarial rounds (the paper's total batches)."""
     g_steps: int = 1

@@ -86,7 +86,8 @@ class Generator(nn.Module):
     def forward(self, seqs: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits of every position: (B, T) -> (B, T, V)."""
         hidden, _ = self.lstm(self.embedding(self._inputs(seqs)))  # (T, B, H)
-        return self.out(hidden).transpose(0, 1)
+        # transpose the small hidden states, not the (T, B, V) logits, so no large copy is made
+        return self.out(hidden.transpose(0, 1))  # (B, T, V)
 
     def step(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
         """Read one token per row (B,); return the hidden output (B, H) and the new state."""

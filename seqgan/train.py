@@ -108,6 +108,8 @@ def train_discriminator(
 ) -> float:
     """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss."""
     discriminator.train()
+    if len(fake) < len(real):  # a balanced set: as many real sequences as negatives
+        real = real[torch.randperm(len(real), device=real.device)[: len(fake)]]
     seqs, labels = discriminator_set(real, fake)
     device_type = seqs.device.type
     loss_sum = torch.zeros((), device=seqs.device)
@@ -268,9 +270,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
     run_dir = Path(run_dir)
     ckpt = prepare_run_dir(run_dir, resume)
     if ckpt is not None:
-        from .config import config_from_dict
-
-        cfg = config_from_dict(ckpt["config"])  # the run's own config wins on resume
+        cfg = _resumed_config(cfg, ckpt["config"])
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -290,6 +290,37 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
         return _algorithm_1(run)
     finally:
         run.writer.close()
+
+
+EXECUTION_KEYS = ("threads", "device", "data_dir")  # may change on resume; the rest fixes the experiment
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _resumed_config(cfg: Config, saved: dict) -> Config:
+    """The checkpoint's config, with this invocation's execution settings. A differing experiment
+    setting is an error: a resumed run must be the run that was started."""
+    from .config import config_from_dict
+
+    now, then = _flatten(cfg.to_dict()), _flatten(saved)
+    for key, value in now.items():
+        if key not in EXECUTION_KEYS and then.get(key) != value:
+            raise RunError(
+                f"--resume: key '{key}' is {value!r} now but {then.get(key)!r} in the run's checkpoint; "
+                "a resumed run keeps its settings (only threads, device and data_dir may change)"
+            )
+    resumed = config_from_dict(saved)
+    for key in EXECUTION_KEYS:
+        setattr(resumed, key, getattr(cfg, key))
+    return resumed
 
 
 def _global_step(run: Run) -> int:

@@ -27,3 +27,10 @@ def paper_oracle_path() -> Path:
     if not path.is_file():
         pytest.skip(f"the paper's oracle file {path} does not exist (SEQGAN_DATA_DIR={data_dir})")
     return path
+
+
+# The suite's models are tiny: one thread avoids oversubscribing a small, shared machine (with two
+# cores and another busy process, torch's default of two threads makes small ops ~10x slower).
+import torch  # noqa: E402
+
+torch.set_num_threads(1)

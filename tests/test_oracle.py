@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -160,4 +162,4 @@ def test_resolve_oracle_path(tmp_path):
     (tmp_path / "oracle").mkdir()
     (tmp_path / "oracle" / "seqgan_oracle_params.npz").write_bytes(b"")
     assert resolve_oracle_path("paper", str(tmp_path)) == tmp_path / "oracle" / "seqgan_oracle_params.npz"
-    assert resolve_oracle_path("some/file.npz", None) == tmp_path.__class__("some/file.npz")
+    assert resolve_oracle_path("some/file.npz", None) == Path("some/file.npz")

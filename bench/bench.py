@@ -1,0 +1,319 @@
+"""Benchmarks of seqgan at the paper's settings (V 5000, T 20, batch 64, N 16; models from Config()).
+
+    .venv/bin/python bench/bench.py [--quick] [--device cpu|cuda] [--out bench/out/bench.json] [--threads N]
+
+nanoGPT bench.py style: fixed synthetic input, warm-up, timed repeats (torch.cuda.synchronize on
+CUDA), median. Where a unit is measured at a reduced size (``--quick``, emulated bf16, the looped
+reference) its time is scaled linearly to the paper's size and the row says so. Prints a markdown
+table and writes every raw timing to JSON. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from reference import rewards_looped  # noqa: E402  (tests/reference.py)
+from seqgan import metrics  # noqa: E402
+from seqgan.config import Config  # noqa: E402
+from seqgan.rollout import RolloutPolicy, get_rewards, rewards_from_completions  # noqa: E402
+from seqgan.train import (  # noqa: E402
+    adam, build_discriminator, build_generator, build_oracle, cpu_has_native_bf16, mle_epoch,
+    policy_gradient_step, train_discriminator,
+)
+
+CFG = Config()  # the paper's settings
+V, T, B = CFG.oracle.vocab_size, CFG.oracle.seq_len, CFG.train.batch_size
+N, NUM = CFG.train.rollout_num, CFG.train.num_negatives  # 16 rollouts, 10,000 sequences
+CLIP, SCORE_BS = CFG.generator.grad_clip, CFG.train.score_batch_size
+D_SEQS = CFG.oracle.num_train + NUM  # one D epoch: 10,000 real + 10,000 fake
+
+SIZES = {  # measured sizes; everything is scaled to the paper's sizes
+    "full": dict(repeats=3, pg_batch=B, d_seqs=D_SEQS, mle_seqs=CFG.oracle.num_train, sample_seqs=NUM,
+                 eval_seqs=NUM, looped_batch=2, looped_n=N, bf16_d_seqs=256, bf16_score_batch=4,
+                 scale_batch=16, scale_t=(20, 40, 80), scale_n=(4, 16, 64), scale_repeats=2),
+    "quick": dict(repeats=2, pg_batch=8, d_seqs=640, mle_seqs=640, sample_seqs=1000,
+                  eval_seqs=1000, looped_batch=1, looped_n=4, bf16_d_seqs=64, bf16_score_batch=1,
+                  scale_batch=4, scale_t=(20, 40), scale_n=(4, 16), scale_repeats=1),
+}
+
+RESULTS: dict[str, dict] = {}
+DEVICE = torch.device("cpu")
+
+
+def sync() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def bench(name: str, fn, repeats: int, warmup: int = 1, scale: float = 1.0, measured: str = "", note: str = "") -> float:
+    """Median seconds of ``fn`` over ``repeats`` after ``warmup`` calls; returns median * scale."""
+    return bench_group({name: (fn, scale, measured, note)}, repeats, warmup)[name]
+
+
+def bench_group(jobs: dict, repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Like ``bench`` for several {name: (fn, scale, measured, note)}, interleaved: every repeat runs
+    each job once, so a load that drifts during the run hits them alike."""
+    for fn, *_ in jobs.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in jobs}
+    for _ in range(repeats):
+        for name, (fn, *_) in jobs.items():
+            sync()
+            t0 = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, (_, scale, measured, note) in jobs.items():
+        med = statistics.median(times[name])
+        RESULTS[name] = dict(times=times[name], median=med, scale=scale, estimate=med * scale, measured=measured,
+                             note=note, maxrss_mb=round(maxrss_mb(), 1))
+        print(f"  {name:<24} {med:9.4f} s median of {repeats} ({measured})  x{scale:g} -> {med * scale:.4g} s",
+              file=sys.stderr, flush=True)
+        out[name] = med * scale
+    return out
+
+
+def machine_info() -> dict:
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor() or "unknown"
+    info = dict(cpu=cpu, cores=os.cpu_count(), usable_cores=len(os.sched_getaffinity(0)),
+                torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                cpu_native_bf16=cpu_has_native_bf16(), python=platform.python_version(),
+                device=str(DEVICE), loadavg_start=os.getloadavg())
+    if DEVICE.type == "cuda":
+        info.update(gpu=torch.cuda.get_device_name(DEVICE), gpu_bf16=torch.cuda.is_bf16_supported())
+    return info
+
+
+def fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def main() -> None:
+    global DEVICE
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="reduced sizes and repeats (< ~3 min)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "bench.json"))
+    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    args = ap.parse_args()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: torch sees no CUDA device")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    DEVICE = torch.device(args.device)
+    S = SIZES["quick" if args.quick else "full"]
+    R = S["repeats"]
+    # bf16 autocast on a CPU without AVX512-BF16/AMX is emulated (~100x slower): measure it small
+    bf16_emulated = DEVICE.type == "cpu" and not cpu_has_native_bf16()
+    bf16_tag = "bf16 (EMULATED on this CPU)" if bf16_emulated else "bf16"
+    started = time.perf_counter()
+    info = machine_info()
+    print(f"seqgan bench: {'quick' if args.quick else 'full'}, device {DEVICE}, {torch.get_num_threads()} threads, "
+          f"{info['cpu']}, load {info['loadavg_start']}", file=sys.stderr, flush=True)
+    if DEVICE.type == "cpu" and info["loadavg_start"][0] + torch.get_num_threads() > info["usable_cores"] + 0.5:
+        print(f"  warning: load {info['loadavg_start'][0]:.1f} + {torch.get_num_threads()} threads > "
+              f"{info['usable_cores']} cores: oversubscribed threads can be many times slower; try --threads",
+              file=sys.stderr, flush=True)
+    if DEVICE.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(DEVICE)
+
+    torch.manual_seed(0)
+    g = build_generator(CFG, V).to(DEVICE)
+    d = build_discriminator(CFG, V).to(DEVICE)
+    g_opt, d_opt = adam(g.parameters(), CFG.generator.lr), adam(d.parameters(), CFG.discriminator.lr)
+    rp = RolloutPolicy(g, CFG.train.rollout_update_rate)
+    oracle = build_oracle(CFG)  # stays on the CPU, as in the library
+    real = torch.randint(0, V, (D_SEQS // 2, T), device=DEVICE)
+    fake = torch.randint(0, V, (D_SEQS // 2, T), device=DEVICE)
+    test = torch.randint(0, V, (NUM, T), device=DEVICE)
+
+    # 1. one adversarial g-step and its parts
+    pb = S["pg_batch"]
+    at, sc = f"B={pb} N={N} T={T}", B / pb
+    samples = g.sample(pb)
+    completions = rp.complete(samples, N)
+    bench_group({
+        "g_step.sample": (lambda: g.sample(pb), sc, at, ""),
+        "g_step.complete": (lambda: rp.complete(samples, N), sc, at, ""),
+        "g_step.score": (lambda: rewards_from_completions(d, samples, completions, batch_size=SCORE_BS), sc,
+                         f"{completions[..., 0].numel()} completions + {pb} samples", "fp32"),
+        "g_step": (lambda: policy_gradient_step(g, g_opt, rp, d, pb, N, CLIP, SCORE_BS, False), sc, at, ""),
+        "get_rewards": (lambda: get_rewards(rp, d, samples, N, batch_size=SCORE_BS), sc, at, ""),
+    }, R)
+
+    # 2. one D epoch over 20,000 sequences, fp32 and bf16
+    def d_epoch(n: int, bf16: bool):
+        return lambda: train_discriminator(d, d_opt, real[: n // 2], fake[: n // 2], 1, B, bf16)
+
+    n = S["d_seqs"]
+    bench("d_epoch.fp32", d_epoch(n, False), R, scale=D_SEQS / n, measured=f"{n} seqs, {-(-n // B)} steps")
+    n = S["bf16_d_seqs"] if bf16_emulated else S["d_seqs"]
+    bench("d_epoch.bf16", d_epoch(n, True), 1 if bf16_emulated else R, scale=D_SEQS / n,
+          measured=f"{n} seqs, {-(-n // B)} steps", note=bf16_tag)
+
+    # 3. one MLE epoch over 10,000 sequences; 4. sampling 10,000 sequences
+    n = S["mle_seqs"]
+    bench("mle_epoch", lambda: mle_epoch(g, g_opt, real[:n], B, CLIP), R, scale=CFG.oracle.num_train / n, measured=f"{n} seqs")
+    n = S["sample_seqs"]
+    bench("sample_10k", lambda: g.sample(n), R, scale=NUM / n, measured=f"{n} seqs")
+
+    # 5. the literal looped reference (tests/reference.py, always on the CPU) against get_rewards
+    lb, ln = S["looped_batch"], S["looped_n"]
+    policy_cpu, d_cpu = copy.deepcopy(rp.policy).cpu(), copy.deepcopy(d).cpu()
+    bench("rewards_looped", lambda: rewards_looped(policy_cpu, d_cpu, samples[:lb].cpu(), ln), R, warmup=0,
+          scale=(B / lb) * (N / ln), measured=f"B={lb} N={ln} T={T}, cpu",
+          note="scaled linearly in B and N to a batch of 64 at N=16")
+
+    # 6. D scoring of the 19,456 completions: fp32 vs bf16 on the same subset
+    k = S["bf16_score_batch"] if bf16_emulated else pb
+    sub_s, sub_c = samples[:k], completions[:, :, :k]
+    at = f"{sub_c[..., 0].numel()} completions + {k} samples"
+    bench("score_subset.fp32", lambda: rewards_from_completions(d, sub_s, sub_c, batch_size=SCORE_BS), R, scale=B / k, measured=at)
+    bench("score_subset.bf16", lambda: rewards_from_completions(d, sub_s, sub_c, batch_size=SCORE_BS, bf16=True),
+          1 if bf16_emulated else R, scale=B / k, measured=at, note=bf16_tag)
+
+    # 7. one evaluation unit: sample + D scoring of real and fake + NLL-oracle + NLL-test
+    n = S["eval_seqs"]
+
+    def eval_unit():
+        s = g.sample(n)
+        metrics.discriminator_metrics(d, test[:n], s, bf16=False)
+        metrics.nll_oracle(oracle, s)
+        metrics.nll_test(g, test[:n])
+
+    bench("eval_unit", eval_unit, R, scale=NUM / n, measured=f"{n} samples, {2 * n} D scores, 2 x {n} NLL")
+
+    # 9. rollout scaling: complete + score, work ~ N * T(T-1)/2 (completion tokens) for each
+    scaling = []
+    sb = S["scale_batch"]
+    points = [(t, N) for t in S["scale_t"]] + [(T, n_r) for n_r in S["scale_n"] if n_r != N]
+    for t_len, n_roll in points:
+        cfg_t = copy.deepcopy(CFG)
+        cfg_t.oracle.seq_len = t_len
+        torch.manual_seed(0)
+        g_t = build_generator(cfg_t, V).to(DEVICE)
+        d_t = build_discriminator(cfg_t, V).to(DEVICE)
+        rp_t = RolloutPolicy(g_t, CFG.train.rollout_update_rate)
+        s_t = g_t.sample(sb)
+        c_t = rp_t.complete(s_t, n_roll)
+        tag = f"T={t_len} N={n_roll}"
+        reps = S["scale_repeats"]
+        t_c = bench(f"scale.complete.{tag}", lambda: rp_t.complete(s_t, n_roll), reps, warmup=0, measured=f"B={sb}")
+        t_s = bench(f"scale.score.{tag}", lambda: rewards_from_completions(d_t, s_t, c_t, batch_size=SCORE_BS), reps,
+                   warmup=0, measured=f"B={sb}")
+        work = n_roll * t_len * (t_len - 1) / 2
+        scaling.append(dict(T=t_len, N=n_roll, B=sb, work=work, complete=t_c, score=t_s, total=t_c + t_s,
+                            complete_per_work=t_c / work, score_per_work=t_s / work, total_per_work=(t_c + t_s) / work))
+        del g_t, d_t, rp_t, s_t, c_t
+
+    # 7. projection of the full protocol (counts from Config(), as seqgan.train runs them)
+    e = {k: v["estimate"] for k, v in RESULTS.items()}
+    tc = CFG.train
+    every = CFG.eval.every
+    n_eval_pre = -(-tc.pretrain_g_epochs // every)  # every 5 epochs and at the end
+    n_eval_adv = (1 + -(-tc.rounds // every)) * (2 if tc.mle_baseline else 1)  # at the start, every 5 rounds; SeqGAN + MLE
+    d_set = {p: e["sample_10k"] + tc.d_epochs * e[f"d_epoch.{p}"] for p in ("fp32", "bf16")}
+    d_pre = {p: e["sample_10k"] + tc.pretrain_d_epochs * e[f"d_epoch.{p}"] for p in ("fp32", "bf16")}
+    g_step = {"fp32": e["g_step"], "bf16": e["g_step"] - e["g_step.score"] + e["score_subset.bf16"]}
+    phases = {}
+    for p in ("fp32", "bf16"):
+        phases[p] = {
+            f"MLE pre-training: {tc.pretrain_g_epochs} epochs": tc.pretrain_g_epochs * e["mle_epoch"],
+            f"D pre-training: {tc.pretrain_d_steps} x (sample + {tc.pretrain_d_epochs} D epochs)": tc.pretrain_d_steps * d_pre[p],
+            f"adversarial g-steps: {tc.rounds} x {tc.g_steps}": tc.rounds * tc.g_steps * g_step[p],
+            f"adversarial d-steps: {tc.rounds} x {tc.d_steps} x (sample + {tc.d_epochs} D epochs)": tc.rounds * tc.d_steps * d_set[p],
+            f"MLE baseline: {tc.rounds} x {tc.mle_epochs_per_round} epochs": tc.rounds * tc.mle_epochs_per_round * e["mle_epoch"] * tc.mle_baseline,
+            f"evaluation: {n_eval_pre} + {n_eval_adv} units (D scoring fp32)": (n_eval_pre + n_eval_adv) * e["eval_unit"],
+        }
+    memory = {"maxrss_mb": round(maxrss_mb(), 1)}
+    if DEVICE.type == "cuda":
+        memory["cuda_max_allocated_mb"] = round(torch.cuda.max_memory_allocated(DEVICE) / 2**20, 1)
+    info.update(loadavg_end=os.getloadavg(), bench_seconds=round(time.perf_counter() - started, 1))
+
+    # the report
+    def row(label, key, extra=""):
+        r = RESULTS[key]
+        scaled = "" if r["scale"] == 1 else f" (x{r['scale']:.4g})"
+        note = "; ".join(x for x in (r["note"], extra) if x)
+        return f"| {label} | {r['measured']}{scaled} | {fmt(r['median'])} | {fmt(r['estimate'])} | {note} |"
+
+    derived_update = e["g_step"] - e["g_step.sample"] - e["g_step.complete"] - e["g_step.score"]
+    ours_ps, looped_ps = e["get_rewards"] / B, e["rewards_looped"] / B
+    lines = [
+        f"## seqgan bench ({'quick' if args.quick else 'full'}, {DEVICE}, {torch.get_num_threads()} threads)", "",
+        f"Paper's settings: V={V}, T={T}, batch {B}, N={N}, G emb/hidden {CFG.generator.emb_dim}/{CFG.generator.hidden_dim}, "
+        f"D as seqgan.discriminator defaults, fused Adam. Median of repeats after warm-up; 'paper size' scales the "
+        f"measured median linearly (factor in brackets).", "",
+        "| unit | measured at | median s | s at paper size | note |", "| --- | --- | ---: | ---: | --- |",
+        row("1. g-step (policy_gradient_step)", "g_step"),
+        row("1a. sample 64", "g_step.sample"),
+        row("1b. rollout completions (RolloutPolicy.complete)", "g_step.complete"),
+        row("1c. D scoring (rewards_from_completions)", "g_step.score"),
+        f"| 1d. update: pg loss, backward, clip, Adam | derived: 1 - 1a - 1b - 1c | | {fmt(derived_update)} | "
+        "difference of noisy medians |",
+        row("2. D epoch, 20,000 seqs, fp32", "d_epoch.fp32"),
+        row("2b. D epoch, 20,000 seqs, bf16", "d_epoch.bf16"),
+        row("3. MLE epoch, 10,000 seqs", "mle_epoch"),
+        row("4. sample 10,000 seqs", "sample_10k"),
+        row("5a. get_rewards (ours), batch of 64", "get_rewards", f"{fmt(ours_ps)} s/sample"),
+        row("5b. rewards_looped (tests/reference.py)", "rewards_looped", f"{fmt(looped_ps)} s/sample"),
+        f"| 5c. looped / ours, per sample | | | {looped_ps / ours_ps:.1f}x | |",
+        row("6a. D scoring 19,456 completions, fp32 (subset)", "score_subset.fp32"),
+        row("6b. D scoring 19,456 completions, bf16 (subset)", "score_subset.bf16",
+            f"bf16/fp32 = {RESULTS['score_subset.bf16']['median'] / RESULTS['score_subset.fp32']['median']:.1f}x"),
+        row("7. evaluation unit", "eval_unit"),
+        "", "### Projected full paper protocol", "",
+        f"| phase | fp32 D (h) | {bf16_tag} D (h) |", "| --- | ---: | ---: |",
+        *[f"| {k} | {phases['fp32'][k] / 3600:.2f} | {phases['bf16'][k] / 3600:.2f} |" for k in phases["fp32"]],
+        f"| **total** | **{sum(phases['fp32'].values()) / 3600:.2f}** | **{sum(phases['bf16'].values()) / 3600:.2f}** |",
+        "", f"### Rollout scaling (complete + score, batch {sb}; work = N*T*(T-1)/2)", "",
+        "| T | N | work | complete s | score s | total s | complete us/work | score us/work | total us/work |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *[f"| {p['T']} | {p['N']} | {p['work']:.0f} | {fmt(p['complete'])} | {fmt(p['score'])} | {fmt(p['total'])} | "
+          f"{p['complete_per_work'] * 1e6:.1f} | {p['score_per_work'] * 1e6:.1f} | {p['total_per_work'] * 1e6:.1f} |"
+          for p in scaling],
+        "", "### Memory and machine", "",
+        f"- peak RSS (ru_maxrss): {memory['maxrss_mb']:.0f} MB"
+        + (f"; CUDA max allocated: {memory['cuda_max_allocated_mb']:.0f} MB" if "cuda_max_allocated_mb" in memory else ""),
+        f"- CPU: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), torch {info['torch']}, "
+        f"{info['torch_threads']} threads, native bf16: {info['cpu_native_bf16']}"
+        + (f"; GPU: {info['gpu']} (bf16: {info['gpu_bf16']})" if "gpu" in info else ""),
+        f"- load average at start {info['loadavg_start']}, at end {info['loadavg_end']} "
+        f"(other processes make the timings noisy); bench took {info['bench_seconds']:.0f} s",
+    ]
+    table = "\n".join(lines)
+    print(table)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(mode="quick" if args.quick else "full", sizes=S, machine=info, memory=memory,
+                                   results=RESULTS, derived=dict(g_step_update=derived_update, rewards_per_sample_ours=ours_ps,
+                                                                 rewards_per_sample_looped=looped_ps, looped_over_ours=looped_ps / ours_ps),
+                                   projection_seconds=phases, scaling=scaling, table=table), indent=2) + "\n")
+    print(f"\nwrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
