@@ -126,7 +126,7 @@ def main() -> None:
     DEVICE = torch.device(args.device)
     S = SIZES["quick" if args.quick else "full"]
     R = S["repeats"]
-    # bf16 autocast on a CPU without AVX512-BF16/AMX is emulated (~100x slower): measure it small
+    # bf16 autocast on a CPU without AVX512-BF16/AMX is emulated and many times slower: measure it small
     bf16_emulated = DEVICE.type == "cpu" and not cpu_has_native_bf16()
     bf16_tag = "bf16 (EMULATED on this CPU)" if bf16_emulated else "bf16"
     started = time.perf_counter()

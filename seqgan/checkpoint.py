@@ -18,11 +18,14 @@ FORMAT = "seqgan-checkpoint-v1"
 def save_checkpoint(state: dict, path: str | Path) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # only left if the save failed; the old checkpoint stands
 
 
 def load_checkpoint(path: str | Path) -> dict:

@@ -8,6 +8,7 @@ The defaults are the paper's synthetic experiment as the authors' code runs it.
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,21 @@ from pathlib import Path
 import yaml
 
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads 1e-4 as a string; YAML 1.2 and every user read it as a number."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$""", re.X),
+    list("-+0123456789"),
+)
+
+
+def _yaml_load(text: str):
+    return yaml.load(text, Loader=_Loader)
 
 
 class ConfigError(ValueError):
@@ -101,8 +117,9 @@ class TrainConfig:
     """Also train a copy of the pre-trained G by MLE alongside, for the MLE row."""
     mle_epochs_per_round: int = 1
     """MLE epochs the baseline gets per adversarial round."""
-    score_batch_size: int = 8192
-    """Batch size for D scoring rollouts."""
+    score_batch_size: int = 512
+    """Batch size for D scoring rollouts (larger batches are slower on CPU: the unfolded windows
+    fall out of cache)."""
 
 
 @dataclass
@@ -250,7 +267,7 @@ def parse_override(text: str) -> tuple[str, object]:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE")
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _yaml_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
@@ -268,8 +285,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         except UnicodeDecodeError as e:
             raise ConfigError(f"config {path}: not UTF-8 text (byte {e.start})") from None
         try:
-            node = yaml.compose(text)
-            values = yaml.safe_load(text)
+            node = yaml.compose(text, Loader=_Loader)
+            values = _yaml_load(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             line = f":{mark.line + 1}" if mark else ""

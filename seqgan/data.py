@@ -66,11 +66,10 @@ def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[lis
             continue
         ids = []
         for token in fields:
-            try:
-                ids.append(int(token))
-            except ValueError:
-                raise ValueError(f"{path}:{number}: {token!r} is not an integer token id") from None
-            if ids[-1] < 0 or (vocab_size is not None and ids[-1] >= vocab_size):
+            if not (token.isascii() and token.isdigit()):
+                raise ValueError(f"{path}:{number}: {token!r} is not a token id (a non-negative decimal integer)")
+            ids.append(int(token))
+            if vocab_size is not None and ids[-1] >= vocab_size:
                 raise ValueError(f"{path}:{number}: token id {ids[-1]} is outside the vocabulary [0, {vocab_size})")
         seqs.append(ids)
     if not seqs:
@@ -82,5 +81,8 @@ def write_token_file(path: str | Path, seqs: torch.Tensor) -> None:
     """Write (B, T) token ids in the authors' format, atomically."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(" ".join(map(str, row)) + "\n" for row in seqs.tolist()), encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text("".join(" ".join(map(str, row)) + "\n" for row in seqs.tolist()), encoding="utf-8")
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -95,7 +95,7 @@ class Discriminator(nn.Module):
         return F.cross_entropy(logits, labels) + self.l2_reg * l2
 
     @torch.no_grad()
-    def prob_real(self, seqs: torch.Tensor, batch_size: int = 8192, bf16: bool = False) -> torch.Tensor:
+    def prob_real(self, seqs: torch.Tensor, batch_size: int = 512, bf16: bool = False) -> torch.Tensor:
         """D(Y): the probability that each sequence (B, T) is real, in eval mode (no dropout)."""
         was_training = self.training
         self.eval()

@@ -142,7 +142,7 @@ class Generator(nn.Module):
         return torch.cat(out) if out else torch.empty(0, self.seq_len, dtype=torch.long, device=device)
 
     @torch.no_grad()
-    def nll(self, seqs: torch.Tensor, batch_size: int = 2_000) -> float:
+    def nll(self, seqs: torch.Tensor, batch_size: int = 256) -> float:
         """Mean per-token NLL (nats) of ``seqs`` (B, T) under G: NLL-test on held-out oracle data."""
         was_training = self.training
         self.eval()

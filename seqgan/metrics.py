@@ -26,8 +26,8 @@ def nll_oracle(oracle: Oracle, samples: torch.Tensor) -> float:
 def nll_oracle_ragged(oracle: Oracle, seqs: list[list[int]]) -> float:
     """NLL-oracle of sequences of any lengths: the mean over all their tokens."""
     total, count = 0.0, 0
-    for i in range(0, len(seqs), 4096):
-        chunk = seqs[i : i + 4096]
+    for i in range(0, len(seqs), 256):
+        chunk = seqs[i : i + 256]
         width = max(len(s) for s in chunk)
         padded = torch.zeros(len(chunk), width, dtype=torch.long)
         mask = torch.zeros(len(chunk), width)

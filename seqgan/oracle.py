@@ -63,6 +63,10 @@ class Oracle(nn.Module):
         missing = [n for n in names if n not in arrays]
         if missing:
             raise ValueError(f"oracle file {path} lacks arrays {missing}")
+        for name in names:
+            want = 1 if name.startswith("b_") else 2
+            if arrays[name].ndim != want:
+                raise ValueError(f"oracle file {path}: array {name} has {arrays[name].ndim} dimensions, expected {want}")
         vocab_size, emb_dim = arrays["embedding"].shape
         hidden_dim = arrays["U_i"].shape[0]
         oracle = cls(vocab_size, emb_dim, hidden_dim, seq_len)
@@ -129,7 +133,7 @@ class Oracle(nn.Module):
             nll = nll * mask
         return nll
 
-    def nll(self, seqs: torch.Tensor, batch_size: int = 4096) -> float:
+    def nll(self, seqs: torch.Tensor, batch_size: int = 256) -> float:
         """NLL-oracle: the mean per-token NLL (nats) of equal-length sequences (B, T)."""
         total = sum(self.token_nll(seqs[i : i + batch_size]).sum().item() for i in range(0, len(seqs), batch_size))
         return total / seqs.numel()

@@ -86,7 +86,7 @@ def rewards_from_completions(
     samples: torch.Tensor,
     completions: torch.Tensor,
     *,
-    batch_size: int = 8192,
+    batch_size: int = 512,
     bf16: bool = False,
 ) -> torch.Tensor:
     """Q values (B, T) from fixed completions (T-1, N, B, T); reward [b, t-1] belongs to y_t."""
@@ -104,7 +104,7 @@ def get_rewards(
     samples: torch.Tensor,
     rollout_num: int,
     *,
-    batch_size: int = 8192,
+    batch_size: int = 512,
     bf16: bool = False,
 ) -> torch.Tensor:
     """Rewards (B, T) for generated ``samples`` (B, T): Monte Carlo Q values under D."""

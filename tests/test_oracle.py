@@ -123,6 +123,8 @@ def _bad_npz(tmp_path, kind: str):
         arrays["U_c"] = np.zeros((3, 4), dtype=np.float32)
     elif kind == "embedding_rank":
         arrays["embedding"] = arrays["embedding"].ravel()
+    elif kind == "scalar_gate":
+        arrays["U_i"] = np.float32(1.0)
     if kind == "not_npz":
         path.write_text("this is not a numpy archive\n")
     elif kind == "random_bytes":
@@ -136,7 +138,7 @@ def _bad_npz(tmp_path, kind: str):
 
 
 @pytest.mark.parametrize(
-    "kind", ["missing", "wrong_shape", "wrong_gate_shape", "embedding_rank", "not_npz", "random_bytes", "npy"]
+    "kind", ["missing", "wrong_shape", "wrong_gate_shape", "embedding_rank", "scalar_gate", "not_npz", "random_bytes", "npy"]
 )
 def test_from_npz_rejects_bad_files_naming_them(tmp_path, kind):
     path = _bad_npz(tmp_path, kind)
