@@ -276,6 +276,7 @@ def parse_override(text: str) -> tuple[str, object]:
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
     """Defaults, then the YAML file at ``path``, then ``KEY=VALUE`` overrides; checked."""
     cfg = Config()
+    origin: dict[str, str] = {}  # dotted key -> "file:line" or "--set"
     if path is not None:
         path = Path(path)
         try:
@@ -295,7 +296,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             values = {}
         if not isinstance(values, dict):
             raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
-        _apply(cfg, values, "", _line_map(node), str(path))
+        lines = _line_map(node)
+        _apply(cfg, values, "", lines, str(path))
+        origin.update({key: f"{path}:{line}" for key, line in lines.items()})
     for text in overrides:
         key, value = parse_override(text)
         nested: dict = {}
@@ -305,7 +308,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             cursor = cursor.setdefault(part, {})
         cursor[parts[-1]] = value
         _apply(cfg, nested, "", {}, "--set")
-    _check(cfg)
+        origin[key] = "--set"
+    try:
+        _check(cfg)
+    except ConfigError as e:  # say where the offending value was written
+        match = re.search(r"key '([^']+)'", str(e))
+        where = origin.get(match.group(1)) if match else None
+        raise ConfigError(f"{where}: {e}" if where else str(e)) from None
     return cfg
 
 
