@@ -64,14 +64,17 @@ def _load_models(path: str, data_dir: str | None):
     from .train import build_generator
 
     ckpt = load_checkpoint(path)
-    cfg = config_from_dict(ckpt["config"])
-    if data_dir:
-        cfg.data_dir = data_dir
-    dims = ckpt["oracle"]["dims"]
-    oracle = Oracle(**dims)
-    oracle.load_state_dict(ckpt["oracle"]["weights"])
-    generator = build_generator(cfg, dims["vocab_size"])
-    generator.load_state_dict(ckpt["generator"])
+    try:
+        cfg = config_from_dict(ckpt["config"])
+        if data_dir:
+            cfg.data_dir = data_dir
+        dims = ckpt["oracle"]["dims"]
+        oracle = Oracle(**dims)
+        oracle.load_state_dict(ckpt["oracle"]["weights"])
+        generator = build_generator(cfg, dims["vocab_size"])
+        generator.load_state_dict(ckpt["generator"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{path}: damaged checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
     return ckpt, cfg, oracle, generator
 
 

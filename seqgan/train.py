@@ -276,7 +276,10 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
     run_dir.mkdir(parents=True, exist_ok=True)
     run = Run(cfg, run_dir)
     if ckpt is not None:
-        run.restore(ckpt)
+        try:
+            run.restore(ckpt)
+        except (KeyError, RuntimeError) as e:
+            raise RunError(f"{run_dir / CHECKPOINT}: checkpoint does not match its own config ({str(e).splitlines()[0][:160]})") from None
         if run.progress["finished"]:
             return json.loads((run_dir / "results.json").read_text())
         _truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
@@ -366,7 +369,8 @@ def _algorithm_1(run: Run) -> dict:
     if run.rollout_policy is None:
         run._start_adversarial()
         run.evaluate("adversarial", pretrain_epochs, g, {"round": 0})
-        run.evaluate("mle", pretrain_epochs, run.mle_generator, {"round": 0})
+        if tc.mle_baseline:
+            run.evaluate("mle", pretrain_epochs, run.mle_generator, {"round": 0})
         run.save()
     bar = tqdm(total=tc.rounds, initial=p["round"], desc="adversarial", unit="round", disable=None)
     while p["round"] < tc.rounds:
