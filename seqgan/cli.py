@@ -1,4 +1,4 @@
-"""The ``seqgan`` command: train, sample, evaluate, score. Parses arguments and dispatches.
+"""The ``seqgan`` command: train, sample, evaluate, score, bleu. Parses arguments and dispatches.
 
 Every user error (bad config, data or checkpoint) is one line on stderr and exit status 2.
 """
@@ -128,6 +128,26 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_bleu(args) -> int:
+    from .bleu import mean_bleu, self_bleu
+    from .data import read_text_lines
+
+    if args.max_n < 2:
+        return _fail(f"--max-n must be at least 2, got {args.max_n}")
+    if not args.references and not args.self:
+        return _fail("give --references FILE, --self, or both")
+    hypotheses = read_text_lines(args.hypotheses)
+    result: dict = {"num_hypotheses": len(hypotheses), "max_n": args.max_n}
+    if args.references:
+        references = read_text_lines(args.references)
+        result["num_references"] = len(references)
+        result.update(mean_bleu(references, hypotheses, max_n=args.max_n))
+    if args.self:
+        result.update({f"self_{k}": v for k, v in self_bleu(hypotheses, max_n=args.max_n).items()})
+    print(json.dumps(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqgan", description="SeqGAN: adversarial training of sequence generators (Yu et al., AAAI 2017).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -164,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oracle", default="paper", help="'paper' (from the data directory) or a .npz path")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("bleu", help="mean sentence BLEU-2..N (nltk method-1 smoothing) and Self-BLEU, as JSON")
+    p.add_argument("--hypotheses", required=True, help="one sequence a line, whitespace-separated tokens")
+    p.add_argument("--references", help="the reference set, same format")
+    p.add_argument("--max-n", type=int, default=4)
+    p.add_argument("--self", action="store_true", help="also Self-BLEU: each hypothesis against the others")
+    p.set_defaults(func=cmd_bleu)
     return parser
 
 

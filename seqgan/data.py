@@ -42,6 +42,26 @@ def discriminator_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Ten
     return seqs, labels
 
 
+def read_text_lines(path: str | Path) -> list[list[str]]:
+    """Whitespace-tokenised non-blank lines of a UTF-8 text file; ValueError naming file and byte."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path}: is a directory, expected a text file") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte offset {e.start})") from None
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise ValueError(f"{path}: no sequences (the file is empty)")
+    return lines
+
+
 def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[list[int]]:
     """Sequences of token ids from a file, one sequence a line; blank lines are skipped.
 
