@@ -2,9 +2,10 @@
 
 For a sample Y_1:T and t < T, Q(Y_1:t-1, y_t) is the mean of D over N completions of the prefix
 Y_1:t drawn by the roll-out policy G_beta; at t = T it is D(Y_1:T). The roll-out policy is a delayed
-copy of the generator, beta <- r * beta + (1 - r) * theta after each generator update (the authors'
-``rollout.py`` uses r = 0.8, but its update builds new graph nodes that are never used, so its
-roll-out network stays at the pre-trained weights; ours really moves).
+copy of the generator, beta <- r * beta + (1 - r) * theta after each generator update, r = 0.8 as
+in the paper. (The authors' ``rollout.py`` reads the generator's variables through ``tf.identity``,
+so its roll-out network always equals the current generator, and its ``update_params`` builds graph
+nodes that nothing runs: r = 0 reproduces what their code did.)
 
 Everything is batched: one teacher-forced pass gives the state after every prefix, the N x (T-1)
 completions of the whole batch are sampled together, and D scores them in large batches.
