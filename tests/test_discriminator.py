@@ -170,3 +170,28 @@ def test_training_separates_real_from_fake():
     assert acc1 == 1.0
     assert acc0 < 0.9
     assert loss1 < loss0 - 0.2
+
+
+def test_bf16_scores_are_close_to_fp32():
+    """The mixed-precision path (bf16 autocast, fp32 weights) scores like fp32: what a bf16 run of
+    the rollout rewards relies on. Small model, since bf16 is emulated on CPUs without it."""
+    torch.manual_seed(0)
+    d = Discriminator(40, 10, emb_dim=16, filter_sizes=(1, 2, 3, 5, 10), num_filters=(8, 16, 16, 8, 8))
+    seqs = torch.randint(0, 40, (64, 10))
+    fp32 = d.prob_real(seqs, bf16=False)
+    bf16 = d.prob_real(seqs, bf16=True)
+    assert bf16.dtype == torch.float32
+    assert (fp32 - bf16).abs().max().item() < 0.02
+    assert not torch.equal(fp32, bf16)  # the autocast path really ran in lower precision
+
+
+def test_bf16_training_step_keeps_fp32_master_weights():
+    from seqgan.train import adam, train_discriminator
+
+    torch.manual_seed(0)
+    d = Discriminator(40, 10, emb_dim=16, filter_sizes=(1, 2, 3), num_filters=(8, 8, 8))
+    before = [p.detach().clone() for p in d.parameters()]
+    real, fake = torch.randint(0, 20, (32, 10)), torch.randint(20, 40, (32, 10))
+    train_discriminator(d, adam(d.parameters(), 1e-3), real, fake, epochs=1, batch_size=16, bf16=True)
+    assert all(p.dtype == torch.float32 for p in d.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, d.parameters()))
