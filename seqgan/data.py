@@ -42,8 +42,11 @@ def discriminator_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Ten
     return seqs, labels
 
 
-def read_text_lines(path: str | Path) -> list[list[str]]:
-    """Whitespace-tokenised non-blank lines of a UTF-8 text file; ValueError naming file and byte."""
+def _numbered_lines(path: str | Path) -> list[tuple[int, list[str]]]:
+    """(line number, whitespace-split fields) of each non-blank line of a UTF-8 file.
+
+    Raises ValueError naming the file (and line and byte offset of a bad byte), or saying it is empty.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -56,10 +59,15 @@ def read_text_lines(path: str | Path) -> list[list[str]]:
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise ValueError(f"{path}:{line}: not UTF-8 text (byte offset {e.start})") from None
-    lines = [line.split() for line in text.splitlines() if line.strip()]
+    lines = [(number, line.split()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
         raise ValueError(f"{path}: no sequences (the file is empty)")
     return lines
+
+
+def read_text_lines(path: str | Path) -> list[list[str]]:
+    """Whitespace-tokenised non-blank lines of a UTF-8 text file."""
+    return [fields for _, fields in _numbered_lines(path)]
 
 
 def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[list[int]]:
@@ -67,23 +75,8 @@ def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[lis
 
     Raises ValueError naming the file and line for anything that is not a valid id.
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ValueError(f"{path}: is a directory, expected a file of token ids") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise ValueError(f"{path}:{line}: not UTF-8 text (byte offset {e.start})") from None
     seqs = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split()
-        if not fields:
-            continue
+    for number, fields in _numbered_lines(path):
         ids = []
         for token in fields:
             if not (token.isascii() and token.isdigit()):
@@ -92,8 +85,6 @@ def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[lis
             if vocab_size is not None and ids[-1] >= vocab_size:
                 raise ValueError(f"{path}:{number}: token id {ids[-1]} is outside the vocabulary [0, {vocab_size})")
         seqs.append(ids)
-    if not seqs:
-        raise ValueError(f"{path}: no sequences (the file is empty)")
     return seqs
 
 
