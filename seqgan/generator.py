@@ -56,6 +56,47 @@ def sample_from_logits(
     return token
 
 
+class _LinearCrossEntropy(torch.autograd.Function):
+    """sum_i w_i * CE(hidden_i @ W.T + b, target_i), with its gradient, chunk by chunk.
+
+    MLE (w = 1/N) and the policy gradient (w = Q) both reduce to this weighted cross-entropy of the
+    output layer. Done naively it writes (B*T, V) logits, log-probabilities and their gradients to
+    memory several times over (25 MB each at the paper's sizes); here each chunk of rows goes
+    through matmul, softmax and the gradient matmuls while it is in cache, and the gradients are
+    computed in the forward pass. Verified against autograd in tests/test_generator.py.
+    """
+
+    @staticmethod
+    def forward(ctx, hidden, weight, bias, target, row_weights, chunk):
+        # hidden (N, H), weight (V, H), bias (V,), target (N,), row_weights (N,)
+        grad_hidden = torch.empty_like(hidden)
+        grad_weight = torch.zeros_like(weight)
+        grad_bias = torch.zeros_like(bias)
+        loss = hidden.new_zeros(())
+        for i in range(0, hidden.shape[0], chunk):
+            h, y, w = hidden[i : i + chunk], target[i : i + chunk], row_weights[i : i + chunk]
+            logits = torch.addmm(bias, h, weight.t())  # (n, V)
+            target_logit = logits.gather(1, y.unsqueeze(1)).squeeze(1)
+            shift = logits.amax(dim=1, keepdim=True)
+            probs = logits.sub_(shift).exp_()
+            total = probs.sum(dim=1, keepdim=True)
+            lse = total.log().squeeze(1) + shift.squeeze(1)
+            loss += (w * (lse - target_logit)).sum()
+            grad = probs.div_(total)  # softmax
+            grad.scatter_add_(1, y.unsqueeze(1), -torch.ones_like(w).unsqueeze(1))
+            grad.mul_(w.unsqueeze(1))  # (n, V): d loss / d logits
+            grad_bias += grad.sum(dim=0)
+            grad_weight.addmm_(grad.t(), h)
+            torch.mm(grad, weight, out=grad_hidden[i : i + chunk])
+        ctx.save_for_backward(grad_hidden, grad_weight, grad_bias)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad_loss):
+        grad_hidden, grad_weight, grad_bias = ctx.saved_tensors
+        return grad_hidden * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None, None
+
+
 class Generator(nn.Module):
     """The LSTM policy G_theta(y_t | y_1..y_{t-1})."""
 
@@ -108,10 +149,26 @@ class Generator(nn.Module):
         logp = F.log_softmax(self(seqs), dim=-1)
         return logp.gather(2, seqs.unsqueeze(2)).squeeze(2)
 
+    def _hidden(self, seqs: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced LSTM outputs, rows in (B, T) order: (B*T, H)."""
+        hidden, _ = self.lstm(self.embedding(self._inputs(seqs)))  # (T, B, H)
+        return hidden.transpose(0, 1).reshape(-1, hidden.shape[-1])
+
+    def weighted_nll(self, seqs: torch.Tensor, weights: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+        """sum_{b,t} weights[b, t] * -log G(y_t | y_<t) for ``seqs`` and ``weights`` (B, T).
+
+        The fused, cache-sized path when gradients are wanted (see ``_LinearCrossEntropy``).
+        """
+        hidden = self._hidden(seqs)
+        targets, row_weights = seqs.reshape(-1), weights.reshape(-1).to(hidden.dtype)
+        if not torch.is_grad_enabled():
+            logp = F.log_softmax(self.out(hidden), dim=-1).gather(1, targets.unsqueeze(1)).squeeze(1)
+            return -(row_weights * logp).sum()
+        return _LinearCrossEntropy.apply(hidden, self.out.weight, self.out.bias, targets, row_weights.detach(), chunk)
+
     def mle_loss(self, seqs: torch.Tensor) -> torch.Tensor:
         """Mean per-token negative log-likelihood of ``seqs`` (B, T): MLE's loss."""
-        logits = self(seqs)
-        return F.cross_entropy(logits.reshape(-1, self.vocab_size), seqs.reshape(-1))
+        return self.weighted_nll(seqs, torch.ones(seqs.shape, device=seqs.device)) / seqs.numel()
 
     def pg_loss(self, seqs: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
         """REINFORCE loss -sum_t log G(y_t | Y_1:t-1) * Q_t over a batch (paper eq. 4).
@@ -120,7 +177,7 @@ class Generator(nn.Module):
         authors' code does; Adam makes the scale immaterial.
         """
         assert rewards.shape == seqs.shape, f"rewards {tuple(rewards.shape)} != samples {tuple(seqs.shape)}"
-        return -(self.log_probs(seqs) * rewards).sum()
+        return self.weighted_nll(seqs, rewards)
 
     @torch.no_grad()
     def sample(self, num: int, temperature: float = 1.0, batch_size: int = 10_000) -> torch.Tensor:
