@@ -227,7 +227,6 @@ def main() -> None:
         work = n_roll * t_len * (t_len - 1) / 2
         scaling.append(dict(T=t_len, N=n_roll, B=sb, work=work, complete=t_c, score=t_s, total=t_c + t_s,
                             complete_per_work=t_c / work, score_per_work=t_s / work, total_per_work=(t_c + t_s) / work))
-        del g_t, d_t, rp_t, s_t, c_t
 
     # 7. projection of the full protocol (counts from Config(), as seqgan.train runs them)
     e = {k: v["estimate"] for k, v in RESULTS.items()}
