@@ -129,7 +129,8 @@ class EvalConfig:
     num_samples: int = 10_000
     """Generator samples for NLL-oracle."""
     checkpoint_every: int = 10
-    """Checkpoint every this many adversarial rounds (and at every phase end)."""
+    """Checkpoint every this many MLE epochs, D pre-training sets and adversarial rounds, and at
+    every phase end."""
 
 
 @dataclass

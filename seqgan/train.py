@@ -245,7 +245,7 @@ class Run:
             f.write(json.dumps(record) + "\n")
         self.progress["metrics_lines"] += 1
         tag = {"pretrain": "pretrain", "adversarial": "seqgan", "mle": "mle"}[phase]
-        for key in ("nll_oracle", "nll_test", "d_loss", "d_acc", "mean_reward"):
+        for key in ("nll_oracle", "nll_test", "d_loss", "d_acc", "mean_reward", "d_train_loss"):
             if record.get(key) is not None:
                 self.writer.add_scalar(f"{tag}/{key}", record[key], step)
         fields = " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
@@ -351,6 +351,8 @@ def _algorithm_1(run: Run) -> dict:
         bar.update()
         if p["g_epoch"] % cfg.eval.every == 0 or p["g_epoch"] == pretrain_epochs:
             run.evaluate("pretrain", p["g_epoch"], g, {"mle_loss": loss})
+        if p["g_epoch"] % cfg.eval.checkpoint_every == 0 and p["g_epoch"] < pretrain_epochs:
+            run.save()
     bar.close()
     if p["d_step"] == 0 and p["round"] == 0:
         run.save()
@@ -363,6 +365,8 @@ def _algorithm_1(run: Run) -> dict:
         p["d_step"] += 1
         bar.update()
         bar.set_postfix(d_loss=f"{d_loss:.4f}")
+        if p["d_step"] % cfg.eval.checkpoint_every == 0 and p["d_step"] < tc.pretrain_d_steps:
+            run.save()
     bar.close()
 
     # 3. Adversarial training. The roll-out policy G_beta starts as a copy of the pre-trained G.
@@ -383,6 +387,7 @@ def _algorithm_1(run: Run) -> dict:
         # beta <- r * beta + (1 - r) * theta
         run.rollout_policy.update(g)
         # d-steps: fresh negatives each time, k epochs over them
+        d_loss = None
         for _ in range(tc.d_steps):
             negatives = g.sample(tc.num_negatives)
             d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16)
@@ -396,7 +401,9 @@ def _algorithm_1(run: Run) -> dict:
         if tc.g_steps:
             run.writer.add_scalar("seqgan/mean_reward_train", mean_reward, step)
         if p["round"] % cfg.eval.every == 0 or p["round"] == tc.rounds:
-            run.evaluate("adversarial", step, g, {"round": p["round"], "mean_reward": mean_reward if tc.g_steps else None})
+            run.evaluate("adversarial", step, g, {
+                "round": p["round"], "mean_reward": mean_reward if tc.g_steps else None, "d_train_loss": d_loss,
+            })
             if tc.mle_baseline:
                 run.evaluate("mle", step, run.mle_generator, {"round": p["round"]})
         if p["round"] % cfg.eval.checkpoint_every == 0 and p["round"] < tc.rounds:

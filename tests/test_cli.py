@@ -512,3 +512,44 @@ def test_score_paper_oracle_without_data_dir(workdir):
     tokens.write_text("1 2\n")
     proc = seqgan("score", "--oracle", "paper", tokens, cwd=workdir, environ=env(SEQGAN_DATA_DIR=None))
     assert_one_line_error(proc, "SEQGAN_DATA_DIR")
+
+
+def test_resume_after_sigkill_in_pretraining(workdir):
+    """A kill during MLE pre-training resumes from the last mid-phase checkpoint, exactly."""
+    extra = ["--set", "train.pretrain_g_epochs=80", "--set", "train.rounds=2", "--set", "eval.every=4"]
+    ref_dir, ref_proc = _train(workdir, "pretrain-ref", *extra)
+    assert ref_proc.returncode == 0, ref_proc.stderr
+    run_dir = workdir / "pretrain-killed"
+    ckpt = run_dir / "checkpoint.pt"
+    cmd = [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(run_dir), *TRAIN_SET, *extra]
+    reached = None
+    with open(workdir / "pretrain-killed.log", "w") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 240
+            while proc.poll() is None and time.monotonic() < deadline:
+                if ckpt.exists():
+                    try:
+                        progress = load_checkpoint(ckpt)["progress"]
+                    except ValueError:
+                        progress = None  # raced a write: retry
+                    if progress is not None and 4 <= progress["g_epoch"] < 70:
+                        reached = progress
+                        os.kill(proc.pid, signal.SIGKILL)
+                        break
+                time.sleep(0.01)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert reached is not None, "never saw a mid-pre-training checkpoint:\n" + (workdir / "pretrain-killed.log").read_text()
+    assert proc.returncode == -signal.SIGKILL
+    state = load_checkpoint(ckpt)["progress"]
+    assert state["round"] == 0 and state["d_step"] == 0 and state["g_epoch"] < 80
+    resumed = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, *extra, cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert without_seconds(read_metrics(run_dir)) == without_seconds(read_metrics(ref_dir))
+    final, ref_final = load_checkpoint(run_dir), load_checkpoint(ref_dir)
+    for name, value in ref_final["generator"].items():
+        assert torch.equal(final["generator"][name], value), name
