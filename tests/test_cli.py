@@ -256,29 +256,26 @@ def test_existing_run_dir_is_refused_untouched(run_a, workdir):
     assert snapshot(run_dir) == before
 
 
-def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
-    run_dir = workdir / "killed"
+def _train_and_kill_when(workdir: Path, name: str, ready, *extra) -> tuple[Path, dict | None, bool, int]:
+    """Start a smoke run in a subprocess, SIGKILL it as soon as ``ready(progress, run_dir)`` holds
+    for its checkpoint's progress; return (run_dir, progress at the kill, alive at the kill, rc)."""
+    run_dir = workdir / name
     ckpt = run_dir / "checkpoint.pt"
-    cmd = [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(run_dir), *TRAIN_SET]
-    metrics = run_dir / "metrics.jsonl"
-    reached = None
-    with open(workdir / "killed.log", "w") as log:
+    cmd = [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(run_dir), *TRAIN_SET, *extra]
+    reached, alive = None, False
+    with open(workdir / f"{name}.log", "w") as log:
         proc = subprocess.Popen(cmd, cwd=workdir, env=env(), stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 240
-            # wait for an adversarial checkpoint (round >= 2) followed by metrics lines that it
-            # does not cover, then kill at once: the resume must drop those lines and redo them
             while proc.poll() is None and time.monotonic() < deadline:
                 if ckpt.exists():
                     try:
                         progress = load_checkpoint(ckpt)["progress"]
                     except ValueError:
                         progress = None  # raced a write (or the file vanished between checks): retry
-                    if progress is not None and progress["round"] >= 2:
-                        lines = len(metrics.read_text(encoding="utf-8").splitlines())
-                        if lines > progress["metrics_lines"]:
-                            reached = progress
-                            break
+                    if progress is not None and ready(progress, run_dir):
+                        reached = progress
+                        break
                 time.sleep(0.01)
             alive = proc.poll() is None
             if alive:
@@ -288,9 +285,23 @@ def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    assert reached is not None, "never saw metrics beyond a round >= 2 checkpoint:\n" + (workdir / "killed.log").read_text()
+    assert reached is not None, "never reached the kill point:\n" + (workdir / f"{name}.log").read_text()
+    return run_dir, reached, alive, proc.returncode
+
+
+def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
+    def after_round_2_with_uncovered_metrics(progress, run_dir):
+        # an adversarial checkpoint (round >= 2) followed by metrics lines that it does not cover:
+        # the resume must drop those lines and redo them
+        if progress["round"] < 2:
+            return False
+        lines = len((run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines())
+        return lines > progress["metrics_lines"]
+
+    run_dir, reached, alive, returncode = _train_and_kill_when(workdir, "killed", after_round_2_with_uncovered_metrics)
+    ckpt = run_dir / "checkpoint.pt"
     assert alive, f"the run finished before it was killed; raise ROUNDS ({ROUNDS})"
-    assert proc.returncode == -signal.SIGKILL
+    assert returncode == -signal.SIGKILL
     assert not (run_dir / "results.json").exists()
     state = load_checkpoint(ckpt)
     assert not state["progress"]["finished"] and 2 <= state["progress"]["round"] < ROUNDS
@@ -519,32 +530,11 @@ def test_resume_after_sigkill_in_pretraining(workdir):
     extra = ["--set", "train.pretrain_g_epochs=80", "--set", "train.rounds=2", "--set", "eval.every=4"]
     ref_dir, ref_proc = _train(workdir, "pretrain-ref", *extra)
     assert ref_proc.returncode == 0, ref_proc.stderr
-    run_dir = workdir / "pretrain-killed"
+    run_dir, _, alive, returncode = _train_and_kill_when(
+        workdir, "pretrain-killed", lambda progress, _: 4 <= progress["g_epoch"] < 70, *extra
+    )
+    assert alive and returncode == -signal.SIGKILL
     ckpt = run_dir / "checkpoint.pt"
-    cmd = [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(run_dir), *TRAIN_SET, *extra]
-    reached = None
-    with open(workdir / "pretrain-killed.log", "w") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env(), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 240
-            while proc.poll() is None and time.monotonic() < deadline:
-                if ckpt.exists():
-                    try:
-                        progress = load_checkpoint(ckpt)["progress"]
-                    except ValueError:
-                        progress = None  # raced a write: retry
-                    if progress is not None and 4 <= progress["g_epoch"] < 70:
-                        reached = progress
-                        os.kill(proc.pid, signal.SIGKILL)
-                        break
-                time.sleep(0.01)
-            proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    assert reached is not None, "never saw a mid-pre-training checkpoint:\n" + (workdir / "pretrain-killed.log").read_text()
-    assert proc.returncode == -signal.SIGKILL
     state = load_checkpoint(ckpt)["progress"]
     assert state["round"] == 0 and state["d_step"] == 0 and state["g_epoch"] < 80
     resumed = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, *extra, cwd=workdir)
