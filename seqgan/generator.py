@@ -49,11 +49,10 @@ def sample_from_logits(
     j = torch.searchsorted(inner.cumsum(dim=1), u_inner, right=True).clamp_(max=block - 1)
     token = (k * block + j).squeeze(1)
     # float rounding can push u_inner past the block's last positive weight: step back onto it
+    # (branch-free, so sampling never waits on the device)
     bad = inner.gather(1, j).squeeze(1) == 0
-    if bad.any():
-        last = (inner > 0).float().cumsum(1).argmax(dim=1)
-        token = torch.where(bad, k.squeeze(1) * block + last, token)
-    return token
+    last = (inner > 0).float().cumsum(1).argmax(dim=1)
+    return torch.where(bad, k.squeeze(1) * block + last, token)
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
