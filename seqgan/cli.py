@@ -99,6 +99,10 @@ def cmd_evaluate(args) -> int:
     from . import metrics
     from .data import oracle_corpus
 
+    if args.num < 0:
+        return _fail(f"--num must be positive, got {args.num}")
+    if args.temperature <= 0:
+        return _fail(f"--temperature must be > 0, got {args.temperature}")
     ckpt, cfg, oracle, generator = _load_models(args.checkpoint, args.data_dir)
     torch.manual_seed(args.seed)
     _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)

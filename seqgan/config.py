@@ -258,7 +258,7 @@ def _check(cfg: Config) -> None:
         )
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
-    if cfg.device != "cpu" and not cfg.device.startswith("cuda"):
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):
         raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
 
 

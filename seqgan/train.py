@@ -156,6 +156,8 @@ class Run:
         self.device = torch.device(cfg.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RunError("config asks for device 'cuda' but torch sees no CUDA device")
+        if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
+            raise RunError(f"config asks for device '{cfg.device}' but torch sees {torch.cuda.device_count()} CUDA device(s)")
         self.bf16 = use_bf16(cfg.discriminator.precision, self.device)
         self.oracle = build_oracle(cfg)
         self.vocab_size = self.oracle.vocab_size
@@ -221,7 +223,7 @@ class Run:
         # the MLE row continues pre-training's Adam moments; the policy gradient gets an Adam of its
         # own, as in the authors' code (separate optimisers for pretrain_loss and g_loss)
         self.mle_opt = adam(self.mle_generator.parameters(), self.cfg.generator.lr)
-        self.mle_opt.load_state_dict(self.g_opt.state_dict())
+        self.mle_opt.load_state_dict(copy.deepcopy(self.g_opt.state_dict()))  # a copy: no shared moments
         self.pg_opt = adam(self.generator.parameters(), self.cfg.generator.lr)
 
     # -- logging
@@ -260,6 +262,8 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> dict | None:
         if not ckpt_path.exists():
             raise RunError(f"--resume: no checkpoint at {ckpt_path}")
         return load_checkpoint(ckpt_path)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunError(f"run directory {run_dir} is a file")
     if run_dir.exists() and any(run_dir.iterdir()):
         raise RunError(f"run directory {run_dir} already holds a run: pass --resume to continue it or --run-dir for a new one")
     return None
@@ -281,10 +285,15 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
         except (KeyError, RuntimeError) as e:
             raise RunError(f"{run_dir / CHECKPOINT}: checkpoint does not match its own config ({str(e).splitlines()[0][:160]})") from None
         if run.progress["finished"]:
+            if not (run_dir / "results.json").exists():  # deleted since: write the finished run's outputs again
+                run.started = time.perf_counter()
+                return _finish(run)
             return json.loads((run_dir / "results.json").read_text())
         _truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
     else:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+        run.started = time.perf_counter()
+        run.save()  # a run stopped before its first periodic checkpoint can still --resume
     from torch.utils.tensorboard import SummaryWriter
 
     run.started = time.perf_counter()

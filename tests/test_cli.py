@@ -543,3 +543,22 @@ def test_resume_after_sigkill_in_pretraining(workdir):
     final, ref_final = load_checkpoint(run_dir), load_checkpoint(ref_dir)
     for name, value in ref_final["generator"].items():
         assert torch.equal(final["generator"][name], value), name
+
+
+def test_run_stopped_before_any_periodic_checkpoint_can_resume(workdir):
+    """The first checkpoint is written before training starts, so even an early stop is resumable."""
+    run_dir, _, alive, returncode = _train_and_kill_when(
+        workdir, "early-killed", lambda progress, _: progress["g_epoch"] == 0 and progress["round"] == 0
+    )
+    assert alive and returncode == -signal.SIGKILL
+    resumed = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run_dir / "results.json").read_text())["rows"]["SeqGAN"]
+
+
+def test_bad_device_and_file_run_dir_are_one_line_errors(workdir):
+    assert_one_line_error(seqgan("train", SMOKE, "--device", "cuda:x", cwd=workdir), "device", "cuda:x")
+    a_file = workdir / "not_a_dir"
+    a_file.write_text("x\n")
+    assert_one_line_error(seqgan("train", SMOKE, "--run-dir", a_file, cwd=workdir), "is a file")
+    assert a_file.read_text() == "x\n"
