@@ -125,9 +125,8 @@ class Generator(nn.Module):
 
     def forward(self, seqs: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits of every position: (B, T) -> (B, T, V)."""
-        hidden, _ = self.lstm(self.embedding(self._inputs(seqs)))  # (T, B, H)
-        # transpose the small hidden states, not the (T, B, V) logits, so no large copy is made
-        return self.out(hidden.transpose(0, 1))  # (B, T, V)
+        # the small hidden states are laid out (B, T) first, so the (B, T, V) logits need no copy
+        return self.out(self._hidden(seqs)).view(*seqs.shape, self.vocab_size)
 
     def step(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
         """Read one token per row (B,); return the hidden output (B, H) and the new state."""
