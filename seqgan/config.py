@@ -58,6 +58,35 @@ class OracleConfig:
 
 
 @dataclass
+class DataConfig:
+    source: str = "oracle"
+    """'oracle' (the synthetic task: the oracle's samples are the data), 'text' (a UTF-8 file, one
+    sequence a line) or 'midi' (a folder of melody MIDI files, one tune a file)."""
+    train: str = ""
+    """Training file ('text') or folder ('midi'). A relative path that does not exist as given is
+    looked up in the data directory."""
+    test: str = ""
+    """Test file or folder; empty: a seeded split of ``train`` (``test_fraction``, ``split_seed``)."""
+    test_fraction: float = 0.1
+    """Share of ``train`` held out as the test split when ``test`` is empty."""
+    split_seed: int = 0
+    """Seed of the train/test split."""
+    tokenizer: str = "words"
+    """'chars' (one token a character; spaces dropped), 'words' (whitespace-separated words with
+    punctuation split off) or 'ids' (integer token ids, the synthetic format)."""
+    lowercase: bool = False
+    """Lower-case text before tokenizing ('words' and 'chars')."""
+    min_freq: int = 1
+    """Tokens seen fewer times in the training split become <unk>."""
+    max_len: int = 20
+    """Sequence length T of real data, counting the end token."""
+    overflow: str = "truncate"
+    """A sequence longer than max_len: 'truncate' it, 'split' it into pieces, or 'drop' it."""
+    midi_step: float = 0.4
+    """Seconds between two pitch samples of a melody ('midi')."""
+
+
+@dataclass
 class GeneratorConfig:
     emb_dim: int = 32
     """Token embedding size."""
@@ -144,6 +173,7 @@ class Config:
     data_dir: str = ""
     """Where the shared data sets live (else SEQGAN_DATA_DIR)."""
     oracle: OracleConfig = field(default_factory=OracleConfig)
+    data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -151,6 +181,11 @@ class Config:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def seq_len(self) -> int:
+        """Sequence length T of the run: the oracle's, or the real data's maximum length."""
+        return self.oracle.seq_len if self.data.source == "oracle" else self.data.max_len
 
 
 # -- loading and checking -------------------------------------------------------------------------
@@ -252,10 +287,27 @@ def _check(cfg: Config) -> None:
         )
     if min(d.filter_sizes) < 1 or min(d.num_filters) < 1:
         raise ConfigError("keys 'discriminator.filter_sizes' and 'discriminator.num_filters': entries must be positive")
-    if max(d.filter_sizes) > cfg.oracle.seq_len:
+    if max(d.filter_sizes) > cfg.seq_len:
         raise ConfigError(
-            f"key 'discriminator.filter_sizes': width {max(d.filter_sizes)} exceeds oracle.seq_len {cfg.oracle.seq_len}"
+            f"key 'discriminator.filter_sizes': width {max(d.filter_sizes)} exceeds the sequence length {cfg.seq_len}"
         )
+    data = cfg.data
+    if data.source not in ("oracle", "text", "midi"):
+        raise ConfigError(f"key 'data.source': 'oracle', 'text' or 'midi', got {data.source!r}")
+    if data.source != "oracle" and not data.train:
+        raise ConfigError(f"key 'data.train': data.source {data.source!r} needs a training file or folder")
+    if data.tokenizer not in ("chars", "words", "ids"):
+        raise ConfigError(f"key 'data.tokenizer': 'chars', 'words' or 'ids', got {data.tokenizer!r}")
+    if data.overflow not in ("truncate", "split", "drop"):
+        raise ConfigError(f"key 'data.overflow': 'truncate', 'split' or 'drop', got {data.overflow!r}")
+    if not 0.0 < data.test_fraction < 1.0:
+        raise ConfigError(f"key 'data.test_fraction': must be in (0, 1), got {data.test_fraction}")
+    if data.max_len < 2:
+        raise ConfigError(f"key 'data.max_len': must be at least 2, got {data.max_len}")
+    if data.min_freq < 1:
+        raise ConfigError(f"key 'data.min_freq': must be at least 1, got {data.min_freq}")
+    if data.midi_step <= 0:
+        raise ConfigError(f"key 'data.midi_step': must be positive, got {data.midi_step}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):

@@ -53,13 +53,13 @@ def build_oracle(cfg: Config) -> Oracle:
 
 
 def build_generator(cfg: Config, vocab_size: int) -> Generator:
-    return Generator(vocab_size, cfg.oracle.seq_len, emb_dim=cfg.generator.emb_dim, hidden_dim=cfg.generator.hidden_dim)
+    return Generator(vocab_size, cfg.seq_len, emb_dim=cfg.generator.emb_dim, hidden_dim=cfg.generator.hidden_dim)
 
 
 def build_discriminator(cfg: Config, vocab_size: int) -> Discriminator:
     d = cfg.discriminator
     return Discriminator(
-        vocab_size, cfg.oracle.seq_len, emb_dim=d.emb_dim, filter_sizes=tuple(d.filter_sizes),
+        vocab_size, cfg.seq_len, emb_dim=d.emb_dim, filter_sizes=tuple(d.filter_sizes),
         num_filters=tuple(d.num_filters), dropout_keep=d.dropout_keep, l2_reg=d.l2_reg,
     )
 
