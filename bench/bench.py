@@ -233,7 +233,7 @@ def main() -> None:
     tc = CFG.train
     every = CFG.eval.every
     n_eval_pre = -(-tc.pretrain_g_epochs // every)  # every 5 epochs and at the end
-    n_eval_adv = (1 + -(-tc.rounds // every)) * (2 if tc.mle_baseline else 1)  # at the start, every 5 rounds; SeqGAN + MLE
+    n_eval_adv = (1 + -(-tc.rounds // every)) * (2 if "mle" in CFG.baselines.rows else 1)  # at the start, every 5 rounds; SeqGAN + MLE
     d_set = {p: e["sample_10k"] + tc.d_epochs * e[f"d_epoch.{p}"] for p in ("fp32", "bf16")}
     d_pre = {p: e["sample_10k"] + tc.pretrain_d_epochs * e[f"d_epoch.{p}"] for p in ("fp32", "bf16")}
     g_step = {"fp32": e["g_step"], "bf16": e["g_step"] - e["g_step.score"] + e["score_subset.bf16"]}
@@ -244,7 +244,7 @@ def main() -> None:
             f"D pre-training: {tc.pretrain_d_steps} x (sample + {tc.pretrain_d_epochs} D epochs)": tc.pretrain_d_steps * d_pre[p],
             f"adversarial g-steps: {tc.rounds} x {tc.g_steps}": tc.rounds * tc.g_steps * g_step[p],
             f"adversarial d-steps: {tc.rounds} x {tc.d_steps} x (sample + {tc.d_epochs} D epochs)": tc.rounds * tc.d_steps * d_set[p],
-            f"MLE baseline: {tc.rounds} x {tc.mle_epochs_per_round} epochs": tc.rounds * tc.mle_epochs_per_round * e["mle_epoch"] * tc.mle_baseline,
+            f"MLE baseline: {tc.rounds} x {CFG.baselines.mle_epochs_per_round} epochs": tc.rounds * CFG.baselines.mle_epochs_per_round * e["mle_epoch"] * ("mle" in CFG.baselines.rows),
             f"evaluation: {n_eval_pre} + {n_eval_adv} units (D scoring fp32)": (n_eval_pre + n_eval_adv) * e["eval_unit"],
         }
     memory = {"maxrss_mb": round(maxrss_mb(), 1)}

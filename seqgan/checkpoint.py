@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-FORMAT = "seqgan-checkpoint-v1"
+FORMAT = "seqgan-checkpoint-v2"  # v2: baseline rows (v1 had one MLE copy)
 
 
 def save_checkpoint(state: dict, path: str | Path) -> None:

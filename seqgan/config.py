@@ -142,13 +142,34 @@ class TrainConfig:
     """D updates per round, each on fresh negatives."""
     d_epochs: int = 3
     """Epochs k over each fresh D training set."""
-    mle_baseline: bool = True
-    """Also train a copy of the pre-trained G by MLE alongside, for the MLE row."""
-    mle_epochs_per_round: int = 1
-    """MLE epochs the baseline gets per adversarial round."""
     score_batch_size: int = 512
     """Batch size for D scoring rollouts (larger batches are slower on CPU: the unfolded windows
     fall out of cache)."""
+
+
+BASELINE_ROWS = ("random", "mle", "scheduled_sampling", "pg_bleu")
+SS_SCHEDULES = ("linear", "exponential", "inverse_sigmoid")
+
+
+@dataclass
+class BaselinesConfig:
+    rows: list[str] = field(default_factory=lambda: ["mle"])
+    """Table 1's other rows, trained alongside SeqGAN in the same run. Each of 'mle',
+    'scheduled_sampling' and 'pg_bleu' starts from the pre-trained G and trains for the same
+    rounds; 'random' is the untrained G, evaluated as is."""
+    mle_epochs_per_round: int = 1
+    """Epochs of (teacher-forced or scheduled-sampling) MLE that 'mle' and 'scheduled_sampling' get
+    per adversarial round."""
+    ss_schedule: str = "inverse_sigmoid"
+    """How scheduled sampling's probability of feeding the model's own token rises over the rounds:
+    'linear', 'exponential' or 'inverse_sigmoid' (Bengio et al. 2015's three decays of the
+    teacher-forcing probability, over the fraction of rounds done)."""
+    ss_final_prob: float = 0.25
+    """The probability of feeding the model's own token reached at the last round."""
+    ss_sigmoid_k: float = 10.0
+    """Shape k of the inverse-sigmoid decay k / (k + exp(i / k)); larger is flatter at the start."""
+    bleu_max_n: int = 4
+    """PG-BLEU's reward: sentence BLEU-n (nltk method1 smoothing) against the training data."""
 
 
 @dataclass
@@ -177,6 +198,7 @@ class Config:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict:
@@ -267,7 +289,7 @@ def _check(cfg: Config) -> None:
         "train.pretrain_g_epochs": cfg.train.pretrain_g_epochs, "train.pretrain_d_steps": cfg.train.pretrain_d_steps,
         "train.pretrain_d_epochs": cfg.train.pretrain_d_epochs, "train.rounds": cfg.train.rounds,
         "train.g_steps": cfg.train.g_steps, "train.d_steps": cfg.train.d_steps, "train.d_epochs": cfg.train.d_epochs,
-        "train.mle_epochs_per_round": cfg.train.mle_epochs_per_round, "threads": cfg.threads,
+        "baselines.mle_epochs_per_round": cfg.baselines.mle_epochs_per_round, "threads": cfg.threads,
         "discriminator.l2_reg": cfg.discriminator.l2_reg,
     }
     for key, value in non_negative.items():
@@ -308,6 +330,20 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'data.min_freq': must be at least 1, got {data.min_freq}")
     if data.midi_step <= 0:
         raise ConfigError(f"key 'data.midi_step': must be positive, got {data.midi_step}")
+    bl = cfg.baselines
+    for row in bl.rows:
+        if row not in BASELINE_ROWS:
+            raise ConfigError(f"key 'baselines.rows': unknown row {row!r} (known: {', '.join(BASELINE_ROWS)})")
+    if len(set(bl.rows)) != len(bl.rows):
+        raise ConfigError(f"key 'baselines.rows': a row is listed twice in {bl.rows}")
+    if bl.ss_schedule not in SS_SCHEDULES:
+        raise ConfigError(f"key 'baselines.ss_schedule': one of {', '.join(SS_SCHEDULES)}, got {bl.ss_schedule!r}")
+    if not 0.0 <= bl.ss_final_prob < 1.0:
+        raise ConfigError(f"key 'baselines.ss_final_prob': must be in [0, 1), got {bl.ss_final_prob}")
+    if bl.ss_sigmoid_k < 1.0:
+        raise ConfigError(f"key 'baselines.ss_sigmoid_k': must be >= 1, got {bl.ss_sigmoid_k}")
+    if not 1 <= bl.bleu_max_n <= 5:
+        raise ConfigError(f"key 'baselines.bleu_max_n': must be in 1..5, got {bl.bleu_max_n}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):

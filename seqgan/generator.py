@@ -164,9 +164,50 @@ class Generator(nn.Module):
             return -(row_weights * logp).sum()
         return _LinearCrossEntropy.apply(hidden, self.out.weight, self.out.bias, targets, row_weights.detach(), chunk)
 
-    def mle_loss(self, seqs: torch.Tensor) -> torch.Tensor:
-        """Mean per-token negative log-likelihood of ``seqs`` (B, T): MLE's loss."""
-        return self.weighted_nll(seqs, torch.ones(seqs.shape, device=seqs.device)) / seqs.numel()
+    def mle_loss(self, seqs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean per-token negative log-likelihood of ``seqs`` (B, T): MLE's loss.
+
+        ``mask`` (B, T), if given, marks the tokens that count (padding after the end token does not).
+        """
+        weights = torch.ones(seqs.shape, device=seqs.device) if mask is None else mask.to(torch.float32)
+        return self.weighted_nll(seqs, weights) / weights.sum().clamp(min=1.0)
+
+    def scheduled_sampling_loss(
+        self, seqs: torch.Tensor, sample_prob: float, mask: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """MLE's loss under scheduled sampling (Bengio et al. 2015).
+
+        Step by step, the input that precedes y_t (t >= 2) is, with probability ``sample_prob``, a
+        token drawn from the model's own prediction at the previous step instead of y_{t-1}; the
+        targets stay the real tokens. No gradient flows through the draw (as in the original).
+        Returns the loss and which inputs were replaced, (B, T-1): column t-1 is y_t's input slot.
+        """
+        if not 0.0 <= sample_prob <= 1.0:
+            raise ValueError(f"sample_prob must be in [0, 1], got {sample_prob}")
+        b, t_len = seqs.shape
+        tokens = torch.full((b,), self.start_token, dtype=torch.long, device=seqs.device)
+        state, hiddens, replaced = None, [], []
+        for t in range(t_len):
+            hidden, state = self.step(tokens, state)  # (B, H): predicts y_t+1
+            hiddens.append(hidden)
+            if t == t_len - 1:
+                break
+            tokens = seqs[:, t]
+            if sample_prob > 0.0:
+                coin = torch.rand(b, device=seqs.device, generator=generator) < sample_prob
+                with torch.no_grad():
+                    own = sample_from_logits(self.out(hidden), generator=generator)
+                tokens = torch.where(coin, own, tokens)
+            else:
+                coin = torch.zeros(b, dtype=torch.bool, device=seqs.device)
+            replaced.append(coin)
+        hidden = torch.stack(hiddens, dim=1).reshape(b * t_len, -1)  # rows in (B, T) order
+        weights = torch.ones(seqs.shape, device=seqs.device) if mask is None else mask.to(torch.float32)
+        loss = _LinearCrossEntropy.apply(
+            hidden, self.out.weight, self.out.bias, seqs.reshape(-1), weights.reshape(-1), 256,
+        ) / weights.sum().clamp(min=1.0)
+        return loss, torch.stack(replaced, dim=1) if replaced else torch.zeros(b, 0, dtype=torch.bool)
 
     def pg_loss(self, seqs: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
         """REINFORCE loss -sum_t log G(y_t | Y_1:t-1) * Q_t over a batch (paper eq. 4).
@@ -197,14 +238,28 @@ class Generator(nn.Module):
         return torch.cat(out) if out else torch.empty(0, self.seq_len, dtype=torch.long, device=device)
 
     @torch.no_grad()
-    def nll(self, seqs: torch.Tensor, batch_size: int = 256) -> float:
-        """Mean per-token NLL (nats) of ``seqs`` (B, T) under G: NLL-test on held-out oracle data."""
+    def nll(
+        self, seqs: torch.Tensor, batch_size: int = 256, temperature: float = 1.0, mask: torch.Tensor | None = None,
+    ) -> float:
+        """Mean per-token NLL (nats) of ``seqs`` (B, T) under G: NLL-test on held-out data.
+
+        ``temperature`` scores under softmax(logits / temperature), the distribution that
+        ``sample(temperature=...)`` draws from; ``mask`` (B, T) leaves out padding.
+        """
         was_training = self.training
         self.eval()
         device = self.out.weight.device
-        total = 0.0
+        total, count = 0.0, 0.0
         for i in range(0, len(seqs), batch_size):
             batch = seqs[i : i + batch_size].to(device)
-            total += self.mle_loss(batch).item() * batch.numel()
+            logits = self.out(self._hidden(batch)) / temperature  # (b*T, V)
+            token_nll = -F.log_softmax(logits, dim=-1).gather(1, batch.reshape(-1, 1)).squeeze(1)
+            if mask is None:
+                total += token_nll.sum().item()
+                count += token_nll.numel()
+            else:
+                weights = mask[i : i + batch_size].to(device).reshape(-1).to(token_nll.dtype)
+                total += (token_nll * weights).sum().item()
+                count += weights.sum().item()
         self.train(was_training)
-        return total / seqs.numel()
+        return total / max(count, 1.0)

@@ -64,8 +64,8 @@ def read_metrics(path: str | Path) -> list[dict]:
 
 
 def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path, title: str = "") -> None:
-    """NLL-oracle over training, MLE and SeqGAN on one plot, a dashed line where adversarial
-    training starts (the paper's Figure 2 form)."""
+    """NLL-oracle over training, SeqGAN and the baseline rows on one plot, a dashed line where
+    adversarial training starts (the paper's Figure 2 form)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -73,7 +73,10 @@ def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
     pretrain = [(r["step"], r["nll_oracle"]) for r in records if r["phase"] == "pretrain"]
-    styles = {"pretrain": ("MLE pre-training", "tab:gray"), "mle": ("MLE", "tab:blue"), "adversarial": ("SeqGAN", "tab:red")}
+    styles = {
+        "pretrain": ("MLE pre-training", "tab:gray"), "mle": ("MLE", "tab:blue"),
+        "scheduled_sampling": ("SS", "tab:green"), "pg_bleu": ("PG-BLEU", "tab:purple"), "adversarial": ("SeqGAN", "tab:red"),
+    }
     for phase, (label, color) in styles.items():
         points = [(r["step"], r["nll_oracle"]) for r in records if r["phase"] == phase]
         if phase != "pretrain" and pretrain and points and points[0][0] > pretrain[-1][0]:
@@ -81,6 +84,9 @@ def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path
         if points:
             xs, ys = zip(*points)
             ax.plot(xs, ys, label=label, color=color, marker="." if len(xs) < 40 else None)
+    random = [r["nll_oracle"] for r in records if r["phase"] == "random"]
+    if random:
+        ax.axhline(random[-1], color="tab:brown", linestyle=":", linewidth=1, label="Random")
     ax.axvline(adversarial_start, color="black", linestyle="--", linewidth=1)
     ax.set_xlabel("MLE pre-training epochs, then adversarial rounds")
     ax.set_ylabel("NLL-oracle (nats / token)")

@@ -19,10 +19,12 @@ Shapes: B batch, T length, N rollouts (``rollout_num``), H hidden, R = (T-1) * N
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
+from .bleu import BleuReference
 from .discriminator import Discriminator
 from .generator import Generator
 
@@ -81,33 +83,68 @@ class RolloutPolicy(nn.Module):
         return completions.view(t_len - 1, n, b, t_len)
 
 
+Scorer = Callable[[torch.Tensor], torch.Tensor]  # (M, T) token ids -> (M,) rewards in [0, 1]
+
+
+def discriminator_scorer(discriminator: Discriminator, *, batch_size: int = 512, bf16: bool = False) -> Scorer:
+    """SeqGAN's reward: D's probability that a whole sequence is real."""
+    return lambda seqs: discriminator.prob_real(seqs, batch_size=batch_size, bf16=bf16)
+
+
+class BleuScorer:
+    """PG-BLEU's reward: sentence BLEU-n of each whole sequence against the training data.
+
+    The references' n-gram tables are built once; identical sequences (common among the N
+    completions of long prefixes) are scored once per call.
+    """
+
+    def __init__(self, references: torch.Tensor, max_n: int = 4):
+        self.reference = BleuReference([tuple(r) for r in references.tolist()], max_n=max_n)
+        self.max_n = max_n
+
+    def __call__(self, seqs: torch.Tensor) -> torch.Tensor:
+        cache: dict[tuple, float] = {}
+        scores = []
+        for row in seqs.tolist():
+            key = tuple(row)
+            if key not in cache:
+                cache[key] = self.reference.score(key, self.max_n)
+            scores.append(cache[key])
+        return torch.tensor(scores, dtype=torch.float32, device=seqs.device)
+
+
 @torch.no_grad()
 def rewards_from_completions(
-    discriminator: Discriminator,
+    scorer: Discriminator | Scorer,
     samples: torch.Tensor,
     completions: torch.Tensor,
     *,
     batch_size: int = 512,
     bf16: bool = False,
 ) -> torch.Tensor:
-    """Q values (B, T) from fixed completions (T-1, N, B, T); reward [b, t-1] belongs to y_t."""
+    """Q values (B, T) from fixed completions (T-1, N, B, T); reward [b, t-1] belongs to y_t.
+
+    ``scorer`` is D (scored in batches of ``batch_size``) or any function of whole sequences.
+    """
+    if hasattr(scorer, "prob_real"):  # D, or anything that scores like it
+        scorer = discriminator_scorer(scorer, batch_size=batch_size, bf16=bf16)
     t_minus_1, n, b, t_len = completions.shape
     assert samples.shape == (b, t_len) and t_minus_1 == t_len - 1, (tuple(samples.shape), tuple(completions.shape))
-    scores = discriminator.prob_real(completions.reshape(-1, t_len), batch_size=batch_size, bf16=bf16)
+    scores = scorer(completions.reshape(-1, t_len))
     q_prefix = scores.view(t_minus_1, n, b).mean(dim=1).t()  # (B, T-1)
-    q_last = discriminator.prob_real(samples, batch_size=batch_size, bf16=bf16).unsqueeze(1)  # (B, 1)
+    q_last = scorer(samples).unsqueeze(1)  # (B, 1)
     return torch.cat([q_prefix, q_last], dim=1)
 
 
 def get_rewards(
     rollout_policy: RolloutPolicy,
-    discriminator: Discriminator,
+    scorer: Discriminator | Scorer,
     samples: torch.Tensor,
     rollout_num: int,
     *,
     batch_size: int = 512,
     bf16: bool = False,
 ) -> torch.Tensor:
-    """Rewards (B, T) for generated ``samples`` (B, T): Monte Carlo Q values under D."""
+    """Rewards (B, T) for generated ``samples`` (B, T): Monte Carlo Q values under D (or a scorer)."""
     completions = rollout_policy.complete(samples, rollout_num)
-    return rewards_from_completions(discriminator, samples, completions, batch_size=batch_size, bf16=bf16)
+    return rewards_from_completions(scorer, samples, completions, batch_size=batch_size, bf16=bf16)

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,13 +26,13 @@ import yaml
 from tqdm.auto import tqdm
 
 from . import metrics
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
 from .discriminator import Discriminator
 from .generator import Generator
 from .oracle import Oracle, resolve_oracle_path
-from .rollout import RolloutPolicy, get_rewards
+from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -129,14 +131,55 @@ def train_discriminator(
     return (loss_sum / max(steps, 1)).item()
 
 
+def scheduled_sampling_epoch(
+    generator: Generator, optimizer: torch.optim.Optimizer, data: torch.Tensor, batch_size: int, grad_clip: float,
+    sample_prob: float,
+) -> float:
+    """One MLE epoch under scheduled sampling at a fixed ``sample_prob``; returns the mean batch loss."""
+    generator.train()
+    losses = []
+    for b_seqs in batches(data, batch_size):
+        loss, _ = generator.scheduled_sampling_loss(b_seqs, sample_prob)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
+        optimizer.step()
+        losses.append(loss.detach())
+    return torch.stack(losses).mean().item()
+
+
+def ss_sample_prob(schedule: str, progress: float, final_prob: float, k: float = 10.0) -> float:
+    """Scheduled sampling's probability of feeding the model's own token, at ``progress`` in [0, 1].
+
+    Bengio et al. (2015) decay the teacher-forcing probability eps by a linear, exponential or
+    inverse-sigmoid schedule; here each is stretched over the rounds so that eps reaches
+    1 - ``final_prob`` at progress 1, and the sampling probability is 1 - eps.
+    """
+    if final_prob <= 0.0:
+        return 0.0
+    eps_end = 1.0 - final_prob
+    if schedule == "linear":
+        eps = 1.0 - (1.0 - eps_end) * progress
+    elif schedule == "exponential":  # eps_i = a^i with a^(last i) = eps_end
+        eps = eps_end ** progress
+    elif schedule == "inverse_sigmoid":  # eps_i = k / (k + exp(i / k)), i running to where eps = eps_end
+        i_end = k * math.log(max(k * (1.0 / eps_end - 1.0), 1.0))
+        eps = k / (k + math.exp(progress * i_end / k))
+    else:
+        raise ValueError(f"unknown scheduled-sampling schedule {schedule!r}")
+    return 1.0 - eps
+
+
 def policy_gradient_step(
     generator: Generator, optimizer: torch.optim.Optimizer, rollout_policy: RolloutPolicy,
-    discriminator: Discriminator, batch_size: int, rollout_num: int, grad_clip: float,
-    score_batch_size: int, bf16: bool,
+    scorer: Scorer, batch_size: int, rollout_num: int, grad_clip: float,
 ) -> float:
-    """One g-step: sample a batch, reward it by Monte Carlo rollouts, REINFORCE; returns mean reward."""
+    """One g-step: sample a batch, reward it by Monte Carlo rollouts, REINFORCE; returns mean reward.
+
+    ``scorer`` rewards whole sequences: D for SeqGAN, BLEU against the training data for PG-BLEU.
+    """
     samples = generator.sample(batch_size)  # (B, T)
-    rewards = get_rewards(rollout_policy, discriminator, samples, rollout_num, batch_size=score_batch_size, bf16=bf16)  # (B, T)
+    rewards = get_rewards(rollout_policy, scorer, samples, rollout_num)  # (B, T)
     generator.train()
     loss = generator.pg_loss(samples, rewards)
     optimizer.zero_grad(set_to_none=True)
@@ -144,6 +187,21 @@ def policy_gradient_step(
     torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
     optimizer.step()
     return rewards.mean().item()
+
+
+@dataclass
+class Baseline:
+    """One of Table 1's other rows: its generator, and what it trains with."""
+
+    generator: Generator
+    optimizer: torch.optim.Optimizer | None = None  # None: 'random', never trained
+    rollout_policy: RolloutPolicy | None = None  # 'pg_bleu' only
+
+
+ROW_NAMES = {  # metrics phase -> Table 1 row
+    "random": "Random", "pretrain": "pretrained", "mle": "MLE", "scheduled_sampling": "SS",
+    "pg_bleu": "PG-BLEU", "adversarial": "SeqGAN",
+}
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -170,16 +228,18 @@ class Run:
         self.d_opt = adam(self.discriminator.parameters(), cfg.discriminator.lr)
         # built when adversarial training starts, from the pre-trained generator
         self.rollout_policy: RolloutPolicy | None = None
-        self.mle_generator: Generator | None = None
-        self.mle_opt: torch.optim.Optimizer | None = None
         self.pg_opt: torch.optim.Optimizer | None = None
+        self.baselines: dict[str, Baseline] = {}
+        if "random" in cfg.baselines.rows:  # the untrained generator, kept as it is
+            self.baselines["random"] = Baseline(copy.deepcopy(self.generator).requires_grad_(False))
+        self.bleu_scorer: BleuScorer | None = None
         self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
         self.seconds = 0.0  # training time before this process, from the checkpoint
 
     # -- checkpoints
     def state(self) -> dict:
         return {
-            "format": "seqgan-checkpoint-v1",
+            "format": FORMAT,
             "config": self.cfg.to_dict(),
             "oracle": {"dims": self.oracle.dims(), "weights": self.oracle.state_dict()},
             "generator": self.generator.state_dict(),
@@ -187,8 +247,14 @@ class Run:
             "discriminator": self.discriminator.state_dict(),
             "d_opt": self.d_opt.state_dict(),
             "rollout_policy": self.rollout_policy.state_dict() if self.rollout_policy else None,
-            "mle_generator": self.mle_generator.state_dict() if self.mle_generator else None,
-            "mle_opt": self.mle_opt.state_dict() if self.mle_opt else None,
+            "baselines": {
+                name: {
+                    "generator": row.generator.state_dict(),
+                    "optimizer": row.optimizer.state_dict() if row.optimizer else None,
+                    "rollout_policy": row.rollout_policy.state_dict() if row.rollout_policy else None,
+                }
+                for name, row in self.baselines.items()
+            },
             "pg_opt": self.pg_opt.state_dict() if self.pg_opt else None,
             "progress": dict(self.progress),
             "seconds": self.seconds + time.perf_counter() - self.started,
@@ -207,9 +273,16 @@ class Run:
         if ckpt["rollout_policy"] is not None:
             self._start_adversarial()
             self.rollout_policy.load_state_dict(ckpt["rollout_policy"])
-            self.mle_generator.load_state_dict(ckpt["mle_generator"])
-            self.mle_opt.load_state_dict(ckpt["mle_opt"])
             self.pg_opt.load_state_dict(ckpt["pg_opt"])
+        if set(ckpt["baselines"]) != set(self.baselines):
+            raise KeyError(f"baseline rows {sorted(ckpt['baselines'])} in the checkpoint, {sorted(self.baselines)} expected")
+        for name, row in self.baselines.items():
+            saved = ckpt["baselines"][name]
+            row.generator.load_state_dict(saved["generator"])
+            if row.optimizer is not None:
+                row.optimizer.load_state_dict(saved["optimizer"])
+            if row.rollout_policy is not None:
+                row.rollout_policy.load_state_dict(saved["rollout_policy"])
         self.progress = dict(ckpt["progress"])
         self.seconds = float(ckpt["seconds"])
         torch.set_rng_state(ckpt["rng_cpu"])
@@ -217,14 +290,22 @@ class Run:
             torch.cuda.set_rng_state(ckpt["rng_cuda"], self.device)
 
     def _start_adversarial(self) -> None:
-        cfg = self.cfg.train
-        self.rollout_policy = RolloutPolicy(self.generator, cfg.rollout_update_rate)
-        self.mle_generator = copy.deepcopy(self.generator)
-        # the MLE row continues pre-training's Adam moments; the policy gradient gets an Adam of its
-        # own, as in the authors' code (separate optimisers for pretrain_loss and g_loss)
-        self.mle_opt = adam(self.mle_generator.parameters(), self.cfg.generator.lr)
-        self.mle_opt.load_state_dict(copy.deepcopy(self.g_opt.state_dict()))  # a copy: no shared moments
-        self.pg_opt = adam(self.generator.parameters(), self.cfg.generator.lr)
+        cfg = self.cfg
+        self.rollout_policy = RolloutPolicy(self.generator, cfg.train.rollout_update_rate)
+        # the policy gradient gets an Adam of its own, as in the authors' code (separate optimisers
+        # for pretrain_loss and g_loss); the MLE-trained rows continue pre-training's Adam moments
+        self.pg_opt = adam(self.generator.parameters(), cfg.generator.lr)
+        for name in cfg.baselines.rows:
+            if name == "random":
+                continue
+            g = copy.deepcopy(self.generator)
+            opt = adam(g.parameters(), cfg.generator.lr)
+            if name in ("mle", "scheduled_sampling"):
+                opt.load_state_dict(copy.deepcopy(self.g_opt.state_dict()))  # a copy: no shared moments
+            rollout = RolloutPolicy(g, cfg.train.rollout_update_rate) if name == "pg_bleu" else None
+            self.baselines[name] = Baseline(g, opt, rollout)
+        if "pg_bleu" in self.baselines:
+            self.bleu_scorer = BleuScorer(self.real.cpu(), max_n=cfg.baselines.bleu_max_n)
 
     # -- logging
     def evaluate(self, phase: str, step: int, generator: Generator, extra: dict | None = None) -> dict:
@@ -246,7 +327,7 @@ class Run:
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         self.progress["metrics_lines"] += 1
-        tag = {"pretrain": "pretrain", "adversarial": "seqgan", "mle": "mle"}[phase]
+        tag = "seqgan" if phase == "adversarial" else phase
         for key in ("nll_oracle", "nll_test", "d_loss", "d_acc", "mean_reward", "d_train_loss"):
             if record.get(key) is not None:
                 self.writer.add_scalar(f"{tag}/{key}", record[key], step)
@@ -352,6 +433,10 @@ def _algorithm_1(run: Run) -> dict:
     bf16 = run.bf16
     pretrain_epochs = tc.pretrain_g_epochs
 
+    # Table 1's Random row: the generator before any training.
+    if "random" in run.baselines and p["metrics_lines"] == 0:
+        run.evaluate("random", 0, run.baselines["random"].generator)
+
     # 1. Pre-train G_theta by MLE on the real data.
     bar = tqdm(total=pretrain_epochs, initial=p["g_epoch"], desc="MLE pre-training", unit="epoch", disable=None)
     while p["g_epoch"] < pretrain_epochs:
@@ -378,20 +463,23 @@ def _algorithm_1(run: Run) -> dict:
             run.save()
     bar.close()
 
-    # 3. Adversarial training. The roll-out policy G_beta starts as a copy of the pre-trained G.
+    # 3. Adversarial training. The roll-out policy G_beta starts as a copy of the pre-trained G,
+    # and so does every trained baseline row.
+    trained_rows = [name for name in run.baselines if name != "random"]
     if run.rollout_policy is None:
         run._start_adversarial()
+        trained_rows = [name for name in run.baselines if name != "random"]
         run.evaluate("adversarial", pretrain_epochs, g, {"round": 0})
-        if tc.mle_baseline:
-            run.evaluate("mle", pretrain_epochs, run.mle_generator, {"round": 0})
+        for name in trained_rows:
+            run.evaluate(name, pretrain_epochs, run.baselines[name].generator, {"round": 0})
         run.save()
+    reward = discriminator_scorer(d, batch_size=tc.score_batch_size, bf16=bf16)
     bar = tqdm(total=tc.rounds, initial=p["round"], desc="adversarial", unit="round", disable=None)
     while p["round"] < tc.rounds:
         # g-steps: sample Y_1:T ~ G_theta, Q from Monte Carlo rollouts by G_beta and D, REINFORCE
         for _ in range(tc.g_steps):
             mean_reward = policy_gradient_step(
-                g, run.pg_opt, run.rollout_policy, d, tc.batch_size, tc.rollout_num,
-                cfg.generator.grad_clip, tc.score_batch_size, bf16,
+                g, run.pg_opt, run.rollout_policy, reward, tc.batch_size, tc.rollout_num, cfg.generator.grad_clip,
             )
         # beta <- r * beta + (1 - r) * theta
         run.rollout_policy.update(g)
@@ -400,10 +488,9 @@ def _algorithm_1(run: Run) -> dict:
         for _ in range(tc.d_steps):
             negatives = g.sample(tc.num_negatives)
             d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16)
-        # the MLE row: the same pre-trained G, trained on by MLE for the same rounds
-        if tc.mle_baseline:
-            for _ in range(tc.mle_epochs_per_round):
-                mle_epoch(run.mle_generator, run.mle_opt, run.real, tc.batch_size, cfg.generator.grad_clip)
+        # the baseline rows: the same pre-trained G, trained their own way for the same rounds
+        for name in trained_rows:
+            train_baseline_round(run, name, p["round"])
         p["round"] += 1
         bar.update()
         step = pretrain_epochs + p["round"]
@@ -413,25 +500,47 @@ def _algorithm_1(run: Run) -> dict:
             run.evaluate("adversarial", step, g, {
                 "round": p["round"], "mean_reward": mean_reward if tc.g_steps else None, "d_train_loss": d_loss,
             })
-            if tc.mle_baseline:
-                run.evaluate("mle", step, run.mle_generator, {"round": p["round"]})
+            for name in trained_rows:
+                run.evaluate(name, step, run.baselines[name].generator, {"round": p["round"]})
         if p["round"] % cfg.eval.checkpoint_every == 0 and p["round"] < tc.rounds:
             run.save()
     bar.close()
     return _finish(run)
 
 
+def train_baseline_round(run: Run, name: str, round_index: int) -> None:
+    """One adversarial round's worth of training for a baseline row (round_index counts from 0)."""
+    cfg, bl = run.cfg, run.cfg.baselines
+    row = run.baselines[name]
+    if name == "mle":
+        for _ in range(bl.mle_epochs_per_round):
+            mle_epoch(row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip)
+    elif name == "scheduled_sampling":
+        prob = ss_sample_prob(bl.ss_schedule, (round_index + 1) / cfg.train.rounds, bl.ss_final_prob, bl.ss_sigmoid_k)
+        for _ in range(bl.mle_epochs_per_round):
+            scheduled_sampling_epoch(row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip, prob)
+    elif name == "pg_bleu":  # SeqGAN's g-steps with BLEU against the training data as the reward
+        for _ in range(cfg.train.g_steps):
+            policy_gradient_step(
+                row.generator, row.optimizer, row.rollout_policy, run.bleu_scorer, cfg.train.batch_size,
+                cfg.train.rollout_num, cfg.generator.grad_clip,
+            )
+        row.rollout_policy.update(row.generator)
+    else:
+        raise AssertionError(f"no training for row {name!r}")
+
+
 def _finish(run: Run) -> dict:
     cfg = run.cfg
     records = metrics.read_metrics(run.run_dir / "metrics.jsonl")
     final = {}
-    for phase, name in (("pretrain", "pretrained"), ("mle", "MLE"), ("adversarial", "SeqGAN")):
+    for phase, name in ROW_NAMES.items():
         rows = [r for r in records if r["phase"] == phase]
         if rows:
             final[name] = {"nll_oracle": rows[-1]["nll_oracle"], "nll_test": rows[-1]["nll_test"], "step": rows[-1]["step"]}
     write_token_file(run.run_dir / "samples.txt", run.generator.sample(cfg.eval.num_samples).cpu())
-    if run.mle_generator is not None and cfg.train.mle_baseline:
-        write_token_file(run.run_dir / "samples_mle.txt", run.mle_generator.sample(cfg.eval.num_samples).cpu())
+    for name, row in run.baselines.items():
+        write_token_file(run.run_dir / f"samples_{name}.txt", row.generator.sample(cfg.eval.num_samples).cpu())
     metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_oracle.png",
                             title=f"oracle {cfg.oracle.source}, seed {cfg.seed}")
     results = {"rows": final, "seconds": round(run.seconds + time.perf_counter() - run.started, 1), "seed": cfg.seed}

@@ -133,14 +133,19 @@ def test_metrics_records(run_a):
         for key in ("nll_oracle", "nll_test", "d_loss"):
             assert math.isfinite(r[key]) and r[key] > 0, r
         assert 0.0 <= r["d_acc"] <= 1.0
-    by_phase = {p: [r for r in records if r["phase"] == p] for p in ("pretrain", "adversarial", "mle")}
+    rows = ("mle", "scheduled_sampling", "pg_bleu")
+    by_phase = {p: [r for r in records if r["phase"] == p] for p in ("random", "pretrain", "adversarial", *rows)}
     assert {r["phase"] for r in records} == set(by_phase)
+    # the Random row is the untrained generator, evaluated once, first, and worst of all
+    assert [r["step"] for r in by_phase["random"]] == [0] and records[0]["phase"] == "random"
+    assert by_phase["random"][0]["nll_test"] > by_phase["pretrain"][-1]["nll_test"]
     pre = cfg.train.pretrain_g_epochs
     every = cfg.eval.every
     assert [r["step"] for r in by_phase["pretrain"]] == list(range(every, pre + 1, every))
     adv_steps = [pre] + [pre + k for k in range(every, ROUNDS + 1, every)]
     assert [r["step"] for r in by_phase["adversarial"]] == adv_steps
-    assert [r["step"] for r in by_phase["mle"]] == adv_steps
+    for row in rows:
+        assert [r["step"] for r in by_phase[row]] == adv_steps, row
     assert [r["round"] for r in by_phase["adversarial"]] == [s - pre for s in adv_steps]
     # adversarial records after round 0 carry the mean reward, a probability
     assert all(0 < r["mean_reward"] < 1 for r in by_phase["adversarial"][1:])
@@ -149,17 +154,20 @@ def test_metrics_records(run_a):
     assert seconds == sorted(seconds)
     # MLE pre-training learns: the held-out NLL falls from the first evaluation to the last
     assert by_phase["pretrain"][-1]["nll_test"] < by_phase["pretrain"][0]["nll_test"]
-    # both rows start from the same pre-trained generator: identical NLL-test at round 0
-    assert by_phase["adversarial"][0]["nll_test"] == by_phase["mle"][0]["nll_test"] == by_phase["pretrain"][-1]["nll_test"]
-    # and then part ways
-    assert by_phase["adversarial"][-1]["nll_test"] != by_phase["mle"][-1]["nll_test"]
+    # every row starts from the same pre-trained generator: identical NLL-test at round 0
+    for row in rows:
+        assert by_phase["adversarial"][0]["nll_test"] == by_phase[row][0]["nll_test"] == by_phase["pretrain"][-1]["nll_test"]
+    # and then they part ways
+    finals = [by_phase[p][-1]["nll_test"] for p in ("adversarial", *rows)]
+    assert len(set(finals)) == len(finals), finals
 
 
 def test_results_and_printed_table(run_a):
     run_dir, proc = run_a
     results = json.loads((run_dir / "results.json").read_text())
     records = read_metrics(run_dir)
-    for row, phase in (("pretrained", "pretrain"), ("MLE", "mle"), ("SeqGAN", "adversarial")):
+    for row, phase in (("Random", "random"), ("pretrained", "pretrain"), ("MLE", "mle"), ("SS", "scheduled_sampling"),
+                       ("PG-BLEU", "pg_bleu"), ("SeqGAN", "adversarial")):
         last = [r for r in records if r["phase"] == phase][-1]
         assert results["rows"][row] == {"nll_oracle": last["nll_oracle"], "nll_test": last["nll_test"], "step": last["step"]}
         line = next(l for l in proc.stdout.splitlines() if l.startswith(f"| {row} |"))
@@ -171,7 +179,7 @@ def test_results_and_printed_table(run_a):
 def test_samples_files(run_a):
     run_dir, _ = run_a
     cfg = load_config(run_dir / "config.yaml")
-    for name in ("samples.txt", "samples_mle.txt"):
+    for name in ("samples.txt", "samples_mle.txt", "samples_scheduled_sampling.txt", "samples_pg_bleu.txt", "samples_random.txt"):
         rows = [list(map(int, line.split())) for line in (run_dir / name).read_text().splitlines()]
         assert len(rows) == cfg.eval.num_samples
         assert all(len(r) == cfg.oracle.seq_len for r in rows)
@@ -202,7 +210,7 @@ def test_tensorboard_scalars_follow_the_metrics(run_a):
     run_dir, _ = run_a
     scalars = tensorboard_scalars(run_dir)
     records = read_metrics(run_dir)
-    for tag, phase in (("pretrain", "pretrain"), ("seqgan", "adversarial"), ("mle", "mle")):
+    for tag, phase in (("pretrain", "pretrain"), ("seqgan", "adversarial"), ("mle", "mle"), ("pg_bleu", "pg_bleu")):
         events = scalars[f"{tag}/nll_oracle"]
         rows = [r for r in records if r["phase"] == phase]
         assert [step for step, _ in events] == [r["step"] for r in rows]
@@ -233,8 +241,10 @@ def test_other_seed_gives_other_metrics(run_a, workdir):
                   "--set", "train.rollout_update_rate=0", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     other = read_metrics(run_dir)
-    assert other[0]["phase"] == "pretrain" and other[0]["step"] == read_metrics(run_a[0])[0]["step"]
-    assert other[0]["nll_test"] != read_metrics(run_a[0])[0]["nll_test"]
+    for phase in ("random", "pretrain"):
+        ours = next(r for r in other if r["phase"] == phase)
+        theirs = next(r for r in read_metrics(run_a[0]) if r["phase"] == phase)
+        assert ours["step"] == theirs["step"] and ours["nll_test"] != theirs["nll_test"], phase
     assert json.loads((run_dir / "results.json").read_text())["seed"] == 1
 
     def policy_and_generator(path):
@@ -318,9 +328,13 @@ def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
     assert (run_dir / "samples.txt").read_bytes() == (ref_dir / "samples.txt").read_bytes()
     final, ref_final = load_checkpoint(run_dir), load_checkpoint(ref_dir)
     assert final["progress"]["finished"]
-    for key in ("generator", "discriminator", "rollout_policy", "mle_generator"):
+    for key in ("generator", "discriminator", "rollout_policy"):
         for name, value in ref_final[key].items():
             assert torch.equal(final[key][name], value), f"{key}.{name} differs after resuming"
+    assert set(final["baselines"]) == {"random", "mle", "scheduled_sampling", "pg_bleu"}
+    for row, saved in ref_final["baselines"].items():
+        for name, value in saved["generator"].items():
+            assert torch.equal(final["baselines"][row]["generator"][name], value), f"baseline {row}: {name} differs after resuming"
 
     # TensorBoard: events logged after the checkpoint by the killed process are purged on resume
     ours_tb, ref_tb = tensorboard_scalars(run_dir), tensorboard_scalars(ref_dir)

@@ -57,7 +57,7 @@ def test_yaml_and_set_overrides(tmp_path):
         "train.rounds=5",
         "generator.lr=0.5",
         "generator.grad_clip=2",
-        "train.mle_baseline=false",
+        "baselines.rows=[]",
         "oracle.source=paper",
         "discriminator.filter_sizes=[1, 3]",
         "discriminator.dropout_keep=1",
@@ -66,7 +66,7 @@ def test_yaml_and_set_overrides(tmp_path):
     assert cfg.train.rounds == 5  # --set wins over the file
     assert cfg.generator.lr == 0.5
     assert cfg.generator.grad_clip == 2.0 and isinstance(cfg.generator.grad_clip, float)
-    assert cfg.train.mle_baseline is False
+    assert cfg.baselines.rows == []
     assert cfg.oracle.source == "paper"
     assert cfg.discriminator.filter_sizes == [1, 3] and cfg.discriminator.num_filters == [3, 4]
     assert cfg.discriminator.dropout_keep == 1.0
@@ -112,7 +112,7 @@ def test_unknown_key_from_set_is_named():
 @pytest.mark.parametrize("text,key,line", [
     ("train:\n  rounds: ten\n", "train.rounds", 2),
     ("seed: 1\ntrain:\n  rounds: 2.5\n", "train.rounds", 3),
-    ("train:\n  mle_baseline: 1\n", "train.mle_baseline", 2),
+    ("baselines:\n  rows: [mle, gan]\n", "baselines.rows", 2),
     ("oracle:\n  vocab_size: true\n", "oracle.vocab_size", 2),
     ("generator:\n  lr: fast\n", "generator.lr", 2),
     ("discriminator:\n  filter_sizes: 3\n", "discriminator.filter_sizes", 2),
@@ -182,7 +182,7 @@ def test_out_of_range_in_yaml(tmp_path):
 
 
 def test_config_from_dict_round_trips(tmp_path):
-    cfg = load_config(CONFIGS / "synthetic_smoke.yaml", ["train.rounds=7", "generator.lr=0.25", "train.mle_baseline=false"])
+    cfg = load_config(CONFIGS / "synthetic_smoke.yaml", ["train.rounds=7", "generator.lr=0.25", "baselines.rows=[]"])
     again = config_from_dict(cfg.to_dict())
     assert again == cfg
     assert again.to_dict() == cfg.to_dict()

@@ -39,8 +39,7 @@ def test_policy_gradient_steps_raise_the_rewarded_tokens_probability():
     assert abs(before - 0.2) < 0.05  # near uniform at the start
     rewards = []
     for _ in range(25):
-        rewards.append(policy_gradient_step(g, opt, policy, d, batch_size=32, rollout_num=2, grad_clip=5.0,
-                                            score_batch_size=512, bf16=False))
+        rewards.append(policy_gradient_step(g, opt, policy, d.prob_real, batch_size=32, rollout_num=2, grad_clip=5.0))
         policy.update(g)
     after = first_token_probs(g)[3].item()
     assert after > 0.6, f"p(y_1 = 3) went from {before:.3f} to {after:.3f}"
@@ -63,7 +62,7 @@ def test_policy_gradient_step_with_negative_signal_lowers_probability():
 
     before = first_token_probs(g)[3].item()
     for _ in range(25):
-        policy_gradient_step(g, opt, policy, AvoidThree(3), 32, 2, 5.0, 512, False)
+        policy_gradient_step(g, opt, policy, AvoidThree(3).prob_real, 32, 2, 5.0)
         policy.update(g)
     assert first_token_probs(g)[3].item() < before * 0.7
 
