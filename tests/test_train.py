@@ -105,3 +105,117 @@ def test_results_table_lists_rows():
     lines = table.splitlines()
     assert lines[2] == "| MLE | 9.038 | 7.100 |"
     assert lines[3] == "| SeqGAN | 8.736 | 7.300 |"
+
+
+# -- Table 1's baselines -------------------------------------------------------------------------
+
+def test_scheduled_sampling_feeds_model_samples_at_the_scheduled_rate():
+    torch.manual_seed(0)
+    g = Generator(7, 12, emb_dim=6, hidden_dim=8)
+    seqs = torch.randint(0, 7, (400, 12), generator=torch.Generator().manual_seed(1))
+    for prob in (0.0, 0.3, 0.8):
+        loss, replaced = g.scheduled_sampling_loss(seqs, prob, generator=torch.Generator().manual_seed(2))
+        assert replaced.shape == (400, 11)
+        rate = replaced.float().mean().item()
+        sd = (prob * (1 - prob) / replaced.numel()) ** 0.5
+        assert abs(rate - prob) <= 5 * sd + 1e-9, (prob, rate)
+        assert torch.isfinite(loss)
+    # at probability 0 it is exactly teacher-forced MLE
+    loss0, _ = g.scheduled_sampling_loss(seqs, 0.0)
+    torch.testing.assert_close(loss0, g.mle_loss(seqs))
+
+
+def test_scheduled_sampling_really_changes_the_inputs():
+    """A model whose input decides its output: with replaced inputs, the predictions that follow
+    are those of the sampled tokens, so the loss differs from teacher forcing exactly there."""
+    torch.manual_seed(0)
+    g = Generator(5, 6, emb_dim=4, hidden_dim=8, init_std=1.0)  # far from uniform: inputs matter
+    seqs = torch.randint(0, 5, (64, 6), generator=torch.Generator().manual_seed(3))
+    teacher = g.mle_loss(seqs).item()
+    mixed, replaced = g.scheduled_sampling_loss(seqs, 1.0, generator=torch.Generator().manual_seed(4))
+    assert replaced.all()
+    assert abs(mixed.item() - teacher) > 0.01
+    # with every input its own sample, the loss equals the NLL of the real tokens along the
+    # model's own trajectory: recompute it step by step with the same draws
+    gen = torch.Generator().manual_seed(4)
+    from seqgan.generator import sample_from_logits
+
+    tokens, state, total = torch.full((64,), g.start_token), None, 0.0
+    with torch.no_grad():
+        for t in range(6):
+            hidden, state = g.step(tokens, state)
+            logp = torch.log_softmax(g.out(hidden), dim=-1)
+            total += -logp.gather(1, seqs[:, t : t + 1]).sum().item()
+            if t < 5:
+                torch.rand(64, generator=gen)  # the coin flips come first, as in the loss
+                tokens = sample_from_logits(g.out(hidden), generator=gen)
+    assert abs(mixed.item() - total / seqs.numel()) < 1e-5
+
+
+def test_scheduled_sampling_schedules_rise_to_the_final_probability():
+    from seqgan.train import ss_sample_prob
+
+    for schedule in ("linear", "exponential", "inverse_sigmoid"):
+        probs = [ss_sample_prob(schedule, i / 10, 0.25) for i in range(11)]
+        assert all(a <= b for a, b in zip(probs, probs[1:])), (schedule, probs)
+        assert abs(probs[-1] - 0.25) < 1e-12, (schedule, probs)
+        assert probs[0] < 0.1
+    assert ss_sample_prob("linear", 0.5, 0.25) == 0.125
+    assert abs(ss_sample_prob("exponential", 0.5, 0.25) - (1 - 0.75 ** 0.5)) < 1e-12
+    assert ss_sample_prob("inverse_sigmoid", 0.0, 0.25, k=10.0) == 1 - 10 / 11  # Bengio's eps_0 = k / (k + 1)
+    assert ss_sample_prob("linear", 0.7, 0.0) == 0.0
+
+
+def test_scheduled_sampling_epochs_lower_the_loss():
+    from seqgan.train import scheduled_sampling_epoch
+
+    oracle = Oracle.random(12, 4, 6, 6, seed=0)
+    data = oracle.sample(256, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    g = Generator(12, 6, emb_dim=8, hidden_dim=16)
+    opt = torch.optim.Adam(g.parameters(), lr=0.01)
+    start = g.nll(data)
+    for _ in range(8):
+        scheduled_sampling_epoch(g, opt, data, 32, 5.0, sample_prob=0.25)
+    assert g.nll(data) < start - 0.3
+
+
+def test_pg_bleu_rewards_equal_bleu_of_the_completed_rollouts():
+    """PG-BLEU's Q: the mean sentence BLEU (against the training data) of the N completions of each
+    prefix, and the BLEU of the whole sample at t = T, computed here by brute force with nltk's
+    formula (seqgan.bleu.sentence_bleu)."""
+    from seqgan.bleu import sentence_bleu
+    from seqgan.rollout import BleuScorer, rewards_from_completions
+
+    torch.manual_seed(0)
+    g = Generator(6, 5, emb_dim=4, hidden_dim=8)
+    references = torch.randint(0, 6, (40, 5), generator=torch.Generator().manual_seed(1))
+    scorer = BleuScorer(references, max_n=3)
+    samples = g.sample(4)
+    completions = RolloutPolicy(g, 0.8).complete(samples, rollout_num=3)  # (T-1, N, B, T)
+    rewards = rewards_from_completions(scorer, samples, completions)
+    refs = [tuple(r) for r in references.tolist()]
+    for b in range(4):
+        for t in range(1, 5):
+            expected = sum(sentence_bleu(refs, tuple(completions[t - 1, n, b].tolist()), n=3) for n in range(3)) / 3
+            assert abs(rewards[b, t - 1].item() - expected) < 1e-6
+            assert torch.equal(completions[t - 1, :, b, :t], samples[b, :t].expand(3, t))  # the prefix is kept
+        assert abs(rewards[b, 4].item() - sentence_bleu(refs, tuple(samples[b].tolist()), n=3)) < 1e-6
+
+
+def test_pg_bleu_steps_raise_bleu():
+    """Policy gradient with BLEU as the reward moves G toward the references' n-grams."""
+    from seqgan.rollout import BleuScorer
+
+    torch.manual_seed(0)
+    g = Generator(8, 4, emb_dim=6, hidden_dim=8)
+    references = torch.tensor([[1, 2, 3, 4], [1, 2, 3, 5]])
+    scorer = BleuScorer(references, max_n=2)
+    policy = RolloutPolicy(g, 0.8)
+    opt = torch.optim.Adam(g.parameters(), lr=0.03)
+    before = scorer(g.sample(512)).mean().item()
+    for _ in range(30):
+        policy_gradient_step(g, opt, policy, scorer, batch_size=32, rollout_num=2, grad_clip=5.0)
+        policy.update(g)
+    after = scorer(g.sample(512)).mean().item()
+    assert after > before + 0.15, (before, after)
