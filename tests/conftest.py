@@ -34,3 +34,16 @@ def paper_oracle_path() -> Path:
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir() -> Path:
+    """The real data sets: $SEQGAN_DATA_DIR, else the project's sibling ../shared/data; skipped when
+    neither exists."""
+    env_dir = os.environ.get("SEQGAN_DATA_DIR")
+    sibling = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    path = Path(env_dir) if env_dir else sibling
+    if not path.is_dir():
+        where = f"SEQGAN_DATA_DIR={env_dir}" if env_dir else f"SEQGAN_DATA_DIR is not set and {sibling} does not exist"
+        pytest.skip(f"the real data sets are unavailable ({where})")
+    return path
