@@ -1,4 +1,4 @@
-"""The ``seqgan`` command: train, sample, evaluate, score, bleu. Parses arguments and dispatches.
+"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data. Parses arguments and dispatches.
 
 Every user error (bad config, data or checkpoint) is one line on stderr and exit status 2.
 """
@@ -152,6 +152,89 @@ def cmd_bleu(args) -> int:
     return 0
 
 
+def cmd_data(args) -> int:
+    from .corpus import corpus_stats, load_corpus
+
+    overrides = list(args.set or [])
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    cfg = load_config(args.config, overrides)
+    if cfg.data.source == "oracle":
+        o = cfg.oracle
+        print(json.dumps({
+            "source": "oracle",
+            "note": "synthetic data: no corpus to read; the oracle's samples are drawn when training starts",
+            "oracle": o.source, "num_train": o.num_train, "num_test": o.num_test, "seq_len": o.seq_len,
+        }, indent=2))
+        return 0
+    corpus = load_corpus(cfg.data, cfg.data_dir or os.environ.get("SEQGAN_DATA_DIR"))
+    print(json.dumps(corpus_stats(corpus), indent=2))
+    return 0
+
+
+def _seed_list(text: str) -> list[int]:
+    """'5' -> seeds 0..4; '0,3,7' -> those seeds."""
+    try:
+        if "," in text:
+            seeds = [int(x) for x in text.split(",") if x.strip()]
+        else:
+            seeds = list(range(int(text)))
+    except ValueError:
+        raise ValueError(f"--seeds {text!r}: a count (5) or a comma-separated list (0,3,7)") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ValueError(f"--seeds {text!r}: need at least one seed, all distinct and non-negative")
+    return seeds
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def cmd_experiment(args) -> int:
+    import signal
+
+    from . import experiments
+
+    signal.signal(signal.SIGTERM, _interrupt)  # kill or timeout unwinds like Ctrl-C: the runs stop too
+
+    overrides = list(args.set or [])
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    if args.jobs < 1:
+        return _fail(f"--jobs must be at least 1, got {args.jobs}")
+    if args.name == "table1":
+        config = args.config or _default_table1_config(args.data_dir)
+        out = Path(args.out or "results/table1")
+        experiments.table1(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
+        print((out / "table1.md").read_text(encoding="utf-8"))
+    elif args.name == "strategies":
+        config = args.config or "configs/synthetic_quick.yaml"
+        out = Path(args.out or "results/strategies")
+        experiments.strategies(config, args.seed, args.budget, out, args.jobs, overrides, updates=args.updates)
+        print((out / "strategies.md").read_text(encoding="utf-8"))
+    else:  # temperature
+        if not args.runs:
+            return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
+        temps = [round(0.5 + 0.1 * i, 2) for i in range(11)] if not args.temperatures else [float(t) for t in args.temperatures.split(",")]
+        if min(temps) <= 0:
+            return _fail(f"--temperatures must be positive, got {args.temperatures}")
+        out = Path(args.out or "results/temperature")
+        experiments.temperature([Path(r) for r in args.runs], temps, args.num, out, seed=args.seed)
+        print((out / "temperature.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def _default_table1_config(data_dir: str | None) -> str:
+    """The paper's oracle when the data directory has it, else the seeded random one."""
+    from .oracle import resolve_oracle_path
+
+    try:
+        resolve_oracle_path("paper", data_dir or os.environ.get("SEQGAN_DATA_DIR"))
+        return "configs/synthetic_paper.yaml"
+    except ValueError:
+        return "configs/synthetic_quick.yaml"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqgan", description="SeqGAN: adversarial training of sequence generators (Yu et al., AAAI 2017).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -195,6 +278,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-n", type=int, default=4)
     p.add_argument("--self", action="store_true", help="also Self-BLEU: each hypothesis against the others")
     p.set_defaults(func=cmd_bleu)
+
+    p = sub.add_parser("data", help="read a config's real data set and print its statistics as JSON")
+    p.add_argument("config", help="YAML config, e.g. configs/poems.yaml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.set_defaults(func=cmd_data)
+    p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature")
+    p.add_argument("name", choices=["table1", "strategies", "temperature"])
+    p.add_argument("--config", help="YAML config (table1: the paper preset when the data directory has its oracle, "
+                                    "else synthetic_quick; strategies: synthetic_quick)")
+    p.add_argument("--seeds", default="3", help="table1: a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="strategies: the seed; temperature: the sampling seed")
+    p.add_argument("--budget", type=float, default=1.0,
+                   help="scale pre-training epochs, D pre-training sets and rounds (strategies: generator updates) alike")
+    p.add_argument("--updates", type=int, default=200, help="strategies: generator updates of every setting at budget 1")
+    p.add_argument("--jobs", type=int, default=max(1, min(4, (os.cpu_count() or 1))), help="runs side by side (one thread each on 2 cores)")
+    p.add_argument("--out", help="output directory (default results/NAME)")
+    p.add_argument("--runs", nargs="+", help="temperature: finished run directories (e.g. results/table1/seed*)")
+    p.add_argument("--temperatures", help="temperature: comma-separated list (default 0.5,0.6,...,1.5)")
+    p.add_argument("--num", type=int, default=2000, help="temperature: samples a point")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every run")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.set_defaults(func=cmd_experiment)
     return parser
 
 

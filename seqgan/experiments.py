@@ -1,0 +1,392 @@
+"""The paper's synthetic experiments, one command each: Table 1, training strategies, temperature.
+
+Each experiment is a set of ordinary ``seqgan train`` runs (subprocesses, so that seeds run side
+by side on one thread each and any run can be resumed or re-run alone), then a summary written to
+an output directory: markdown and CSV tables, JSON, figures, and the exact commands. Re-running an
+experiment reuses finished runs and resumes interrupted ones.
+
+* ``table1``: every row of the paper's Table 1 (Random, MLE, scheduled sampling, PG-BLEU,
+  SeqGAN) over several seeds; mean +- std, and Welch's t-test of each row against SeqGAN, both over
+  seeds and (the paper's style) over the per-sequence NLL-oracle of the samples.
+* ``strategies``: the paper's Figure 3, four settings of g-steps, d-steps and k.
+* ``temperature``: quality (NLL-oracle) against coverage (NLL-test) of trained MLE and SeqGAN
+  generators over a sweep of sampling temperatures (Caccia et al., ICLR 2020).
+
+``budget`` scales the training of every run alike: MLE pre-training epochs, D pre-training sets
+and adversarial rounds (strategies: generator updates) are multiplied by it; 1.0 is the config's.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import metrics
+from .checkpoint import load_checkpoint
+from .config import Config, config_from_dict, load_config
+from .data import read_token_file
+from .oracle import Oracle
+
+TABLE1_ROWS = ["Random", "MLE", "SS", "PG-BLEU", "SeqGAN"]  # the paper's order
+SAMPLE_FILES = {"Random": "samples_random.txt", "MLE": "samples_mle.txt", "SS": "samples_scheduled_sampling.txt",
+                "PG-BLEU": "samples_pg_bleu.txt", "SeqGAN": "samples.txt"}
+# Figure 3 of the paper: (g-steps, d-steps, k)
+PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 15, 10), "c": (1, 1, 10), "d": (1, 5, 3)}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def budget_overrides(cfg: Config, budget: float) -> list[str]:
+    """--set overrides scaling the training phases of ``cfg`` by ``budget`` (at least 1 of each)."""
+    if budget <= 0:
+        raise ValueError(f"--budget must be positive, got {budget}")
+    tc = cfg.train
+    scale = lambda n: max(1, round(n * budget)) if n else 0  # noqa: E731
+    return [f"train.pretrain_g_epochs={scale(tc.pretrain_g_epochs)}", f"train.pretrain_d_steps={scale(tc.pretrain_d_steps)}",
+            f"train.rounds={scale(tc.rounds)}"]
+
+
+# -- running many ``seqgan train`` at once ------------------------------------------------------------
+
+def _train_command(config: str, run_dir: Path, seed: int, overrides: list[str]) -> list[str]:
+    cmd = ["seqgan", "train", config, "--seed", str(seed), "--run-dir", str(run_dir)]
+    for o in overrides:
+        cmd += ["--set", o]
+    return cmd
+
+
+def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> None:
+    """Run ``seqgan train`` commands, ``jobs`` at a time, one thread each (threads = cores / jobs).
+
+    A run whose directory holds results is skipped; one with a checkpoint is resumed. Each run's
+    output goes to RUN_DIR.log. Raises ValueError naming the log of a run that failed.
+    """
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    pending, running = list(commands), []
+    failed = []
+    try:
+        _schedule(pending, running, failed, jobs, threads, quiet)
+    finally:  # interrupted: stop the runs too (each can --resume from its last checkpoint)
+        for _, proc, log in running:
+            proc.terminate()
+            proc.wait()
+            log.close()
+    if failed:
+        raise ValueError(f"{len(failed)} run(s) failed: " + "; ".join(failed))
+
+
+def _schedule(pending: list, running: list, failed: list, jobs: int, threads: int, quiet: bool) -> None:
+    while pending or running:
+        while pending and len(running) < jobs:
+            run_dir, cmd = pending.pop(0)
+            if (run_dir / "results.json").exists():
+                continue
+            argv = [sys.executable, "-m", "seqgan.cli", *cmd[1:], "--set", f"threads={threads}"]
+            if (run_dir / "checkpoint.pt").exists():
+                argv.append("--resume")
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
+            log = open(run_dir.parent / f"{run_dir.name}.log", "a", encoding="utf-8")
+            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TQDM_DISABLE": "1"}
+            if not quiet:
+                print(f"started: {shlex.join(cmd)}", flush=True)
+            running.append((run_dir, subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env), log))
+        time.sleep(0.5)
+        for item in list(running):
+            run_dir, proc, log = item
+            if proc.poll() is not None:
+                log.close()
+                running.remove(item)
+                if proc.returncode != 0:
+                    failed.append(f"{run_dir} (exit {proc.returncode}; see {run_dir.parent / (run_dir.name + '.log')})")
+                elif not quiet:
+                    print(f"finished: {run_dir}", flush=True)
+
+
+# -- statistics ---------------------------------------------------------------------------------------
+
+def welch_p(a: list[float], b: list[float]) -> float:
+    """Two-sided p-value of Welch's t-test (unequal variances); nan when it is undefined."""
+    from scipy import stats
+
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    result = stats.ttest_ind(a, b, equal_var=False)
+    return float(result.pvalue)
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else float("nan")
+    return mean, std
+
+
+def _run_oracle(run_dir: Path) -> Oracle:
+    ckpt = load_checkpoint(run_dir)
+    oracle = Oracle(**ckpt["oracle"]["dims"])
+    oracle.load_state_dict(ckpt["oracle"]["weights"])
+    return oracle
+
+
+def per_sequence_nll(oracle: Oracle, path: Path) -> list[float]:
+    """NLL-oracle of each sequence of a samples file (mean over its tokens)."""
+    seqs = torch.tensor(read_token_file(path, vocab_size=oracle.vocab_size))
+    return oracle.token_nll(seqs).mean(dim=1).tolist()
+
+
+def _fmt_p(p: float) -> str:
+    if math.isnan(p):
+        return "n/a"
+    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+
+
+# -- Table 1 ------------------------------------------------------------------------------------------
+
+def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str]) -> dict:
+    cfg = load_config(config, overrides)
+    extra = [*overrides, *budget_overrides(cfg, budget), "baselines.rows=[random, mle, scheduled_sampling, pg_bleu]"]
+    load_config(config, extra)  # fail here, not in every subprocess
+    commands = [(out / f"seed{s}", _train_command(config, out / f"seed{s}", s, extra)) for s in seeds]
+    started = time.time()
+    run_all(commands, jobs)
+    wall = time.time() - started
+
+    results = {s: json.loads((out / f"seed{s}" / "results.json").read_text()) for s in seeds}
+    oracle = _run_oracle(out / f"seed{seeds[0]}")
+    seq_nll = {row: [] for row in TABLE1_ROWS}
+    for s in seeds:
+        for row in TABLE1_ROWS:
+            seq_nll[row] += per_sequence_nll(oracle, out / f"seed{s}" / SAMPLE_FILES[row])
+    table = []
+    for row in TABLE1_ROWS:
+        oracle_vals = [results[s]["rows"][row]["nll_oracle"] for s in seeds]
+        test_vals = [results[s]["rows"][row]["nll_test"] for s in seeds]
+        m_o, s_o = mean_std(oracle_vals)
+        m_t, s_t = mean_std(test_vals)
+        seqgan_vals = [results[s]["rows"]["SeqGAN"]["nll_oracle"] for s in seeds]
+        table.append({
+            "row": row, "nll_oracle_mean": m_o, "nll_oracle_std": s_o, "nll_test_mean": m_t, "nll_test_std": s_t,
+            "p_seeds": float("nan") if row == "SeqGAN" else welch_p(oracle_vals, seqgan_vals),
+            "p_sequences": float("nan") if row == "SeqGAN" else welch_p(seq_nll[row], seq_nll["SeqGAN"]),
+            "nll_oracle_per_seed": oracle_vals, "nll_test_per_seed": test_vals,
+        })
+    order = [r["row"] for r in sorted(table, key=lambda r: r["nll_oracle_mean"])]
+    final_cfg = load_config(config, extra)
+    summary = {
+        "command": f"seqgan experiment table1 --config {config} --seeds {','.join(map(str, seeds))} --budget {budget}"
+                   + "".join(f" --set {o}" for o in overrides),
+        "seeds": seeds, "budget": budget, "machine": machine(), "wall_seconds": round(wall, 1),
+        "train": {k: getattr(final_cfg.train, k) for k in ("pretrain_g_epochs", "pretrain_d_steps", "rounds")},
+        "samples_per_row_and_seed": final_cfg.eval.num_samples,
+        "order_by_nll_oracle": order, "rows": table,
+        "run_commands": [shlex.join(cmd) for _, cmd in commands],
+    }
+    _write_table1(out, summary)
+    return summary
+
+
+def _write_table1(out: Path, summary: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table1.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    with open(out / "table1.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["row", "nll_oracle_mean", "nll_oracle_std", "nll_test_mean", "nll_test_std",
+                    "p_vs_seqgan_over_seeds", "p_vs_seqgan_over_sequences", "seeds"])
+        for r in summary["rows"]:
+            w.writerow([r["row"], f"{r['nll_oracle_mean']:.4f}", f"{r['nll_oracle_std']:.4f}", f"{r['nll_test_mean']:.4f}",
+                        f"{r['nll_test_std']:.4f}", r["p_seeds"], r["p_sequences"], len(summary["seeds"])])
+    n = len(summary["seeds"])
+    lines = [
+        f"| row | NLL-oracle (mean ± std, {n} seeds) | NLL-test | p vs SeqGAN (Welch, seeds) | p vs SeqGAN (Welch, sequences) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in summary["rows"]:
+        lines.append(f"| {r['row']} | {r['nll_oracle_mean']:.3f} ± {r['nll_oracle_std']:.3f} | "
+                     f"{r['nll_test_mean']:.3f} ± {r['nll_test_std']:.3f} | {_fmt_p(r['p_seeds'])} | {_fmt_p(r['p_sequences'])} |")
+    text = "\n".join([
+        "# Table 1 (synthetic oracle)", "",
+        f"Command: `{summary['command']}`  ",
+        f"Seeds: {', '.join(map(str, summary['seeds']))}; budget {summary['budget']} "
+        f"(MLE pre-training {summary['train']['pretrain_g_epochs']} epochs, D pre-training {summary['train']['pretrain_d_steps']} sets, "
+        f"{summary['train']['rounds']} adversarial rounds; every row trains for the same rounds from the same pre-trained G)  ",
+        f"Machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min", "",
+        *lines, "",
+        f"Order by mean NLL-oracle (lower is better): {' < '.join(summary['order_by_nll_oracle'])}. "
+        "The paper's: SeqGAN < PG-BLEU < SS < MLE < Random.", "",
+        f"p over sequences: Welch's t-test on the per-sequence NLL-oracle of {summary['samples_per_row_and_seed']} samples "
+        "per row and seed, pooled over seeds (the paper's style); p over seeds: on the per-seed means.", "",
+        "Per-seed runs (metrics, samples, checkpoints): `seed*/`; each was run as:", "",
+        *[f"    {c}" for c in summary["run_commands"]], "",
+    ])
+    (out / "table1.md").write_text(text, encoding="utf-8")
+
+
+# -- training strategies (Figure 3) -----------------------------------------------------------------------
+
+def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, overrides: list[str],
+               updates: int = 200) -> dict:
+    """Each strategy gets the same number of generator updates (``updates`` x ``budget``; the paper's
+    protocol makes 200), so rounds = updates / g-steps; pre-training is scaled by ``budget``."""
+    cfg = load_config(config, overrides)
+    base = [*overrides, *budget_overrides(cfg, budget)[:2], "baselines.rows=[]", "eval.every=1"]
+    total_updates = max(1, round(updates * budget))
+    commands, settings = [], {}
+    for name, (g, d, k) in PAPER_STRATEGIES.items():
+        rounds = max(1, math.ceil(total_updates / g))
+        extra = [*base, f"train.g_steps={g}", f"train.d_steps={d}", f"train.d_epochs={k}", f"train.rounds={rounds}"]
+        load_config(config, extra)
+        run_dir = out / f"strategy_{name}"
+        commands.append((run_dir, _train_command(config, run_dir, seed, extra)))
+        settings[name] = {"g_steps": g, "d_steps": d, "k": k, "rounds": rounds}
+    started = time.time()
+    run_all(commands, jobs)
+    wall = time.time() - started
+    curves = {}
+    for name in PAPER_STRATEGIES:
+        records = metrics.read_metrics(out / f"strategy_{name}" / "metrics.jsonl")
+        pre = [(r["step"], r["nll_oracle"]) for r in records if r["phase"] == "pretrain"]
+        adv = [r for r in records if r["phase"] == "adversarial"]
+        g = settings[name]["g_steps"]
+        curves[name] = {"pretrain": pre, "adversarial": [(r["round"] * g, r["nll_oracle"]) for r in adv],
+                        "final_nll_oracle": adv[-1]["nll_oracle"], "final_nll_test": adv[-1]["nll_test"]}
+    summary = {
+        "command": f"seqgan experiment strategies --config {config} --seed {seed} --budget {budget} --updates {updates}"
+                   + "".join(f" --set {o}" for o in overrides),
+        "seed": seed, "budget": budget, "generator_updates": total_updates, "machine": machine(),
+        "wall_seconds": round(wall, 1), "settings": settings, "curves": curves,
+        "run_commands": [shlex.join(cmd) for _, cmd in commands],
+    }
+    (out / "strategies.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _plot_strategies(summary, out / "strategies.png")
+    lines = ["| setting | g-steps | d-steps | k | rounds | NLL-oracle at the start | final NLL-oracle | final NLL-test |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, s in settings.items():
+        c = curves[name]
+        lines.append(f"| ({name}) | {s['g_steps']} | {s['d_steps']} | {s['k']} | {s['rounds']} | "
+                     f"{c['adversarial'][0][1]:.3f} | {c['final_nll_oracle']:.3f} | {c['final_nll_test']:.3f} |")
+    (out / "strategies.md").write_text("\n".join([
+        "# Training strategies (the paper's Figure 3)", "",
+        f"Command: `{summary['command']}`  ", f"Seed {seed}; every setting makes {total_updates} generator updates; "
+        f"machine: {summary['machine']}; wall time {wall / 60:.1f} min", "", *lines, "", "![strategies](strategies.png)", "",
+        "Runs:", "", *[f"    {c}" for c in summary["run_commands"]], "",
+    ]), encoding="utf-8")
+    return summary
+
+
+def _plot_strategies(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharey=True)
+    for ax, (name, s) in zip(axes.flat, summary["settings"].items()):
+        c = summary["curves"][name]
+        pre_x = [x for x, _ in c["pretrain"]]
+        start = pre_x[-1] if pre_x else 0
+        if c["pretrain"]:
+            ax.plot(pre_x, [y for _, y in c["pretrain"]], color="tab:gray", label="MLE pre-training")
+        xs = [start + x for x, _ in c["adversarial"]]
+        ax.plot(xs, [y for _, y in c["adversarial"]], color="tab:red", marker=".", label="SeqGAN")
+        ax.axvline(start, color="black", linestyle="--", linewidth=1)
+        ax.set_title(f"({name}) g-steps {s['g_steps']}, d-steps {s['d_steps']}, k {s['k']}")
+        ax.set_xlabel("pre-training epochs, then generator updates")
+        ax.set_ylabel("NLL-oracle")
+    axes.flat[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# -- quality against diversity ----------------------------------------------------------------------------
+
+def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: int, out: Path, seed: int = 0) -> dict:
+    """NLL-oracle of samples at each temperature, and NLL-test under the same tempered distribution,
+    for the SeqGAN and MLE generators of finished runs."""
+    from .data import oracle_corpus
+    from .train import build_generator
+
+    curves: dict[str, dict[float, list[tuple[float, float]]]] = {"MLE": {}, "SeqGAN": {}}
+    for run_dir in run_dirs:
+        ckpt = load_checkpoint(run_dir)
+        cfg = config_from_dict(ckpt["config"])
+        oracle = _run_oracle(run_dir)
+        _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+        if "mle" not in ckpt.get("baselines", {}):
+            raise ValueError(f"{run_dir}: the run has no MLE row (baselines.rows) to compare SeqGAN with")
+        for row, weights in (("SeqGAN", ckpt["generator"]), ("MLE", ckpt["baselines"]["mle"]["generator"])):
+            g = build_generator(cfg, oracle.vocab_size)
+            g.load_state_dict(weights)
+            for tau in temperatures:
+                torch.manual_seed(seed)
+                samples = g.sample(num_samples, temperature=tau)
+                curves[row].setdefault(tau, []).append((metrics.nll_oracle(oracle, samples), g.nll(test, temperature=tau)))
+    table = []
+    for row, by_tau in curves.items():
+        for tau, points in sorted(by_tau.items()):
+            table.append({"row": row, "temperature": tau,
+                          "nll_oracle": sum(p[0] for p in points) / len(points),
+                          "nll_test": sum(p[1] for p in points) / len(points), "runs": len(points)})
+    summary = {
+        "command": f"seqgan experiment temperature {' '.join(map(str, run_dirs))} --num {num_samples}",
+        "runs": [str(r) for r in run_dirs], "temperatures": temperatures, "num_samples": num_samples,
+        "machine": machine(), "points": table,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "temperature.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _plot_temperature(table, out / "temperature.png")
+    lines = ["| temperature | MLE NLL-oracle | MLE NLL-test | SeqGAN NLL-oracle | SeqGAN NLL-test |",
+             "| ---: | ---: | ---: | ---: | ---: |"]
+    by = {(p["row"], p["temperature"]): p for p in table}
+    for tau in temperatures:
+        m, s = by[("MLE", tau)], by[("SeqGAN", tau)]
+        lines.append(f"| {tau:.2f} | {m['nll_oracle']:.3f} | {m['nll_test']:.3f} | {s['nll_oracle']:.3f} | {s['nll_test']:.3f} |")
+    (out / "temperature.md").write_text("\n".join([
+        "# Quality against coverage: a temperature sweep", "",
+        f"Command: `{summary['command']}`  ", f"Runs: {', '.join(summary['runs'])} (means over them); "
+        f"{num_samples} samples a point; machine: {summary['machine']}", "", *lines, "",
+        "![temperature](temperature.png)", "",
+    ]), encoding="utf-8")
+    return summary
+
+
+def _plot_temperature(table: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for row, color in (("MLE", "tab:blue"), ("SeqGAN", "tab:red")):
+        pts = sorted((p["temperature"], p["nll_test"], p["nll_oracle"]) for p in table if p["row"] == row)
+        ax.plot([p[1] for p in pts], [p[2] for p in pts], marker="o", color=color, label=row)
+        for tau, x, y in pts:
+            if abs(tau - 1.0) < 1e-9 or tau == pts[0][0] or tau == pts[-1][0]:
+                ax.annotate(f"T={tau:g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8, color=color)
+    ax.set_xlabel("NLL-test (coverage; lower is better)")
+    ax.set_ylabel("NLL-oracle (quality; lower is better)")
+    ax.set_title("Temperature sweep: quality against coverage")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
