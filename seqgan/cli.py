@@ -58,8 +58,14 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _load_models(path: str, data_dir: str | None):
+ROW_CHOICES = ["seqgan", "mle", "scheduled_sampling", "pg_bleu", "random"]
+
+
+def _load_models(path: str, data_dir: str | None, row: str = "seqgan"):
+    """A checkpoint's config, oracle (synthetic task) or vocabulary (real data), and one of its
+    generators: SeqGAN's or a baseline row's."""
     from .checkpoint import load_checkpoint
+    from .corpus import Vocab
     from .oracle import Oracle
     from .train import build_generator
 
@@ -68,27 +74,46 @@ def _load_models(path: str, data_dir: str | None):
         cfg = config_from_dict(ckpt["config"])
         if data_dir:
             cfg.data_dir = data_dir
-        dims = ckpt["oracle"]["dims"]
-        oracle = Oracle(**dims)
-        oracle.load_state_dict(ckpt["oracle"]["weights"])
-        generator = build_generator(cfg, dims["vocab_size"])
-        generator.load_state_dict(ckpt["generator"])
+        oracle = vocab = None
+        if ckpt["oracle"] is not None:
+            oracle = Oracle(**ckpt["oracle"]["dims"])
+            oracle.load_state_dict(ckpt["oracle"]["weights"])
+            vocab_size = oracle.vocab_size
+        else:
+            vocab = Vocab.from_dict(ckpt["vocab"])
+            vocab_size = len(vocab)
+        generator = build_generator(cfg, vocab_size)
+        if row == "seqgan":
+            weights = ckpt["generator"]
+        elif row in ckpt["baselines"]:
+            weights = ckpt["baselines"][row]["generator"]
+        else:
+            raise ValueError(f"{path}: the run has no {row!r} row (it has: seqgan, {', '.join(ckpt['baselines']) or 'no baselines'})")
+        generator.load_state_dict(weights)
     except (KeyError, TypeError, RuntimeError) as e:
         raise ValueError(f"{path}: damaged checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
-    return ckpt, cfg, oracle, generator
+    return ckpt, cfg, oracle, vocab, generator
 
 
 def cmd_sample(args) -> int:
+    from .corpus import detokenize
     from .data import write_token_file
 
-    _, _, _, generator = _load_models(args.checkpoint, None)
+    _, cfg, _, vocab, generator = _load_models(args.checkpoint, None, args.row)
     if args.num <= 0:
         return _fail(f"--num must be positive, got {args.num}")
     if args.temperature <= 0:
         return _fail(f"--temperature must be > 0, got {args.temperature}")
     torch.manual_seed(args.seed)
     samples = generator.sample(args.num, temperature=args.temperature)
-    if args.out:
+    if vocab is not None and not args.ids:  # real data: decoded, stopping at the end token
+        kind = "ids" if cfg.data.source == "midi" else cfg.data.tokenizer
+        text = "".join(detokenize(vocab.decode(row), kind) + "\n" for row in samples.tolist())
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    elif args.out:
         write_token_file(args.out, samples)
     else:
         sys.stdout.write("".join(" ".join(map(str, row)) + "\n" for row in samples.tolist()))
@@ -103,19 +128,32 @@ def cmd_evaluate(args) -> int:
         return _fail(f"--num must be positive, got {args.num}")
     if args.temperature <= 0:
         return _fail(f"--temperature must be > 0, got {args.temperature}")
-    ckpt, cfg, oracle, generator = _load_models(args.checkpoint, args.data_dir)
+    ckpt, cfg, oracle, vocab, generator = _load_models(args.checkpoint, args.data_dir, args.row)
     torch.manual_seed(args.seed)
-    _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
     num = args.num or cfg.eval.num_samples
     samples = generator.sample(num, temperature=args.temperature)
-    result = {
-        "nll_oracle": metrics.nll_oracle(oracle, samples),
-        "nll_test": metrics.nll_test(generator, test),
-        "num_samples": num,
-        "temperature": args.temperature,
-        "seed": args.seed,
-        "progress": ckpt["progress"],
-    }
+    result: dict = {"row": args.row}
+    if oracle is not None:
+        _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+        result["nll_oracle"] = metrics.nll_oracle(oracle, samples)
+        result["nll_test"] = metrics.nll_test(generator, test)
+    else:
+        from .bleu import BleuReference, self_bleu
+        from .corpus import cut_sequences, load_corpus
+
+        data = load_corpus(cfg.data, cfg.data_dir or os.environ.get("SEQGAN_DATA_DIR"))
+        if data.vocab.itos != vocab.itos:
+            raise ValueError(f"{args.checkpoint}: the data set has changed since training (its vocabulary differs from the run's)")
+        references = cut_sequences(data.test_tokens, cfg.data.max_len, cfg.data.overflow)
+        hypotheses = [vocab.decode(row) for row in samples.tolist()]
+        result["nll_test"] = generator.nll(data.test, temperature=args.temperature)
+        result.update(metrics.bleu_scores(BleuReference(references, max_n=cfg.eval.bleu_max_n), hypotheses))
+        subset = hypotheses[: cfg.eval.self_bleu_samples]
+        result.update({f"self_{k}": v for k, v in self_bleu(subset, max_n=cfg.eval.bleu_max_n).items()})
+        if cfg.data.source == "midi":
+            result["pitch_mse"] = metrics.pitch_mse(hypotheses, references)
+        result["num_references"] = len(references)
+    result.update({"num_samples": num, "temperature": args.temperature, "seed": args.seed, "progress": ckpt["progress"]})
     print(json.dumps(result, indent=2))
     return 0
 
@@ -256,14 +294,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--row", default="seqgan", choices=ROW_CHOICES, help="which of the run's generators (default seqgan)")
+    p.add_argument("--ids", action="store_true", help="real data: print token ids instead of decoded text")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("evaluate", help="NLL-oracle and NLL-test of a trained generator, as JSON")
+    p = sub.add_parser("evaluate", help="NLL-oracle and NLL-test (real data: NLL-test, BLEU, Self-BLEU) of a trained generator, as JSON")
     p.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR")
     p.add_argument("--num", type=int, default=0, help="samples for NLL-oracle (default: the run's eval.num_samples)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.add_argument("--row", default="seqgan", choices=ROW_CHOICES, help="which of the run's generators (default seqgan)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("score", help="NLL-oracle of a file of token ids (one sequence a line)")

@@ -178,6 +178,12 @@ class EvalConfig:
     """Evaluate every this many MLE pre-training epochs and adversarial rounds."""
     num_samples: int = 10_000
     """Generator samples for NLL-oracle."""
+    bleu_max_n: int = 4
+    """Real data: BLEU-2..n of the samples against the test split, and Self-BLEU-2..n."""
+    self_bleu_samples: int = 500
+    """Real data: Self-BLEU over the first this many samples (Texygen scores 500)."""
+    midi_files: int = 10
+    """Music: melodies of each model written as MIDI files at the end of a run."""
     checkpoint_every: int = 10
     """Checkpoint every this many MLE epochs, D pre-training sets and adversarial rounds, and at
     every phase end."""
@@ -280,7 +286,7 @@ def _check(cfg: Config) -> None:
         "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
         "train.rollout_num": cfg.train.rollout_num, "train.score_batch_size": cfg.train.score_batch_size,
         "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples,
-        "eval.checkpoint_every": cfg.eval.checkpoint_every,
+        "eval.checkpoint_every": cfg.eval.checkpoint_every, "eval.self_bleu_samples": cfg.eval.self_bleu_samples,
     }
     for key, value in positive.items():
         if value <= 0:
@@ -342,6 +348,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'baselines.ss_final_prob': must be in [0, 1), got {bl.ss_final_prob}")
     if bl.ss_sigmoid_k < 1.0:
         raise ConfigError(f"key 'baselines.ss_sigmoid_k': must be >= 1, got {bl.ss_sigmoid_k}")
+    if not 2 <= cfg.eval.bleu_max_n <= 5:
+        raise ConfigError(f"key 'eval.bleu_max_n': must be in 2..5, got {cfg.eval.bleu_max_n}")
     if not 1 <= bl.bleu_max_n <= 5:
         raise ConfigError(f"key 'baselines.bleu_max_n': must be in 1..5, got {bl.bleu_max_n}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):

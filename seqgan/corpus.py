@@ -233,6 +233,20 @@ def encode_sequences(token_lists: list[list[str]], vocab: Vocab, max_len: int, o
     return out, counts
 
 
+def cut_sequences(token_lists: list[list[str]], max_len: int, overflow: str) -> list[list[str]]:
+    """The tokens of the rows ``encode_sequences`` makes, without ``EOS``: BLEU's references, cut
+    exactly as the model's data is (a sample of T tokens is compared with pieces of T tokens)."""
+    out = []
+    for tokens in token_lists:
+        if len(tokens) < max_len:
+            out.append(list(tokens))
+        elif overflow == "truncate":
+            out.append(list(tokens[:max_len]))
+        elif overflow == "split":
+            out.extend(list(tokens[i : i + max_len]) for i in range(0, len(tokens), max_len))
+    return out
+
+
 def padding_mask(seqs: torch.Tensor) -> torch.Tensor:
     """True at the positions that belong to a sequence: up to and including its first ``EOS``
     (every position of a row without one); False for what follows it (the padding).

@@ -246,9 +246,11 @@ def _write_table1(out: Path, summary: dict) -> None:
 def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, overrides: list[str],
                updates: int = 200) -> dict:
     """Each strategy gets the same number of generator updates (``updates`` x ``budget``; the paper's
-    protocol makes 200), so rounds = updates / g-steps; pre-training is scaled by ``budget``."""
-    cfg = load_config(config, overrides)
-    base = [*overrides, *budget_overrides(cfg, budget)[:2], "baselines.rows=[]", "eval.every=1"]
+    protocol makes 200), so rounds = updates / g-steps. Pre-training is the config's, the same for
+    all four (same seed), so the curves part only where adversarial training starts."""
+    if budget <= 0:
+        raise ValueError(f"--budget must be positive, got {budget}")
+    base = [*overrides, "baselines.rows=[]", "eval.every=1"]
     total_updates = max(1, round(updates * budget))
     commands, settings = [], {}
     for name, (g, d, k) in PAPER_STRATEGIES.items():

@@ -108,9 +108,14 @@ class Generator(nn.Module):
         hidden_dim: int = 32,
         start_token: int = 0,
         init_std: float = 0.1,
+        eos_token: int | None = None,
+        pad_token: int = 0,
     ):
         super().__init__()
         self.vocab_size, self.seq_len, self.start_token = vocab_size, seq_len, start_token
+        # real data: a sequence ends at its end token, then padding that no loss counts and every
+        # sampled sequence repeats; None (the synthetic task): every position is a token
+        self.eos_token, self.pad_token = eos_token, pad_token
         self.embedding = nn.Embedding(vocab_size, emb_dim)
         self.lstm = nn.LSTM(emb_dim, hidden_dim)  # (T, B, *) layout
         self.out = nn.Linear(hidden_dim, vocab_size)
@@ -164,12 +169,26 @@ class Generator(nn.Module):
             return -(row_weights * logp).sum()
         return _LinearCrossEntropy.apply(hidden, self.out.weight, self.out.bias, targets, row_weights.detach(), chunk)
 
+    def token_mask(self, seqs: torch.Tensor) -> torch.Tensor:
+        """Which tokens of ``seqs`` (B, T) count: up to and including the first end token (float)."""
+        if self.eos_token is None:
+            return torch.ones(seqs.shape, device=seqs.device)
+        is_end = (seqs == self.eos_token).long()
+        return ((is_end.cumsum(dim=1) - is_end) == 0).float()
+
+    def pad_after_end(self, seqs: torch.Tensor) -> torch.Tensor:
+        """``seqs`` (B, T) with every token after the first end token replaced by padding."""
+        if self.eos_token is None:
+            return seqs
+        return seqs.masked_fill(self.token_mask(seqs) == 0, self.pad_token)
+
     def mle_loss(self, seqs: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Mean per-token negative log-likelihood of ``seqs`` (B, T): MLE's loss.
 
-        ``mask`` (B, T), if given, marks the tokens that count (padding after the end token does not).
+        ``mask`` (B, T) marks the tokens that count; by default ``token_mask`` (all of them on the
+        synthetic task, none of the padding after an end token on real data).
         """
-        weights = torch.ones(seqs.shape, device=seqs.device) if mask is None else mask.to(torch.float32)
+        weights = self.token_mask(seqs) if mask is None else mask.to(torch.float32)
         return self.weighted_nll(seqs, weights) / weights.sum().clamp(min=1.0)
 
     def scheduled_sampling_loss(
@@ -203,7 +222,7 @@ class Generator(nn.Module):
                 coin = torch.zeros(b, dtype=torch.bool, device=seqs.device)
             replaced.append(coin)
         hidden = torch.stack(hiddens, dim=1).reshape(b * t_len, -1)  # rows in (B, T) order
-        weights = torch.ones(seqs.shape, device=seqs.device) if mask is None else mask.to(torch.float32)
+        weights = self.token_mask(seqs) if mask is None else mask.to(torch.float32)
         loss = _LinearCrossEntropy.apply(
             hidden, self.out.weight, self.out.bias, seqs.reshape(-1), weights.reshape(-1), 256,
         ) / weights.sum().clamp(min=1.0)
@@ -216,7 +235,7 @@ class Generator(nn.Module):
         authors' code does; Adam makes the scale immaterial.
         """
         assert rewards.shape == seqs.shape, f"rewards {tuple(rewards.shape)} != samples {tuple(seqs.shape)}"
-        return self.weighted_nll(seqs, rewards)
+        return self.weighted_nll(seqs, rewards * self.token_mask(seqs))  # padding is no action
 
     @torch.no_grad()
     def sample(self, num: int, temperature: float = 1.0, batch_size: int = 10_000) -> torch.Tensor:
@@ -233,7 +252,7 @@ class Generator(nn.Module):
                 hidden, state = self.step(tokens, state)
                 tokens = self.sample_next(hidden, temperature)
                 seq.append(tokens)
-            out.append(torch.stack(seq, dim=1))
+            out.append(self.pad_after_end(torch.stack(seq, dim=1)))
         self.train(was_training)
         return torch.cat(out) if out else torch.empty(0, self.seq_len, dtype=torch.long, device=device)
 
@@ -244,7 +263,7 @@ class Generator(nn.Module):
         """Mean per-token NLL (nats) of ``seqs`` (B, T) under G: NLL-test on held-out data.
 
         ``temperature`` scores under softmax(logits / temperature), the distribution that
-        ``sample(temperature=...)`` draws from; ``mask`` (B, T) leaves out padding.
+        ``sample(temperature=...)`` draws from; ``mask`` (B, T) (default ``token_mask``) leaves out padding.
         """
         was_training = self.training
         self.eval()
@@ -254,12 +273,9 @@ class Generator(nn.Module):
             batch = seqs[i : i + batch_size].to(device)
             logits = self.out(self._hidden(batch)) / temperature  # (b*T, V)
             token_nll = -F.log_softmax(logits, dim=-1).gather(1, batch.reshape(-1, 1)).squeeze(1)
-            if mask is None:
-                total += token_nll.sum().item()
-                count += token_nll.numel()
-            else:
-                weights = mask[i : i + batch_size].to(device).reshape(-1).to(token_nll.dtype)
-                total += (token_nll * weights).sum().item()
-                count += weights.sum().item()
+            weights = self.token_mask(batch) if mask is None else mask[i : i + batch_size].to(device)
+            weights = weights.reshape(-1).to(token_nll.dtype)
+            total += (token_nll * weights).sum().item()
+            count += weights.sum().item()
         self.train(was_training)
         return total / max(count, 1.0)

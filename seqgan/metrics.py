@@ -56,6 +56,46 @@ def discriminator_metrics(discriminator: Discriminator, real: torch.Tensor, fake
     return loss, acc
 
 
+def bleu_scores(reference, hypotheses: list[list[str]]) -> dict[str, float]:
+    """Mean sentence BLEU-2..n of ``hypotheses`` against a prepared ``bleu.BleuReference``."""
+    per_hyp = [reference.scores(h) for h in hypotheses]
+    return {f"bleu{n}": sum(s[n] for s in per_hyp) / len(per_hyp) for n in range(2, reference.max_n + 1)}
+
+
+def pitch_mse(hypotheses: list[list[str]], references: list[list[str]], rest: str = "0") -> float:
+    """Music: mean over generated melodies of the squared pitch difference (semitones^2) to the
+    nearest test melody, position by position over the steps where both sound a note.
+
+    The paper reports an MSE for Nottingham citing Manaris et al. (2007) without a formula; this
+    nearest-neighbour reading is ours, so its values are not comparable with the paper's.
+    """
+    import numpy as np
+
+    def as_array(rows):
+        width = max(len(r) for r in rows)
+        out = np.full((len(rows), width), np.nan)
+        for i, r in enumerate(rows):
+            vals = [float(t) if t != rest and t.isdigit() else np.nan for t in r]
+            out[i, : len(vals)] = vals
+        return out
+
+    hyps = [h for h in hypotheses if any(t != rest for t in h)]
+    if not hyps or not references:
+        return float("nan")
+    h, r = as_array(hyps), as_array(references)
+    width = max(h.shape[1], r.shape[1])
+    h = np.pad(h, ((0, 0), (0, width - h.shape[1])), constant_values=np.nan)
+    r = np.pad(r, ((0, 0), (0, width - r.shape[1])), constant_values=np.nan)
+    best = []
+    for row in h:
+        sq = (r - row) ** 2  # (R, width), nan where either is silent
+        counts = (~np.isnan(sq)).sum(axis=1)
+        means = np.where(counts > 0, np.nansum(sq, axis=1) / np.maximum(counts, 1), np.inf)
+        best.append(means.min())
+    best = np.asarray(best)
+    return float(best[np.isfinite(best)].mean()) if np.isfinite(best).any() else float("nan")
+
+
 def read_metrics(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
@@ -63,7 +103,7 @@ def read_metrics(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path, title: str = "") -> None:
+def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path, title: str = "", key: str = "nll_oracle") -> None:
     """NLL-oracle over training, SeqGAN and the baseline rows on one plot, a dashed line where
     adversarial training starts (the paper's Figure 2 form)."""
     import matplotlib
@@ -72,24 +112,24 @@ def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    pretrain = [(r["step"], r["nll_oracle"]) for r in records if r["phase"] == "pretrain"]
+    pretrain = [(r["step"], r[key]) for r in records if r["phase"] == "pretrain"]
     styles = {
         "pretrain": ("MLE pre-training", "tab:gray"), "mle": ("MLE", "tab:blue"),
         "scheduled_sampling": ("SS", "tab:green"), "pg_bleu": ("PG-BLEU", "tab:purple"), "adversarial": ("SeqGAN", "tab:red"),
     }
     for phase, (label, color) in styles.items():
-        points = [(r["step"], r["nll_oracle"]) for r in records if r["phase"] == phase]
+        points = [(r["step"], r[key]) for r in records if r["phase"] == phase]
         if phase != "pretrain" and pretrain and points and points[0][0] > pretrain[-1][0]:
             points = [pretrain[-1]] + points  # join the curves where the phases meet
         if points:
             xs, ys = zip(*points)
             ax.plot(xs, ys, label=label, color=color, marker="." if len(xs) < 40 else None)
-    random = [r["nll_oracle"] for r in records if r["phase"] == "random"]
+    random = [r[key] for r in records if r["phase"] == "random"]
     if random:
         ax.axhline(random[-1], color="tab:brown", linestyle=":", linewidth=1, label="Random")
     ax.axvline(adversarial_start, color="black", linestyle="--", linewidth=1)
     ax.set_xlabel("MLE pre-training epochs, then adversarial rounds")
-    ax.set_ylabel("NLL-oracle (nats / token)")
+    ax.set_ylabel(f"{'NLL-oracle' if key == 'nll_oracle' else 'NLL-test'} (nats / token)")
     if title:
         ax.set_title(title)
     ax.legend()

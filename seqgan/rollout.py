@@ -80,7 +80,7 @@ class RolloutPolicy(nn.Module):
                 _, (h_new, c_new) = g.step(tokens, (h[:, :active], c[:, :active]))
                 h[:, :active] = h_new
                 c[:, :active] = c_new
-        return completions.view(t_len - 1, n, b, t_len)
+        return g.pad_after_end(completions).view(t_len - 1, n, b, t_len)
 
 
 Scorer = Callable[[torch.Tensor], torch.Tensor]  # (M, T) token ids -> (M,) rewards in [0, 1]

@@ -25,7 +25,8 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from . import metrics
+from . import corpus, metrics
+from .bleu import BleuReference, self_bleu
 from .checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
@@ -55,7 +56,12 @@ def build_oracle(cfg: Config) -> Oracle:
 
 
 def build_generator(cfg: Config, vocab_size: int) -> Generator:
-    return Generator(vocab_size, cfg.seq_len, emb_dim=cfg.generator.emb_dim, hidden_dim=cfg.generator.hidden_dim)
+    # real data ends each sequence with EOS and pads after it; the synthetic task has neither
+    real_data = cfg.data.source != "oracle"
+    return Generator(
+        vocab_size, cfg.seq_len, emb_dim=cfg.generator.emb_dim, hidden_dim=cfg.generator.hidden_dim,
+        start_token=corpus.PAD if real_data else 0, eos_token=corpus.EOS if real_data else None, pad_token=corpus.PAD,
+    )
 
 
 def build_discriminator(cfg: Config, vocab_size: int) -> Discriminator:
@@ -217,9 +223,20 @@ class Run:
         if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
             raise RunError(f"config asks for device '{cfg.device}' but torch sees {torch.cuda.device_count()} CUDA device(s)")
         self.bf16 = use_bf16(cfg.discriminator.precision, self.device)
-        self.oracle = build_oracle(cfg)
-        self.vocab_size = self.oracle.vocab_size
-        real, test = oracle_corpus(self.oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+        self.oracle: Oracle | None = None  # the synthetic task's judge
+        self.vocab: corpus.Vocab | None = None  # real data's tokens
+        if cfg.data.source == "oracle":
+            self.oracle = build_oracle(cfg)
+            self.vocab_size = self.oracle.vocab_size
+            real, test = oracle_corpus(self.oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+        else:
+            data = corpus.load_corpus(cfg.data, data_dir_of(cfg))
+            self.vocab, self.corpus_stats = data.vocab, corpus.corpus_stats(data)
+            self.vocab_size = len(data.vocab)
+            real, test = data.train, data.test
+            # BLEU's references: the test split's own tokens (not <unk>), cut to length as the data is
+            self.reference_rows = corpus.cut_sequences(data.test_tokens, cfg.data.max_len, cfg.data.overflow)
+            self.bleu_reference = BleuReference(self.reference_rows, max_n=cfg.eval.bleu_max_n)
         self.real, self.test = real.to(self.device), test.to(self.device)
         torch.manual_seed(cfg.seed)
         self.generator = build_generator(cfg, self.vocab_size).to(self.device)
@@ -241,7 +258,8 @@ class Run:
         return {
             "format": FORMAT,
             "config": self.cfg.to_dict(),
-            "oracle": {"dims": self.oracle.dims(), "weights": self.oracle.state_dict()},
+            "oracle": {"dims": self.oracle.dims(), "weights": self.oracle.state_dict()} if self.oracle else None,
+            "vocab": self.vocab.to_dict() if self.vocab else None,
             "generator": self.generator.state_dict(),
             "g_opt": self.g_opt.state_dict(),
             "discriminator": self.discriminator.state_dict(),
@@ -314,26 +332,38 @@ class Run:
         d_loss, d_acc = metrics.discriminator_metrics(
             self.discriminator, self.test[: len(samples)], samples, bf16=self.bf16
         )
-        record = {
-            "phase": phase,
-            "step": step,
-            "nll_oracle": metrics.nll_oracle(self.oracle, samples),
-            "nll_test": metrics.nll_test(generator, self.test),
-            "d_loss": d_loss,
-            "d_acc": d_acc,
-            **(extra or {}),
-            "seconds": round(self.seconds + time.perf_counter() - self.started, 3),
-        }
+        record = {"phase": phase, "step": step}
+        if self.oracle is not None:
+            record["nll_oracle"] = metrics.nll_oracle(self.oracle, samples)
+        record["nll_test"] = metrics.nll_test(generator, self.test)
+        if self.vocab is not None:  # real data: BLEU against the test split, Self-BLEU, readable samples
+            hypotheses = [self.vocab.decode(row) for row in samples.tolist()]
+            record.update(metrics.bleu_scores(self.bleu_reference, hypotheses))
+            subset = hypotheses[: cfg.eval.self_bleu_samples]
+            record.update({f"self_{k}": v for k, v in self_bleu(subset, max_n=cfg.eval.bleu_max_n).items()})
+            if self.cfg.data.source == "midi":
+                record["pitch_mse"] = metrics.pitch_mse(hypotheses, self.reference_rows)
+            self.write_decoded(self.run_dir / "samples" / f"{phase}_{step:05d}.txt", hypotheses)
+        record.update({"d_loss": d_loss, "d_acc": d_acc, **(extra or {}),
+                       "seconds": round(self.seconds + time.perf_counter() - self.started, 3)})
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         self.progress["metrics_lines"] += 1
         tag = "seqgan" if phase == "adversarial" else phase
-        for key in ("nll_oracle", "nll_test", "d_loss", "d_acc", "mean_reward", "d_train_loss"):
-            if record.get(key) is not None:
-                self.writer.add_scalar(f"{tag}/{key}", record[key], step)
+        for key, value in record.items():
+            if key not in ("step", "round", "seconds") and isinstance(value, (int, float)) and value is not None:
+                self.writer.add_scalar(f"{tag}/{key}", value, step)
         fields = " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
         tqdm.write(f"[{phase} {step}] {fields} ({record['seconds']:.0f}s)")
         return record
+
+    def write_decoded(self, path: Path, hypotheses: list[list[str]]) -> None:
+        """Samples as text (real data), one a line, atomically."""
+        kind = "ids" if self.cfg.data.source == "midi" else self.cfg.data.tokenizer
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(corpus.detokenize(h, kind) + "\n" for h in hypotheses), encoding="utf-8")
+        tmp.replace(path)
 
 
 def prepare_run_dir(run_dir: Path, resume: bool) -> dict | None:
@@ -373,6 +403,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
         _truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
     else:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+        if run.vocab is not None:
+            run.vocab.save(run_dir / "vocab.json")
+            (run_dir / "data_stats.json").write_text(json.dumps(run.corpus_stats, indent=2) + "\n", encoding="utf-8")
         run.started = time.perf_counter()
         run.save()  # a run stopped before its first periodic checkpoint can still --resume
     from torch.utils.tensorboard import SummaryWriter
@@ -530,6 +563,10 @@ def train_baseline_round(run: Run, name: str, round_index: int) -> None:
         raise AssertionError(f"no training for row {name!r}")
 
 
+FINAL_KEYS = ("nll_oracle", "nll_test", "bleu2", "bleu3", "bleu4", "bleu5",
+              "self_bleu2", "self_bleu3", "self_bleu4", "self_bleu5", "pitch_mse")
+
+
 def _finish(run: Run) -> dict:
     cfg = run.cfg
     records = metrics.read_metrics(run.run_dir / "metrics.jsonl")
@@ -537,12 +574,28 @@ def _finish(run: Run) -> dict:
     for phase, name in ROW_NAMES.items():
         rows = [r for r in records if r["phase"] == phase]
         if rows:
-            final[name] = {"nll_oracle": rows[-1]["nll_oracle"], "nll_test": rows[-1]["nll_test"], "step": rows[-1]["step"]}
-    write_token_file(run.run_dir / "samples.txt", run.generator.sample(cfg.eval.num_samples).cpu())
-    for name, row in run.baselines.items():
-        write_token_file(run.run_dir / f"samples_{name}.txt", row.generator.sample(cfg.eval.num_samples).cpu())
-    metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_oracle.png",
-                            title=f"oracle {cfg.oracle.source}, seed {cfg.seed}")
+            final[name] = {k: rows[-1][k] for k in FINAL_KEYS if k in rows[-1]} | {"step": rows[-1]["step"]}
+    generators = {"": run.generator} | {f"_{name}": row.generator for name, row in run.baselines.items()}
+    for suffix, generator in generators.items():
+        samples = generator.sample(cfg.eval.num_samples).cpu()
+        write_token_file(run.run_dir / f"samples{suffix}.txt", samples)
+        if run.vocab is not None:
+            decoded = [run.vocab.decode(row) for row in samples.tolist()]
+            run.write_decoded(run.run_dir / f"samples{suffix}_text.txt", decoded)
+            if cfg.data.source == "midi":  # a few melodies to listen to
+                from .midi import write_midi
+
+                folder = run.run_dir / "midi"
+                folder.mkdir(exist_ok=True)
+                label = suffix.lstrip("_") or "seqgan"
+                for i, melody in enumerate(decoded[:cfg.eval.midi_files]):
+                    write_midi([int(t) for t in melody if t.isdigit()], folder / f"{label}_{i:02d}.mid", step=cfg.data.midi_step)
+    if run.oracle is not None:
+        metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_oracle.png",
+                                title=f"oracle {cfg.oracle.source}, seed {cfg.seed}")
+    else:
+        metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_test.png",
+                                title=f"{cfg.data.train}, seed {cfg.seed}", key="nll_test")
     results = {"rows": final, "seconds": round(run.seconds + time.perf_counter() - run.started, 1), "seed": cfg.seed}
     tmp = run.run_dir / "results.json.tmp"
     tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -553,8 +606,13 @@ def _finish(run: Run) -> dict:
 
 
 def results_table(results: dict) -> str:
-    """A markdown table of the final rows."""
-    lines = ["| model | NLL-oracle | NLL-test |", "| --- | ---: | ---: |"]
-    for name, row in results["rows"].items():
-        lines.append(f"| {name} | {row['nll_oracle']:.3f} | {row['nll_test']:.3f} |")
+    """A markdown table of the final rows, with the metrics they have."""
+    labels = {"nll_oracle": "NLL-oracle", "nll_test": "NLL-test", "pitch_mse": "pitch MSE"}
+    rows = results["rows"]
+    keys = [k for k in FINAL_KEYS if any(k in r for r in rows.values())] or ["nll_oracle", "nll_test"]
+    header = [labels.get(k, k.replace("self_bleu", "Self-BLEU-").replace("bleu", "BLEU-")) for k in keys]
+    lines = ["| model | " + " | ".join(header) + " |", "| --- |" + " ---: |" * len(keys)]
+    for name, row in rows.items():
+        cells = [f"{row[k]:.3f}" if k in row else "" for k in keys]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
