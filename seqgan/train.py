@@ -388,8 +388,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
         cfg = _resumed_config(cfg, ckpt["config"])
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    run = Run(cfg, run_dir)  # reads the data first: bad input leaves no run directory behind
     run_dir.mkdir(parents=True, exist_ok=True)
-    run = Run(cfg, run_dir)
     if ckpt is not None:
         try:
             run.restore(ckpt)
