@@ -280,11 +280,12 @@ def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, over
     }
     (out / "strategies.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _plot_strategies(summary, out / "strategies.png")
-    lines = ["| setting | g-steps | d-steps | k | rounds | NLL-oracle at the start | final NLL-oracle | final NLL-test |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| setting | g-steps | d-steps | k | rounds | generator updates | D epochs | NLL-oracle at the start | "
+             "final NLL-oracle | final NLL-test |", "| --- |" + " ---: |" * 9]
     for name, s in settings.items():
         c = curves[name]
-        lines.append(f"| ({name}) | {s['g_steps']} | {s['d_steps']} | {s['k']} | {s['rounds']} | "
+        lines.append(f"| ({name}) | {s['g_steps']} | {s['d_steps']} | {s['k']} | {s['rounds']} | {s['rounds'] * s['g_steps']} | "
+                     f"{s['rounds'] * s['d_steps'] * s['k']} | "
                      f"{c['adversarial'][0][1]:.3f} | {c['final_nll_oracle']:.3f} | {c['final_nll_test']:.3f} |")
     (out / "strategies.md").write_text("\n".join([
         "# Training strategies (the paper's Figure 3)", "",
