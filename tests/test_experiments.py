@@ -1,0 +1,79 @@
+"""The experiment commands: statistics, budget scaling, and table1/temperature end to end at toy size."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from seqgan.config import load_config
+from seqgan.experiments import budget_overrides, mean_std, welch_p
+from seqgan.metrics import pitch_mse
+
+from test_cli import SMOKE, assert_one_line_error, seqgan
+
+
+def test_welch_p_matches_a_hand_computed_value():
+    # a = [1, 2, 3, 4], b = [3, 5, 7, 9]: means 2.5 and 6, variances 5/3 and 20/3, n = 4 each
+    # t = -3.5 / sqrt(5/12 + 20/12) = -2.4249; Welch-Satterthwaite df = 4.4118; two-sided p = 0.0665
+    p = welch_p([1, 2, 3, 4], [3, 5, 7, 9])
+    assert p == pytest.approx(0.0665, abs=5e-4)
+    assert welch_p([1, 2, 3], [1, 2, 3]) == pytest.approx(1.0)
+    assert math.isnan(welch_p([1.0], [2.0, 3.0]))
+
+
+def test_mean_std_is_the_sample_standard_deviation():
+    mean, std = mean_std([1.0, 2.0, 3.0, 4.0])
+    assert mean == 2.5 and std == pytest.approx(math.sqrt(5 / 3))
+    assert math.isnan(mean_std([7.0])[1])
+
+
+def test_budget_scales_every_phase_alike():
+    cfg = load_config(SMOKE)  # 4 MLE epochs, 2 D sets, 10 rounds
+    assert budget_overrides(cfg, 0.5) == ["train.pretrain_g_epochs=2", "train.pretrain_d_steps=1", "train.rounds=5"]
+    assert budget_overrides(cfg, 0.01) == ["train.pretrain_g_epochs=1", "train.pretrain_d_steps=1", "train.rounds=1"]
+    with pytest.raises(ValueError, match="budget"):
+        budget_overrides(cfg, 0)
+
+
+def test_pitch_mse_finds_the_nearest_melody_and_skips_rests():
+    refs = [["60", "62", "64"], ["70", "70", "70"]]
+    assert pitch_mse([["60", "62", "64"]], refs) == 0.0
+    assert pitch_mse([["61", "62", "0"]], refs) == pytest.approx(0.5)  # (1 + 0) / 2 sounding steps
+    assert pitch_mse([["69", "71", "70"], ["60", "60", "60"]], refs) == pytest.approx((2 / 3 + 20 / 3) / 2)
+
+
+def test_table1_and_temperature_end_to_end(tmp_path):
+    out = tmp_path / "t1"
+    proc = seqgan("experiment", "table1", "--config", SMOKE, "--seeds", "2", "--jobs", "2", "--out", out,
+                  "--set", "train.rounds=2", "--set", "eval.every=1", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads((out / "table1.json").read_text())
+    assert [r["row"] for r in summary["rows"]] == ["Random", "MLE", "SS", "PG-BLEU", "SeqGAN"]
+    for r in summary["rows"]:
+        per_seed = [json.loads((out / f"seed{s}" / "results.json").read_text())["rows"][r["row"]]["nll_oracle"] for s in (0, 1)]
+        assert r["nll_oracle_per_seed"] == per_seed
+        assert r["nll_oracle_mean"] == pytest.approx(sum(per_seed) / 2)
+    assert summary["rows"][0]["nll_oracle_mean"] > summary["rows"][1]["nll_oracle_mean"]  # Random is worst
+    assert "| SeqGAN |" in (out / "table1.md").read_text() and (out / "table1.csv").read_text().count("\n") == 6
+    # a second invocation reuses the finished runs
+    again = seqgan("experiment", "table1", "--config", SMOKE, "--seeds", "2", "--out", out,
+                   "--set", "train.rounds=2", "--set", "eval.every=1", cwd=tmp_path)
+    assert again.returncode == 0 and "started:" not in again.stdout
+
+    proc = seqgan("experiment", "temperature", "--runs", out / "seed0", out / "seed1", "--temperatures", "0.7,1.0,1.3",
+                  "--num", "200", "--out", tmp_path / "temp", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    points = json.loads((tmp_path / "temp" / "temperature.json").read_text())["points"]
+    for row in ("MLE", "SeqGAN"):
+        curve = sorted((p["temperature"], p["nll_oracle"], p["nll_test"]) for p in points if p["row"] == row)
+        assert [c[0] for c in curve] == [0.7, 1.0, 1.3]
+        assert curve[0][1] < curve[-1][1]  # colder samples are likelier under the oracle
+    assert (tmp_path / "temp" / "temperature.png").stat().st_size > 1000
+
+
+def test_experiment_argument_errors(tmp_path):
+    assert_one_line_error(seqgan("experiment", "table1", "--seeds", "a,b", "--config", SMOKE, cwd=tmp_path), "--seeds")
+    assert_one_line_error(seqgan("experiment", "temperature", cwd=tmp_path), "--runs")
+    assert_one_line_error(seqgan("experiment", "table1", "--config", SMOKE, "--budget", "0", "--out", tmp_path / "x", cwd=tmp_path), "budget")
