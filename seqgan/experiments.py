@@ -75,15 +75,17 @@ def _train_command(config: str, run_dir: Path, seed: int, overrides: list[str]) 
     return cmd
 
 
-def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> None:
+def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> int:
     """Run ``seqgan train`` commands, ``jobs`` at a time, one thread each (threads = cores / jobs).
 
     A run whose directory holds results is skipped; one with a checkpoint is resumed. Each run's
-    output goes to RUN_DIR.log. Raises ValueError naming the log of a run that failed.
+    output goes to RUN_DIR.log. Returns how many runs it started; raises ValueError naming the log
+    of a run that failed.
     """
     threads = max(1, (os.cpu_count() or 1) // jobs)
     pending, running = list(commands), []
-    failed = []
+    failed: list[str] = []
+    started = sum(not (run_dir / "results.json").exists() for run_dir, _ in commands)
     try:
         _schedule(pending, running, failed, jobs, threads, quiet)
     finally:  # interrupted: stop the runs too (each can --resume from its last checkpoint)
@@ -93,6 +95,7 @@ def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = Fal
             log.close()
     if failed:
         raise ValueError(f"{len(failed)} run(s) failed: " + "; ".join(failed))
+    return started
 
 
 def _schedule(pending: list, running: list, failed: list, jobs: int, threads: int, quiet: bool) -> None:
@@ -120,6 +123,14 @@ def _schedule(pending: list, running: list, failed: list, jobs: int, threads: in
                     failed.append(f"{run_dir} (exit {proc.returncode}; see {run_dir.parent / (run_dir.name + '.log')})")
                 elif not quiet:
                     print(f"finished: {run_dir}", flush=True)
+
+
+def _wall_time(seconds: float, runs_started: int, previous_summary: Path) -> float:
+    """This invocation's wall time, or, when every run was already finished, the one recorded by the
+    invocation that trained them."""
+    if runs_started == 0 and previous_summary.exists():
+        return json.loads(previous_summary.read_text())["wall_seconds"]
+    return seconds
 
 
 # -- statistics ---------------------------------------------------------------------------------------
@@ -157,6 +168,8 @@ def per_sequence_nll(oracle: Oracle, path: Path) -> list[float]:
 def _fmt_p(p: float) -> str:
     if math.isnan(p):
         return "n/a"
+    if p == 0.0:
+        return "< 1e-300"  # below the smallest double
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
@@ -168,8 +181,8 @@ def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, o
     load_config(config, extra)  # fail here, not in every subprocess
     commands = [(out / f"seed{s}", _train_command(config, out / f"seed{s}", s, extra)) for s in seeds]
     started = time.time()
-    run_all(commands, jobs)
-    wall = time.time() - started
+    ran = run_all(commands, jobs)
+    wall = _wall_time(time.time() - started, ran, out / "table1.json")
 
     results = {s: json.loads((out / f"seed{s}" / "results.json").read_text()) for s in seeds}
     oracle = _run_oracle(out / f"seed{seeds[0]}")
@@ -261,8 +274,8 @@ def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, over
         commands.append((run_dir, _train_command(config, run_dir, seed, extra)))
         settings[name] = {"g_steps": g, "d_steps": d, "k": k, "rounds": rounds}
     started = time.time()
-    run_all(commands, jobs)
-    wall = time.time() - started
+    ran = run_all(commands, jobs)
+    wall = _wall_time(time.time() - started, ran, out / "strategies.json")
     curves = {}
     for name in PAPER_STRATEGIES:
         records = metrics.read_metrics(out / f"strategy_{name}" / "metrics.jsonl")
