@@ -302,7 +302,7 @@ def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, over
                      f"{c['adversarial'][0][1]:.3f} | {c['final_nll_oracle']:.3f} | {c['final_nll_test']:.3f} |")
     (out / "strategies.md").write_text("\n".join([
         "# Training strategies (the paper's Figure 3)", "",
-        f"Command: `{summary['command']}`  ", f"Seed {seed}; every setting makes {total_updates} generator updates; "
+        f"Command: `{summary['command']}`  ", f"Seed {seed}; every setting makes at least {total_updates} generator updates, in whole rounds; "
         f"machine: {summary['machine']}; wall time {wall / 60:.1f} min", "", *lines, "", "![strategies](strategies.png)", "",
         "Runs:", "", *[f"    {c}" for c in summary["run_commands"]], "",
     ]), encoding="utf-8")
