@@ -41,7 +41,7 @@ TABLE1_ROWS = ["Random", "MLE", "SS", "PG-BLEU", "SeqGAN"]  # the paper's order
 SAMPLE_FILES = {"Random": "samples_random.txt", "MLE": "samples_mle.txt", "SS": "samples_scheduled_sampling.txt",
                 "PG-BLEU": "samples_pg_bleu.txt", "SeqGAN": "samples.txt"}
 # Figure 3 of the paper: (g-steps, d-steps, k)
-PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 15, 10), "c": (1, 1, 10), "d": (1, 5, 3)}
+PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 1, 30), "c": (1, 1, 10), "d": (1, 5, 3)}
 
 
 def machine() -> str:
