@@ -190,6 +190,15 @@ class BleuReference:
         )
 
 
+    def mean_scores(self, hypotheses: Iterable[Tokens]) -> dict[str, float]:
+        """Mean sentence BLEU-2..max_n over ``hypotheses``: ``{"bleu2": ..., ...}``."""
+        _check_max_n(self.max_n)
+        per_hyp = [self.scores(h) for h in hypotheses]
+        if not per_hyp:
+            raise ValueError("BLEU needs at least one hypothesis")
+        return _mean_dict(per_hyp, self.max_n)
+
+
 def sentence_bleu(references: Iterable[Tokens], hypothesis: Tokens, n: int = 4) -> float:
     """One-off sentence BLEU-n; equal to NLTK's ``sentence_bleu(..., (1/n,)*n, method1)``.
 
@@ -218,11 +227,7 @@ def mean_bleu(
     (a mean of sentence scores), not NLTK's corpus_bleu.
     """
     _check_max_n(max_n)
-    ref = BleuReference(references, max_n=max_n)
-    per_hyp = [ref.scores(h) for h in hypotheses]
-    if not per_hyp:
-        raise ValueError("mean_bleu needs at least one hypothesis")
-    return _mean_dict(per_hyp, max_n)
+    return BleuReference(references, max_n=max_n).mean_scores(hypotheses)
 
 
 class _LeaveOneOutTable:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .config import ConfigError, config_from_dict, load_config
+from .config import BASELINE_ROWS, ConfigError, load_config
 
 USAGE_ERROR = 2
 
@@ -58,41 +58,13 @@ def cmd_train(args) -> int:
     return 0
 
 
-ROW_CHOICES = ["seqgan", "mle", "scheduled_sampling", "pg_bleu", "random"]
+ROW_CHOICES = ["seqgan", *BASELINE_ROWS]
 
 
 def _load_models(path: str, data_dir: str | None, row: str = "seqgan"):
-    """A checkpoint's config, oracle (synthetic task) or vocabulary (real data), and one of its
-    generators: SeqGAN's or a baseline row's."""
-    from .checkpoint import load_checkpoint
-    from .corpus import Vocab
-    from .oracle import Oracle
-    from .train import build_generator
+    from .train import load_run_models
 
-    ckpt = load_checkpoint(path)
-    try:
-        cfg = config_from_dict(ckpt["config"])
-        if data_dir:
-            cfg.data_dir = data_dir
-        oracle = vocab = None
-        if ckpt["oracle"] is not None:
-            oracle = Oracle(**ckpt["oracle"]["dims"])
-            oracle.load_state_dict(ckpt["oracle"]["weights"])
-            vocab_size = oracle.vocab_size
-        else:
-            vocab = Vocab.from_dict(ckpt["vocab"])
-            vocab_size = len(vocab)
-        generator = build_generator(cfg, vocab_size)
-        if row == "seqgan":
-            weights = ckpt["generator"]
-        elif row in ckpt["baselines"]:
-            weights = ckpt["baselines"][row]["generator"]
-        else:
-            raise ValueError(f"{path}: the run has no {row!r} row (it has: seqgan, {', '.join(ckpt['baselines']) or 'no baselines'})")
-        generator.load_state_dict(weights)
-    except (KeyError, TypeError, RuntimeError) as e:
-        raise ValueError(f"{path}: damaged checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
-    return ckpt, cfg, oracle, vocab, generator
+    return load_run_models(path, data_dir, row)
 
 
 def cmd_sample(args) -> int:
@@ -138,7 +110,7 @@ def cmd_evaluate(args) -> int:
         result["nll_oracle"] = metrics.nll_oracle(oracle, samples)
         result["nll_test"] = metrics.nll_test(generator, test)
     else:
-        from .bleu import BleuReference, self_bleu
+        from .bleu import BleuReference
         from .corpus import cut_sequences, load_corpus
 
         data = load_corpus(cfg.data, cfg.data_dir or os.environ.get("SEQGAN_DATA_DIR"))
@@ -147,11 +119,10 @@ def cmd_evaluate(args) -> int:
         references = cut_sequences(data.test_tokens, cfg.data.max_len, cfg.data.overflow)
         hypotheses = [vocab.decode(row) for row in samples.tolist()]
         result["nll_test"] = generator.nll(data.test, temperature=args.temperature)
-        result.update(metrics.bleu_scores(BleuReference(references, max_n=cfg.eval.bleu_max_n), hypotheses))
-        subset = hypotheses[: cfg.eval.self_bleu_samples]
-        result.update({f"self_{k}": v for k, v in self_bleu(subset, max_n=cfg.eval.bleu_max_n).items()})
-        if cfg.data.source == "midi":
-            result["pitch_mse"] = metrics.pitch_mse(hypotheses, references)
+        result.update(metrics.real_data_metrics(
+            BleuReference(references, max_n=cfg.eval.bleu_max_n), references, hypotheses, cfg.eval.self_bleu_samples,
+            cfg.data.source == "midi",
+        ))
         result["num_references"] = len(references)
     result.update({"num_samples": num, "temperature": args.temperature, "seed": args.seed, "progress": ckpt["progress"]})
     print(json.dumps(result, indent=2))

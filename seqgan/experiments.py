@@ -32,8 +32,7 @@ from pathlib import Path
 import torch
 
 from . import metrics
-from .checkpoint import load_checkpoint
-from .config import Config, config_from_dict, load_config
+from .config import Config, load_config
 from .data import read_token_file
 from .oracle import Oracle
 
@@ -153,10 +152,9 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def _run_oracle(run_dir: Path) -> Oracle:
-    ckpt = load_checkpoint(run_dir)
-    oracle = Oracle(**ckpt["oracle"]["dims"])
-    oracle.load_state_dict(ckpt["oracle"]["weights"])
-    return oracle
+    from .train import load_run_models
+
+    return load_run_models(run_dir)[2]
 
 
 def per_sequence_nll(oracle: Oracle, path: Path) -> list[float]:
@@ -340,19 +338,15 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
     """NLL-oracle of samples at each temperature, and NLL-test under the same tempered distribution,
     for the SeqGAN and MLE generators of finished runs."""
     from .data import oracle_corpus
-    from .train import build_generator
+    from .train import load_run_models
 
     curves: dict[str, dict[float, list[tuple[float, float]]]] = {"MLE": {}, "SeqGAN": {}}
     for run_dir in run_dirs:
-        ckpt = load_checkpoint(run_dir)
-        cfg = config_from_dict(ckpt["config"])
-        oracle = _run_oracle(run_dir)
-        _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
-        if "mle" not in ckpt.get("baselines", {}):
-            raise ValueError(f"{run_dir}: the run has no MLE row (baselines.rows) to compare SeqGAN with")
-        for row, weights in (("SeqGAN", ckpt["generator"]), ("MLE", ckpt["baselines"]["mle"]["generator"])):
-            g = build_generator(cfg, oracle.vocab_size)
-            g.load_state_dict(weights)
+        for row, name in (("SeqGAN", "seqgan"), ("MLE", "mle")):
+            _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
+            if oracle is None:
+                raise ValueError(f"{run_dir}: a real-data run; the temperature sweep needs the synthetic oracle")
+            _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
             for tau in temperatures:
                 torch.manual_seed(seed)
                 samples = g.sample(num_samples, temperature=tau)

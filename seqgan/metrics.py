@@ -56,10 +56,17 @@ def discriminator_metrics(discriminator: Discriminator, real: torch.Tensor, fake
     return loss, acc
 
 
-def bleu_scores(reference, hypotheses: list[list[str]]) -> dict[str, float]:
-    """Mean sentence BLEU-2..n of ``hypotheses`` against a prepared ``bleu.BleuReference``."""
-    per_hyp = [reference.scores(h) for h in hypotheses]
-    return {f"bleu{n}": sum(s[n] for s in per_hyp) / len(per_hyp) for n in range(2, reference.max_n + 1)}
+def real_data_metrics(reference, reference_rows: list[list[str]], hypotheses: list[list[str]],
+                      self_bleu_samples: int, music: bool) -> dict[str, float]:
+    """Real data: mean BLEU-2..n of ``hypotheses`` against a prepared ``bleu.BleuReference`` of the
+    test split, Self-BLEU-2..n of the first ``self_bleu_samples`` and, for music, ``pitch_mse``."""
+    from .bleu import self_bleu
+
+    out = reference.mean_scores(hypotheses)
+    out.update({f"self_{k}": v for k, v in self_bleu(hypotheses[:self_bleu_samples], max_n=reference.max_n).items()})
+    if music:
+        out["pitch_mse"] = pitch_mse(hypotheses, reference_rows)
+    return out
 
 
 def pitch_mse(hypotheses: list[list[str]], references: list[list[str]], rest: str = "0") -> float:

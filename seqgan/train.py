@@ -26,9 +26,9 @@ import yaml
 from tqdm.auto import tqdm
 
 from . import corpus, metrics
-from .bleu import BleuReference, self_bleu
+from .bleu import BleuReference
 from .checkpoint import FORMAT, load_checkpoint, save_checkpoint
-from .config import Config
+from .config import Config, config_from_dict
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
 from .discriminator import Discriminator
 from .generator import Generator
@@ -72,6 +72,35 @@ def build_discriminator(cfg: Config, vocab_size: int) -> Discriminator:
     )
 
 
+def load_run_models(path: str | Path, data_dir: str | None = None, row: str = "seqgan"):
+    """A checkpoint, its config, oracle (synthetic task) or vocabulary (real data), and one of its
+    generators: SeqGAN's or a baseline row's. Raises ValueError naming the file when it is damaged."""
+    ckpt = load_checkpoint(path)
+    try:
+        cfg = config_from_dict(ckpt["config"])
+        if data_dir:
+            cfg.data_dir = data_dir
+        oracle = vocab = None
+        if ckpt["oracle"] is not None:
+            oracle = Oracle(**ckpt["oracle"]["dims"])
+            oracle.load_state_dict(ckpt["oracle"]["weights"])
+            vocab_size = oracle.vocab_size
+        else:
+            vocab = corpus.Vocab.from_dict(ckpt["vocab"])
+            vocab_size = len(vocab)
+        generator = build_generator(cfg, vocab_size)
+        if row == "seqgan":
+            weights = ckpt["generator"]
+        elif row in ckpt["baselines"]:
+            weights = ckpt["baselines"][row]["generator"]
+        else:
+            raise ValueError(f"{path}: the run has no {row!r} row (it has: seqgan, {', '.join(ckpt['baselines']) or 'no baselines'})")
+        generator.load_state_dict(weights)
+    except (KeyError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{path}: damaged checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
+    return ckpt, cfg, oracle, vocab, generator
+
+
 def cpu_has_native_bf16() -> bool:
     try:
         flags = open("/proc/cpuinfo", encoding="utf-8").read()
@@ -96,12 +125,18 @@ def adam(params, lr: float) -> torch.optim.Adam:
 
 # -- one unit of work each ---------------------------------------------------------------------------
 
-def mle_epoch(generator: Generator, optimizer: torch.optim.Optimizer, data: torch.Tensor, batch_size: int, grad_clip: float) -> float:
-    """One epoch of maximum-likelihood training; returns the mean batch loss."""
+def mle_epoch(
+    generator: Generator, optimizer: torch.optim.Optimizer, data: torch.Tensor, batch_size: int, grad_clip: float,
+    sample_prob: float = 0.0,
+) -> float:
+    """One epoch of maximum-likelihood training; returns the mean batch loss.
+
+    ``sample_prob`` > 0 is scheduled sampling at that probability (``Generator.scheduled_sampling_loss``).
+    """
     generator.train()
     losses = []
     for b_seqs in batches(data, batch_size):
-        loss = generator.mle_loss(b_seqs)
+        loss = generator.mle_loss(b_seqs) if sample_prob == 0.0 else generator.scheduled_sampling_loss(b_seqs, sample_prob)[0]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
@@ -135,23 +170,6 @@ def train_discriminator(
             loss_sum += loss.detach()
             steps += 1
     return (loss_sum / max(steps, 1)).item()
-
-
-def scheduled_sampling_epoch(
-    generator: Generator, optimizer: torch.optim.Optimizer, data: torch.Tensor, batch_size: int, grad_clip: float,
-    sample_prob: float,
-) -> float:
-    """One MLE epoch under scheduled sampling at a fixed ``sample_prob``; returns the mean batch loss."""
-    generator.train()
-    losses = []
-    for b_seqs in batches(data, batch_size):
-        loss, _ = generator.scheduled_sampling_loss(b_seqs, sample_prob)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
-        optimizer.step()
-        losses.append(loss.detach())
-    return torch.stack(losses).mean().item()
 
 
 def ss_sample_prob(schedule: str, progress: float, final_prob: float, k: float = 10.0) -> float:
@@ -338,11 +356,9 @@ class Run:
         record["nll_test"] = metrics.nll_test(generator, self.test)
         if self.vocab is not None:  # real data: BLEU against the test split, Self-BLEU, readable samples
             hypotheses = [self.vocab.decode(row) for row in samples.tolist()]
-            record.update(metrics.bleu_scores(self.bleu_reference, hypotheses))
-            subset = hypotheses[: cfg.eval.self_bleu_samples]
-            record.update({f"self_{k}": v for k, v in self_bleu(subset, max_n=cfg.eval.bleu_max_n).items()})
-            if self.cfg.data.source == "midi":
-                record["pitch_mse"] = metrics.pitch_mse(hypotheses, self.reference_rows)
+            record.update(metrics.real_data_metrics(
+                self.bleu_reference, self.reference_rows, hypotheses, cfg.eval.self_bleu_samples, cfg.data.source == "midi",
+            ))
             self.write_decoded(self.run_dir / "samples" / f"{phase}_{step:05d}.txt", hypotheses)
         record.update({"d_loss": d_loss, "d_acc": d_acc, **(extra or {}),
                        "seconds": round(self.seconds + time.perf_counter() - self.started, 3)})
@@ -351,7 +367,7 @@ class Run:
         self.progress["metrics_lines"] += 1
         tag = "seqgan" if phase == "adversarial" else phase
         for key, value in record.items():
-            if key not in ("step", "round", "seconds") and isinstance(value, (int, float)) and value is not None:
+            if key not in ("step", "round", "seconds") and isinstance(value, (int, float)):
                 self.writer.add_scalar(f"{tag}/{key}", value, step)
         fields = " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
         tqdm.write(f"[{phase} {step}] {fields} ({record['seconds']:.0f}s)")
@@ -498,10 +514,11 @@ def _algorithm_1(run: Run) -> dict:
 
     # 3. Adversarial training. The roll-out policy G_beta starts as a copy of the pre-trained G,
     # and so does every trained baseline row.
-    trained_rows = [name for name in run.baselines if name != "random"]
-    if run.rollout_policy is None:
+    starting = run.rollout_policy is None
+    if starting:
         run._start_adversarial()
-        trained_rows = [name for name in run.baselines if name != "random"]
+    trained_rows = [name for name in run.baselines if name != "random"]
+    if starting:
         run.evaluate("adversarial", pretrain_epochs, g, {"round": 0})
         for name in trained_rows:
             run.evaluate(name, pretrain_epochs, run.baselines[name].generator, {"round": 0})
@@ -551,7 +568,7 @@ def train_baseline_round(run: Run, name: str, round_index: int) -> None:
     elif name == "scheduled_sampling":
         prob = ss_sample_prob(bl.ss_schedule, (round_index + 1) / cfg.train.rounds, bl.ss_final_prob, bl.ss_sigmoid_k)
         for _ in range(bl.mle_epochs_per_round):
-            scheduled_sampling_epoch(row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip, prob)
+            mle_epoch(row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip, sample_prob=prob)
     elif name == "pg_bleu":  # SeqGAN's g-steps with BLEU against the training data as the reward
         for _ in range(cfg.train.g_steps):
             policy_gradient_step(

@@ -67,11 +67,15 @@ def test_policy_gradient_step_with_negative_signal_lowers_probability():
     assert first_token_probs(g)[3].item() < before * 0.7
 
 
-def test_mle_epochs_lower_the_loss_on_oracle_data():
+def oracle_data_and_generator() -> tuple[Oracle, torch.Tensor, Generator]:
     oracle = Oracle.random(12, 4, 6, 6, seed=0)
     data = oracle.sample(256, generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
-    g = Generator(12, 6, emb_dim=8, hidden_dim=16)
+    return oracle, data, Generator(12, 6, emb_dim=8, hidden_dim=16)
+
+
+def test_mle_epochs_lower_the_loss_on_oracle_data():
+    oracle, data, g = oracle_data_and_generator()
     opt = torch.optim.Adam(g.parameters(), lr=0.01)
     start = g.nll(data)
     losses = [mle_epoch(g, opt, data, 32, 5.0) for _ in range(8)]
@@ -167,16 +171,11 @@ def test_scheduled_sampling_schedules_rise_to_the_final_probability():
 
 
 def test_scheduled_sampling_epochs_lower_the_loss():
-    from seqgan.train import scheduled_sampling_epoch
-
-    oracle = Oracle.random(12, 4, 6, 6, seed=0)
-    data = oracle.sample(256, generator=torch.Generator().manual_seed(0))
-    torch.manual_seed(0)
-    g = Generator(12, 6, emb_dim=8, hidden_dim=16)
+    oracle, data, g = oracle_data_and_generator()
     opt = torch.optim.Adam(g.parameters(), lr=0.01)
     start = g.nll(data)
     for _ in range(8):
-        scheduled_sampling_epoch(g, opt, data, 32, 5.0, sample_prob=0.25)
+        mle_epoch(g, opt, data, 32, 5.0, sample_prob=0.25)
     assert g.nll(data) < start - 0.3
 
 
