@@ -24,12 +24,13 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+import public_style  # noqa: E402  (bench/public_style.py)
 from reference import rewards_looped  # noqa: E402  (tests/reference.py)
 from seqgan import metrics  # noqa: E402
 from seqgan.config import Config  # noqa: E402
-from seqgan.rollout import RolloutPolicy, get_rewards, rewards_from_completions  # noqa: E402
+from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
 from seqgan.train import (  # noqa: E402
     adam, build_discriminator, build_generator, build_oracle, cpu_has_native_bf16, mle_epoch,
     policy_gradient_step, train_discriminator,
@@ -44,10 +45,16 @@ D_SEQS = CFG.oracle.num_train + NUM  # one D epoch: 10,000 real + 10,000 fake
 SIZES = {  # measured sizes; everything is scaled to the paper's sizes
     "full": dict(repeats=3, pg_batch=B, d_seqs=D_SEQS, mle_seqs=CFG.oracle.num_train, sample_seqs=NUM,
                  eval_seqs=NUM, looped_batch=2, looped_n=N, bf16_d_seqs=256, bf16_score_batch=4,
-                 scale_batch=16, scale_t=(20, 40, 80), scale_n=(4, 16, 64), scale_repeats=2),
+                 scale_batch=16, scale_t=(20, 40, 80), scale_n=(4, 16, 64), scale_repeats=2,
+                 pub_d_seqs=2560, pub_mle_seqs=2560, pub_sample_seqs=2000, pub_pg_batch=16),
     "quick": dict(repeats=2, pg_batch=8, d_seqs=640, mle_seqs=640, sample_seqs=1000,
                   eval_seqs=1000, looped_batch=1, looped_n=4, bf16_d_seqs=64, bf16_score_batch=1,
-                  scale_batch=4, scale_t=(20, 40), scale_n=(4, 16), scale_repeats=1),
+                  scale_batch=4, scale_t=(20, 40), scale_n=(4, 16), scale_repeats=1,
+                  pub_d_seqs=256, pub_mle_seqs=256, pub_sample_seqs=200, pub_pg_batch=2),
+    # every code path once at the smallest sizes: the test suite runs this so the bench cannot rot
+    "smoke": dict(repeats=1, pg_batch=2, d_seqs=128, mle_seqs=128, sample_seqs=64, eval_seqs=64,
+                  looped_batch=1, looped_n=1, bf16_d_seqs=64, bf16_score_batch=1, scale_batch=1, scale_t=(20,),
+                  scale_n=(), scale_repeats=1, pub_d_seqs=128, pub_mle_seqs=128, pub_sample_seqs=64, pub_pg_batch=1),
 }
 
 RESULTS: dict[str, dict] = {}
@@ -115,6 +122,7 @@ def main() -> None:
     global DEVICE
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="reduced sizes and repeats (< ~3 min)")
+    ap.add_argument("--smoke", action="store_true", help="every unit once at the smallest sizes (a test, not a measurement)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "bench.json"))
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
@@ -124,14 +132,15 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     DEVICE = torch.device(args.device)
-    S = SIZES["quick" if args.quick else "full"]
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    S = SIZES[mode]
     R = S["repeats"]
     # bf16 autocast on a CPU without AVX512-BF16/AMX is emulated and many times slower: measure it small
     bf16_emulated = DEVICE.type == "cpu" and not cpu_has_native_bf16()
     bf16_tag = "bf16 (EMULATED on this CPU)" if bf16_emulated else "bf16"
     started = time.perf_counter()
     info = machine_info()
-    print(f"seqgan bench: {'quick' if args.quick else 'full'}, device {DEVICE}, {torch.get_num_threads()} threads, "
+    print(f"seqgan bench: {mode}, device {DEVICE}, {torch.get_num_threads()} threads, "
           f"{info['cpu']}, load {info['loadavg_start']}", file=sys.stderr, flush=True)
     if DEVICE.type == "cpu" and info["loadavg_start"][0] + torch.get_num_threads() > info["usable_cores"] + 0.5:
         print(f"  warning: load {info['loadavg_start'][0]:.1f} + {torch.get_num_threads()} threads > "
@@ -153,6 +162,7 @@ def main() -> None:
     # 1. one adversarial g-step and its parts
     pb = S["pg_batch"]
     at, sc = f"B={pb} N={N} T={T}", B / pb
+    d_scorer = discriminator_scorer(d, batch_size=SCORE_BS)
     samples = g.sample(pb)
     completions = rp.complete(samples, N)
     bench_group({
@@ -160,7 +170,7 @@ def main() -> None:
         "g_step.complete": (lambda: rp.complete(samples, N), sc, at, ""),
         "g_step.score": (lambda: rewards_from_completions(d, samples, completions, batch_size=SCORE_BS), sc,
                          f"{completions[..., 0].numel()} completions + {pb} samples", "fp32"),
-        "g_step": (lambda: policy_gradient_step(g, g_opt, rp, d, pb, N, CLIP, SCORE_BS, False), sc, at, ""),
+        "g_step": (lambda: policy_gradient_step(g, g_opt, rp, d_scorer, pb, N, CLIP), sc, at, ""),
         "get_rewards": (lambda: get_rewards(rp, d, samples, N, batch_size=SCORE_BS), sc, at, ""),
     }, R)
 
@@ -206,6 +216,24 @@ def main() -> None:
 
     bench("eval_unit", eval_unit, R, scale=NUM / n, measured=f"{n} samples, {2 * n} D scores, 2 x {n} NLL")
 
+    # 8. the public implementations' code paths (bench/public_style.py) on the same models and data,
+    # CPU only: they are the CPU ports' loops, measured here side by side with ours
+    if DEVICE.type == "cpu":
+        pub_d = public_style.PublicDiscriminator(copy.deepcopy(d))
+        pub_g, pub_rollout = copy.deepcopy(g), copy.deepcopy(rp.policy)
+        pub_d_opt = public_style.default_adam(pub_d.parameters(), CFG.discriminator.lr)
+        pub_g_opt = public_style.default_adam(pub_g.parameters(), CFG.generator.lr)
+        n, nm, ns, pbb = S["pub_d_seqs"], S["pub_mle_seqs"], S["pub_sample_seqs"], S["pub_pg_batch"]
+        bench_group({
+            "public.d_epoch": (lambda: public_style.d_epoch(pub_d, pub_d_opt, real[: n // 2], fake[: n // 2], B),
+                               D_SEQS / n, f"{n} seqs", "conv2d per width, default Adam"),
+            "public.mle_epoch": (lambda: public_style.mle_epoch(pub_g, pub_g_opt, real[:nm], B, CLIP),
+                                 CFG.oracle.num_train / nm, f"{nm} seqs", "full logits, default Adam"),
+            "public.sample_10k": (lambda: public_style.sample(pub_g, ns, NUM), NUM / ns, f"{ns} seqs", "torch.multinomial"),
+            "public.g_step": (lambda: public_style.g_step(pub_g, pub_g_opt, pub_rollout, pub_d, pbb, N, CLIP),
+                              B / pbb, f"B={pbb} N={N} T={T}", "loops over N and t, batch of B"),
+        }, R)
+
     # 9. rollout scaling: complete + score, work ~ N * T(T-1)/2 (completion tokens) for each
     scaling = []
     sb = S["scale_batch"]
@@ -234,19 +262,30 @@ def main() -> None:
     every = CFG.eval.every
     n_eval_pre = -(-tc.pretrain_g_epochs // every)  # every 5 epochs and at the end
     n_eval_adv = (1 + -(-tc.rounds // every)) * (2 if "mle" in CFG.baselines.rows else 1)  # at the start, every 5 rounds; SeqGAN + MLE
-    d_set = {p: e["sample_10k"] + tc.d_epochs * e[f"d_epoch.{p}"] for p in ("fp32", "bf16")}
-    d_pre = {p: e["sample_10k"] + tc.pretrain_d_epochs * e[f"d_epoch.{p}"] for p in ("fp32", "bf16")}
-    g_step = {"fp32": e["g_step"], "bf16": e["g_step"] - e["g_step.score"] + e["score_subset.bf16"]}
-    phases = {}
-    for p in ("fp32", "bf16"):
-        phases[p] = {
-            f"MLE pre-training: {tc.pretrain_g_epochs} epochs": tc.pretrain_g_epochs * e["mle_epoch"],
-            f"D pre-training: {tc.pretrain_d_steps} x (sample + {tc.pretrain_d_epochs} D epochs)": tc.pretrain_d_steps * d_pre[p],
-            f"adversarial g-steps: {tc.rounds} x {tc.g_steps}": tc.rounds * tc.g_steps * g_step[p],
-            f"adversarial d-steps: {tc.rounds} x {tc.d_steps} x (sample + {tc.d_epochs} D epochs)": tc.rounds * tc.d_steps * d_set[p],
-            f"MLE baseline: {tc.rounds} x {CFG.baselines.mle_epochs_per_round} epochs": tc.rounds * CFG.baselines.mle_epochs_per_round * e["mle_epoch"] * ("mle" in CFG.baselines.rows),
-            f"evaluation: {n_eval_pre} + {n_eval_adv} units (D scoring fp32)": (n_eval_pre + n_eval_adv) * e["eval_unit"],
+
+    def protocol(mle: float, sample: float, d_epoch: float, g_step: float, eval_unit: float) -> dict[str, float]:
+        """Seconds of each phase of the paper protocol from the unit times."""
+        return {
+            f"MLE pre-training: {tc.pretrain_g_epochs} epochs": tc.pretrain_g_epochs * mle,
+            f"D pre-training: {tc.pretrain_d_steps} x (sample + {tc.pretrain_d_epochs} D epochs)":
+                tc.pretrain_d_steps * (sample + tc.pretrain_d_epochs * d_epoch),
+            f"adversarial g-steps: {tc.rounds} x {tc.g_steps}": tc.rounds * tc.g_steps * g_step,
+            f"adversarial d-steps: {tc.rounds} x {tc.d_steps} x (sample + {tc.d_epochs} D epochs)":
+                tc.rounds * tc.d_steps * (sample + tc.d_epochs * d_epoch),
+            f"MLE baseline: {tc.rounds} x {CFG.baselines.mle_epochs_per_round} epochs":
+                tc.rounds * CFG.baselines.mle_epochs_per_round * mle * ("mle" in CFG.baselines.rows),
+            f"evaluation: {n_eval_pre} + {n_eval_adv} units": (n_eval_pre + n_eval_adv) * eval_unit,
         }
+
+    phases = {
+        "fp32": protocol(e["mle_epoch"], e["sample_10k"], e["d_epoch.fp32"], e["g_step"], e["eval_unit"]),
+        "bf16": protocol(e["mle_epoch"], e["sample_10k"], e["d_epoch.bf16"],
+                         e["g_step"] - e["g_step.score"] + e["score_subset.bf16"], e["eval_unit"]),
+    }
+    if "public.d_epoch" in e:  # its evaluation: ours with the public sampler's time in place of ours
+        phases["public-style"] = protocol(e["public.mle_epoch"], e["public.sample_10k"], e["public.d_epoch"],
+                                          e["public.g_step"], e["eval_unit"] - e["sample_10k"] + e["public.sample_10k"])
+    totals = {k: sum(v.values()) for k, v in phases.items()}
     memory = {"maxrss_mb": round(maxrss_mb(), 1)}
     if DEVICE.type == "cuda":
         memory["cuda_max_allocated_mb"] = round(torch.cuda.max_memory_allocated(DEVICE) / 2**20, 1)
@@ -261,8 +300,21 @@ def main() -> None:
 
     derived_update = e["g_step"] - e["g_step.sample"] - e["g_step.complete"] - e["g_step.score"]
     ours_ps, looped_ps = e["get_rewards"] / B, e["rewards_looped"] / B
+    public_lines = []
+    if "public-style" in phases:
+        pairs = [("one adversarial g-step", "public.g_step", "g_step"),
+                 ("one D epoch, 20,000 seqs (fp32)", "public.d_epoch", "d_epoch.fp32"),
+                 ("one MLE epoch, 10,000 seqs", "public.mle_epoch", "mle_epoch"),
+                 ("sampling 10,000 seqs", "public.sample_10k", "sample_10k")]
+        public_lines = [
+            "", "### Public code paths against ours, same run (bench/public_style.py)", "",
+            "| unit | public-style s | ours s | public / ours |", "| --- | ---: | ---: | ---: |",
+            *[f"| {label} | {fmt(e[pk])} | {fmt(e[ok])} | {e[pk] / e[ok]:.2f}x |" for label, pk, ok in pairs],
+            f"| paper protocol, projected (h) | {totals['public-style'] / 3600:.2f} | {totals['fp32'] / 3600:.2f} | "
+            f"{totals['public-style'] / totals['fp32']:.2f}x |",
+        ]
     lines = [
-        f"## seqgan bench ({'quick' if args.quick else 'full'}, {DEVICE}, {torch.get_num_threads()} threads)", "",
+        f"## seqgan bench ({mode}, {DEVICE}, {torch.get_num_threads()} threads)", "",
         f"Paper's settings: V={V}, T={T}, batch {B}, N={N}, G emb/hidden {CFG.generator.emb_dim}/{CFG.generator.hidden_dim}, "
         f"D as seqgan.discriminator defaults, fused Adam. Median of repeats after warm-up; 'paper size' scales the "
         f"measured median linearly (factor in brackets).", "",
@@ -285,9 +337,11 @@ def main() -> None:
             f"bf16/fp32 = {RESULTS['score_subset.bf16']['median'] / RESULTS['score_subset.fp32']['median']:.1f}x"),
         row("7. evaluation unit", "eval_unit"),
         "", "### Projected full paper protocol", "",
-        f"| phase | fp32 D (h) | {bf16_tag} D (h) |", "| --- | ---: | ---: |",
-        *[f"| {k} | {phases['fp32'][k] / 3600:.2f} | {phases['bf16'][k] / 3600:.2f} |" for k in phases["fp32"]],
-        f"| **total** | **{sum(phases['fp32'].values()) / 3600:.2f}** | **{sum(phases['bf16'].values()) / 3600:.2f}** |",
+        "| phase | " + " | ".join(f"{bf16_tag if k == 'bf16' else k} (h)" for k in phases) + " |",
+        "| --- |" + " ---: |" * len(phases),
+        *[f"| {ph} | " + " | ".join(f"{phases[k][ph] / 3600:.2f}" for k in phases) + " |" for ph in phases["fp32"]],
+        "| **total** | " + " | ".join(f"**{totals[k] / 3600:.2f}**" for k in phases) + " |",
+        *public_lines,
         "", f"### Rollout scaling (complete + score, batch {sb}; work = N*T*(T-1)/2)", "",
         "| T | N | work | complete s | score s | total s | complete us/work | score us/work | total us/work |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -307,7 +361,7 @@ def main() -> None:
     print(table)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(mode="quick" if args.quick else "full", sizes=S, machine=info, memory=memory,
+    out.write_text(json.dumps(dict(mode=mode, sizes=S, machine=info, memory=memory,
                                    results=RESULTS, derived=dict(g_step_update=derived_update, rewards_per_sample_ours=ours_ps,
                                                                  rewards_per_sample_looped=looped_ps, looped_over_ours=looped_ps / ours_ps),
                                    projection_seconds=phases, scaling=scaling, table=table), indent=2) + "\n")

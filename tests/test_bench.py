@@ -1,0 +1,71 @@
+"""The benchmark: it runs end to end, and its public-code stand-ins compute what seqgan computes.
+
+The bench's side-by-side ratios mean something only if bench/public_style.py does the same work
+as the library on the same weights, just along the public code's paths.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import public_style  # noqa: E402
+from seqgan.discriminator import Discriminator  # noqa: E402
+from seqgan.generator import Generator  # noqa: E402
+
+
+def test_public_discriminator_scores_and_gradients_equal_ours():
+    torch.manual_seed(0)
+    d = Discriminator(50, 12, emb_dim=8, filter_sizes=(1, 3, 12), num_filters=(4, 5, 6))
+    pub = public_style.PublicDiscriminator(d)
+    seqs = torch.randint(0, 50, (9, 12))
+    labels = torch.randint(0, 2, (9,))
+    d.eval(), pub.eval()  # no dropout: the two must match exactly
+    torch.testing.assert_close(pub.prob_real(seqs), d.prob_real(seqs), rtol=1e-5, atol=1e-6)
+    d.loss(seqs, labels).backward()
+    pub.loss(seqs, labels).backward()
+    # shared modules accumulated both gradients; the convolutions' own copies must match D's
+    for conv, conv2 in zip(d.convs, pub.convs):
+        torch.testing.assert_close(conv2.weight.grad.squeeze(1).permute(0, 2, 1), conv.weight.grad, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(conv2.bias.grad, conv.bias.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_public_mle_loss_equals_ours():
+    torch.manual_seed(0)
+    g = Generator(30, 7, emb_dim=4, hidden_dim=5, init_std=0.5)
+    seqs = torch.randint(0, 30, (6, 7))
+    public = F.cross_entropy(g(seqs).reshape(-1, 30), seqs.reshape(-1))
+    torch.testing.assert_close(public, g.mle_loss(seqs))
+
+
+def test_public_rewards_last_column_is_d_of_the_samples():
+    torch.manual_seed(0)
+    g = Generator(20, 6, emb_dim=4, hidden_dim=5, init_std=0.5)
+    d = Discriminator(20, 6, emb_dim=4, filter_sizes=(1, 2), num_filters=(3, 3))
+    pub = public_style.PublicDiscriminator(d)
+    samples = g.sample(5)
+    q = public_style.rewards(g, pub, samples, rollout_num=3)
+    assert q.shape == (5, 6) and bool(((q > 0) & (q < 1)).all())
+    torch.testing.assert_close(q[:, -1], d.prob_real(samples), rtol=1e-5, atol=1e-6)
+
+
+def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--smoke", "--threads", "1", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.read_text())
+    for unit in ("g_step", "d_epoch.fp32", "mle_epoch", "sample_10k", "rewards_looped", "eval_unit",
+                 "public.d_epoch", "public.g_step", "public.mle_epoch", "public.sample_10k"):
+        assert math.isfinite(report["results"][unit]["estimate"]) and report["results"][unit]["estimate"] > 0, unit
+    assert set(report["projection_seconds"]) == {"fp32", "bf16", "public-style"}
+    assert "public / ours" in proc.stdout and "Projected full paper protocol" in proc.stdout
