@@ -69,3 +69,19 @@ def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
         assert math.isfinite(report["results"][unit]["estimate"]) and report["results"][unit]["estimate"] > 0, unit
     assert set(report["projection_seconds"]) == {"fp32", "bf16", "public-style"}
     assert "public / ours" in proc.stdout and "Projected full paper protocol" in proc.stdout
+
+
+def test_precision_check_runs_both_precisions_and_tabulates(tmp_path):
+    out = tmp_path / "precision"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "precision_check.py"), "--seeds", "0", "--out", str(out),
+         "--set", "train.rounds=1", "--set", "train.pretrain_g_epochs=1", "--set", "baselines.rows=[]",
+         "--set", "eval.num_samples=64"],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())["results"]
+    for precision in ("fp32", "bf16"):
+        assert math.isfinite(results[precision]["0"]["nll_oracle"])
+        cfg = (out / f"{precision}-seed0" / "config.yaml").read_text()
+        assert f"precision: {precision}" in cfg
+    assert "| nll_oracle |" in (out / "table.md").read_text()
