@@ -293,7 +293,7 @@ class Run:
             },
             "pg_opt": self.pg_opt.state_dict() if self.pg_opt else None,
             "progress": dict(self.progress),
-            "seconds": self.seconds + time.perf_counter() - self.started,
+            "seconds": self.elapsed(),
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         }
@@ -360,8 +360,7 @@ class Run:
                 self.bleu_reference, self.reference_rows, hypotheses, cfg.eval.self_bleu_samples, cfg.data.source == "midi",
             ))
             self.write_decoded(self.run_dir / "samples" / f"{phase}_{step:05d}.txt", hypotheses)
-        record.update({"d_loss": d_loss, "d_acc": d_acc, **(extra or {}),
-                       "seconds": round(self.seconds + time.perf_counter() - self.started, 3)})
+        record.update({"d_loss": d_loss, "d_acc": d_acc, **(extra or {}), "seconds": round(self.elapsed(), 3)})
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         self.progress["metrics_lines"] += 1
@@ -372,6 +371,15 @@ class Run:
         fields = " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
         tqdm.write(f"[{phase} {step}] {fields} ({record['seconds']:.0f}s)")
         return record
+
+    def elapsed(self) -> float:
+        """Training seconds so far, across resumes."""
+        return self.seconds + time.perf_counter() - self.started
+
+    def heartbeat(self, bar: tqdm, desc: str, done: int, text: str) -> None:
+        """Without a terminal tqdm draws no bar; a log file gets a plain line per unit instead."""
+        if bar.disable:
+            tqdm.write(f"[{desc} {done}/{bar.total}] {text} ({self.elapsed():.0f}s)")
 
     def write_decoded(self, path: Path, hypotheses: list[list[str]]) -> None:
         """Samples as text (real data), one a line, atomically."""
@@ -508,6 +516,7 @@ def _algorithm_1(run: Run) -> dict:
         p["d_step"] += 1
         bar.update()
         bar.set_postfix(d_loss=f"{d_loss:.4f}")
+        run.heartbeat(bar, "D pre-training", p["d_step"], f"d_loss={d_loss:.4f}")
         if p["d_step"] % cfg.eval.checkpoint_every == 0 and p["d_step"] < tc.pretrain_d_steps:
             run.save()
     bar.close()
@@ -543,6 +552,9 @@ def _algorithm_1(run: Run) -> dict:
             train_baseline_round(run, name, p["round"])
         p["round"] += 1
         bar.update()
+        run.heartbeat(bar, "adversarial round", p["round"], " ".join(
+            f"{k}={v:.4f}" for k, v in (("mean_reward", mean_reward if tc.g_steps else None), ("d_loss", d_loss)) if v is not None
+        ))
         step = pretrain_epochs + p["round"]
         if tc.g_steps:
             run.writer.add_scalar("seqgan/mean_reward_train", mean_reward, step)

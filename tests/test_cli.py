@@ -105,6 +105,16 @@ def run_b(workdir):
 
 # -- train ----------------------------------------------------------------------------------------
 
+def test_train_without_a_terminal_logs_a_line_per_d_set_and_round(run_a):
+    """No bar is drawn into a log file, so long phases must still show they are moving."""
+    _, proc = run_a
+    out = proc.stdout + proc.stderr
+    for line in ("[D pre-training 1/", "[adversarial round 1/"):
+        assert line in out, f"no {line!r} heartbeat in:\n{out[-2000:]}"
+    rounds = [l for l in out.splitlines() if l.startswith("[adversarial round ")]
+    assert rounds[-1].startswith(f"[adversarial round {len(rounds)}/{len(rounds)}]") and "d_loss=" in rounds[-1]
+
+
 def test_train_writes_every_artifact(run_a):
     run_dir, _ = run_a
     for name in ("config.yaml", "metrics.jsonl", "checkpoint.pt", "samples.txt", "results.json", "nll_oracle.png"):
