@@ -322,8 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ConfigError, ValueError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
-    except KeyboardInterrupt:
-        print("\nseqgan: interrupted; resume with --resume from the last checkpoint", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f"\nseqgan: {e}" if str(e) else "\nseqgan: interrupted; resume with --resume from the last checkpoint",
+              file=sys.stderr)
         return 130
 
 

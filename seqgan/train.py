@@ -17,6 +17,8 @@ import copy
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,35 @@ CHECKPOINT = "checkpoint.pt"
 
 class RunError(ValueError):
     """A run directory that cannot be used as asked."""
+
+
+class TrainingStopped(KeyboardInterrupt):
+    """Training stopped on request after a checkpoint of all finished work."""
+
+
+class StopRequest:
+    """Ctrl-C or SIGTERM during training: finish the unit of work at hand (an MLE epoch, a D set, an
+    adversarial round), checkpoint and stop, so no finished work is lost; a second signal stops at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous: dict = {}
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():  # signal handlers live there only
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        tqdm.write("seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)")
 
 
 # -- building blocks from the config (the config stops here) ----------------------------------------
@@ -437,7 +468,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
     run.started = time.perf_counter()
     run.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=_global_step(run) if ckpt else None)
     try:
-        return _algorithm_1(run)
+        with StopRequest() as run.stop:
+            return _algorithm_1(run)
     finally:
         run.writer.close()
 
@@ -484,6 +516,14 @@ def _truncate_lines(path: Path, keep: int) -> None:
         path.write_text("".join(lines[:keep]), encoding="utf-8")
 
 
+def _stop_if_asked(run: Run) -> None:
+    """Between units of work: on a stop request, checkpoint and stop."""
+    stop = getattr(run, "stop", None)
+    if stop is not None and stop.requested:
+        run.save()
+        raise TrainingStopped(f"stopped; all finished work is in {run.run_dir / CHECKPOINT}: continue with --resume")
+
+
 def _algorithm_1(run: Run) -> dict:
     cfg, tc, p = run.cfg, run.cfg.train, run.progress
     g, d = run.generator, run.discriminator
@@ -504,6 +544,7 @@ def _algorithm_1(run: Run) -> dict:
             run.evaluate("pretrain", p["g_epoch"], g, {"mle_loss": loss})
         if p["g_epoch"] % cfg.eval.checkpoint_every == 0 and p["g_epoch"] < pretrain_epochs:
             run.save()
+        _stop_if_asked(run)
     bar.close()
     if p["d_step"] == 0 and p["round"] == 0:
         run.save()
@@ -519,6 +560,7 @@ def _algorithm_1(run: Run) -> dict:
         run.heartbeat(bar, "D pre-training", p["d_step"], f"d_loss={d_loss:.4f}")
         if p["d_step"] % cfg.eval.checkpoint_every == 0 and p["d_step"] < tc.pretrain_d_steps:
             run.save()
+        _stop_if_asked(run)
     bar.close()
 
     # 3. Adversarial training. The roll-out policy G_beta starts as a copy of the pre-trained G,
@@ -566,6 +608,7 @@ def _algorithm_1(run: Run) -> dict:
                 run.evaluate(name, step, run.baselines[name].generator, {"round": p["round"]})
         if p["round"] % cfg.eval.checkpoint_every == 0 and p["round"] < tc.rounds:
             run.save()
+        _stop_if_asked(run)
     bar.close()
     return _finish(run)
 

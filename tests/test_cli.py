@@ -361,6 +361,41 @@ def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
     assert "| SeqGAN |" in again.stdout
 
 
+def test_ctrl_c_finishes_the_round_checkpoints_and_resumes_to_the_same_end(run_a, workdir):
+    """A stop request (SIGINT) loses no finished round: the checkpoint holds every round the log
+    reported, the exit says how to continue, and the resumed run ends where an uninterrupted one does."""
+    run_dir = workdir / "ctrl_c"
+    log_path = workdir / "ctrl_c.log"
+    cmd = [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(run_dir), *TRAIN_SET]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=workdir, env=env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 240
+            while proc.poll() is None and time.monotonic() < deadline and "[adversarial round 4/" not in log_path.read_text():
+                time.sleep(0.01)
+            assert proc.poll() is None, "the run finished before the stop request:\n" + log_path.read_text()
+            os.kill(proc.pid, signal.SIGINT)
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    out = log_path.read_text()
+    assert proc.returncode == 130, out
+    assert "stopping after the current unit of work" in out and "continue with --resume" in out and "Traceback" not in out
+    last_round = max(int(line.split()[2].split("/")[0]) for line in out.splitlines() if line.startswith("[adversarial round "))
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    assert state["progress"]["round"] == last_round and 4 <= last_round < ROUNDS
+    assert state["progress"]["metrics_lines"] == len(read_metrics(run_dir))
+
+    resumed = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert without_seconds(read_metrics(run_dir)) == without_seconds(read_metrics(run_a[0]))
+    final, ref_final = load_checkpoint(run_dir), load_checkpoint(run_a[0])
+    for name, value in ref_final["generator"].items():
+        assert torch.equal(final["generator"][name], value), f"generator.{name} differs after resuming"
+
+
 def test_resume_without_checkpoint_fails(workdir):
     proc = seqgan("train", SMOKE, "--run-dir", workdir / "never", "--resume", cwd=workdir)
     assert_one_line_error(proc, "--resume", str(workdir / "never"))
