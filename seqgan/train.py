@@ -301,6 +301,7 @@ class Run:
         self.bleu_scorer: BleuScorer | None = None
         self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
         self.seconds = 0.0  # training time before this process, from the checkpoint
+        self.stop = StopRequest()  # armed by train() while Algorithm 1 runs
 
     # -- checkpoints
     def state(self) -> dict:
@@ -468,7 +469,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
     run.started = time.perf_counter()
     run.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=_global_step(run) if ckpt else None)
     try:
-        with StopRequest() as run.stop:
+        with run.stop:
             return _algorithm_1(run)
     finally:
         run.writer.close()
@@ -518,8 +519,7 @@ def _truncate_lines(path: Path, keep: int) -> None:
 
 def _stop_if_asked(run: Run) -> None:
     """Between units of work: on a stop request, checkpoint and stop."""
-    stop = getattr(run, "stop", None)
-    if stop is not None and stop.requested:
+    if run.stop.requested:
         run.save()
         raise TrainingStopped(f"stopped; all finished work is in {run.run_dir / CHECKPOINT}: continue with --resume")
 
