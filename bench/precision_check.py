@@ -13,31 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import statistics
-import subprocess
 import sys
 from pathlib import Path
-
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from seqgan.experiments import welch_p  # noqa: E402
+from seqgan.config import load_config  # noqa: E402
+from seqgan.experiments import _train_command, machine, mean_std, run_all, welch_p  # noqa: E402
 
-
-def cpu_model() -> str:
-    try:
-        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.machine()
-
-
-def final_metrics(run_dir: Path) -> dict:
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    last = [r for r in rows if r["phase"] == "adversarial"][-1]
-    return {"nll_oracle": last["nll_oracle"], "nll_test": last["nll_test"]}
+PRECISIONS = ("fp32", "bf16")
 
 
 def main() -> None:
@@ -45,37 +30,31 @@ def main() -> None:
     ap.add_argument("--config", default="configs/synthetic_smoke.yaml")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed to seqgan train")
+    ap.add_argument("--jobs", type=int, default=1, help="runs side by side")
     ap.add_argument("--out", default=str(ROOT / "results" / "precision"))
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     out = Path(args.out)
-    results: dict[str, dict[int, dict]] = {"fp32": {}, "bf16": {}}
-    commands = []
-    for seed in seeds:
-        for precision in results:
-            run_dir = out / f"{precision}-seed{seed}"
-            cmd = [sys.executable, "-m", "seqgan.cli", "train", args.config, "--seed", str(seed), "--run-dir", str(run_dir),
-                   "--set", f"discriminator.precision={precision}", *sum((["--set", kv] for kv in args.set), [])]
-            shown = run_dir.resolve().relative_to(ROOT) if run_dir.resolve().is_relative_to(ROOT) else run_dir
-            commands.append(" ".join(["seqgan", *cmd[3:8], str(shown), *cmd[9:]]))
-            if not (run_dir / "metrics.jsonl").exists() or '"adversarial"' not in (run_dir / "metrics.jsonl").read_text():
-                subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-            results[precision][seed] = final_metrics(run_dir)
-            print(f"{precision} seed {seed}: {results[precision][seed]}", file=sys.stderr, flush=True)
+    load_config(args.config, args.set)  # fail here, not in every run
+    runs = {(prec, seed): out / f"{prec}-seed{seed}" for prec in PRECISIONS for seed in seeds}
+    commands = [(run_dir, _train_command(args.config, run_dir, seed, [*args.set, f"discriminator.precision={prec}"]))
+                for (prec, seed), run_dir in runs.items()]
+    run_all(commands, args.jobs, quiet=True)  # finished runs are reused, interrupted ones resumed
+    results = {prec: {seed: json.loads((runs[prec, seed] / "results.json").read_text())["rows"]["SeqGAN"]
+                      for seed in seeds} for prec in PRECISIONS}
 
     lines = [f"# bf16 against fp32 discriminator: `{args.config}`" + (f" with {' '.join(args.set)}" if args.set else ""), "",
-             f"Seeds {args.seeds}; torch {torch.__version__}, {cpu_model()} (each run with its config's threads); "
-             "`python bench/precision_check.py " + " ".join(sys.argv[1:]) + "`", "",
+             f"Seeds {args.seeds}; {machine()}; `python bench/precision_check.py " + " ".join(sys.argv[1:]) + "`", "",
              "| metric | fp32 | bf16 | Welch p | bf16 - fp32, per seed |", "| --- | ---: | ---: | ---: | --- |"]
     for key in ("nll_oracle", "nll_test"):
-        a = [results["fp32"][s][key] for s in seeds]
-        b = [results["bf16"][s][key] for s in seeds]
-        sd = (lambda x: statistics.stdev(x) if len(x) > 1 else 0.0)
+        a, b = ([results[prec][s][key] for s in seeds] for prec in PRECISIONS)
+        (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
         diffs = ", ".join(f"{y - x:+.3f}" for x, y in zip(a, b))
-        p = welch_p(a, b) if len(seeds) > 1 else float("nan")
-        lines.append(f"| {key} | {statistics.mean(a):.3f} +- {sd(a):.3f} | {statistics.mean(b):.3f} +- {sd(b):.3f} | "
-                     f"{p:.3g} | {diffs} |")
-    table = "\n".join(lines) + "\n\nRuns (from the repository root):\n\n" + "\n".join(f"    {c}" for c in commands) + "\n"
+        lines.append(f"| {key} | {ma:.3f} +- {sa:.3f} | {mb:.3f} +- {sb:.3f} | {welch_p(a, b):.3g} | {diffs} |")
+    shown = lambda path: path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path  # noqa: E731
+    table = "\n".join(lines) + "\n\nRuns (from the repository root):\n\n" + "\n".join(
+        "    " + " ".join(_train_command(args.config, shown(run_dir), seed, [*args.set, f"discriminator.precision={prec}"]))
+        for (prec, seed), run_dir in runs.items()) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(table)
     (out / "results.json").write_text(json.dumps({"config": args.config, "set": args.set, "results": results}, indent=2) + "\n")
