@@ -276,37 +276,47 @@ def test_existing_run_dir_is_refused_untouched(run_a, workdir):
     assert snapshot(run_dir) == before
 
 
-def _train_and_kill_when(workdir: Path, name: str, ready, *extra) -> tuple[Path, dict | None, bool, int]:
-    """Start a smoke run in a subprocess, SIGKILL it as soon as ``ready(progress, run_dir)`` holds
-    for its checkpoint's progress; return (run_dir, progress at the kill, alive at the kill, rc)."""
-    run_dir = workdir / name
-    ckpt = run_dir / "checkpoint.pt"
+def _train_and_signal_when(workdir: Path, name: str, poll, sig: int, *extra) -> tuple[Path, object, bool, int]:
+    """Start a smoke run in a subprocess and send it ``sig`` as soon as ``poll(run_dir, log_path)``
+    returns something other than None; return (run_dir, that value, alive at the signal, rc)."""
+    run_dir, log_path = workdir / name, workdir / f"{name}.log"
     cmd = [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(run_dir), *TRAIN_SET, *extra]
     reached, alive = None, False
-    with open(workdir / f"{name}.log", "w") as log:
+    with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=workdir, env=env(), stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 240
             while proc.poll() is None and time.monotonic() < deadline:
-                if ckpt.exists():
-                    try:
-                        progress = load_checkpoint(ckpt)["progress"]
-                    except ValueError:
-                        progress = None  # raced a write (or the file vanished between checks): retry
-                    if progress is not None and ready(progress, run_dir):
-                        reached = progress
-                        break
+                reached = poll(run_dir, log_path)
+                if reached is not None:
+                    break
                 time.sleep(0.01)
             alive = proc.poll() is None
             if alive:
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=60)
+                os.kill(proc.pid, sig)
+            proc.wait(timeout=120)
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    assert reached is not None, "never reached the kill point:\n" + (workdir / f"{name}.log").read_text()
+    assert reached is not None, "never reached the signal point:\n" + log_path.read_text()
     return run_dir, reached, alive, proc.returncode
+
+
+def _train_and_kill_when(workdir: Path, name: str, ready, *extra) -> tuple[Path, dict, bool, int]:
+    """SIGKILL a smoke run as soon as ``ready(progress, run_dir)`` holds for its checkpoint's progress;
+    return (run_dir, progress at the kill, alive at the kill, rc)."""
+    def poll(run_dir: Path, log_path: Path) -> dict | None:
+        ckpt = run_dir / "checkpoint.pt"
+        if not ckpt.exists():
+            return None
+        try:
+            progress = load_checkpoint(ckpt)["progress"]
+        except ValueError:
+            return None  # raced a write (or the file vanished between checks): retry
+        return progress if ready(progress, run_dir) else None
+
+    return _train_and_signal_when(workdir, name, poll, signal.SIGKILL, *extra)
 
 
 def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
@@ -364,24 +374,13 @@ def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
 def test_ctrl_c_finishes_the_round_checkpoints_and_resumes_to_the_same_end(run_a, workdir):
     """A stop request (SIGINT) loses no finished round: the checkpoint holds every round the log
     reported, the exit says how to continue, and the resumed run ends where an uninterrupted one does."""
-    run_dir = workdir / "ctrl_c"
-    log_path = workdir / "ctrl_c.log"
-    cmd = [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(run_dir), *TRAIN_SET]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=workdir, env=env(), stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 240
-            while proc.poll() is None and time.monotonic() < deadline and "[adversarial round 4/" not in log_path.read_text():
-                time.sleep(0.01)
-            assert proc.poll() is None, "the run finished before the stop request:\n" + log_path.read_text()
-            os.kill(proc.pid, signal.SIGINT)
-            proc.wait(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    out = log_path.read_text()
-    assert proc.returncode == 130, out
+    def after_round_4(run_dir: Path, log_path: Path) -> bool | None:
+        return True if "[adversarial round 4/" in log_path.read_text() else None
+
+    run_dir, _, alive, returncode = _train_and_signal_when(workdir, "ctrl_c", after_round_4, signal.SIGINT)
+    out = (workdir / "ctrl_c.log").read_text()
+    assert alive, "the run finished before the stop request:\n" + out
+    assert returncode == 130, out
     assert "stopping after the current unit of work" in out and "continue with --resume" in out and "Traceback" not in out
     last_round = max(int(line.split()[2].split("/")[0]) for line in out.splitlines() if line.startswith("[adversarial round "))
     state = load_checkpoint(run_dir / "checkpoint.pt")
