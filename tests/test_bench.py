@@ -85,3 +85,11 @@ def test_precision_check_runs_both_precisions_and_tabulates(tmp_path):
         cfg = (out / f"{precision}-seed0" / "config.yaml").read_text()
         assert f"precision: {precision}" in cfg
     assert "| nll_oracle |" in (out / "table.md").read_text()
+
+
+def test_micro_benchmarks_run():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "micro.py"), "gemm", "sampler", "dstep", "--repeats", "1",
+                           "--threads", "1"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for line in ("matrix products of one D training step", "softmax (ours)", "D training step, library"):
+        assert line in proc.stdout, line
