@@ -33,7 +33,7 @@ from seqgan.config import Config  # noqa: E402
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
 from seqgan.train import (  # noqa: E402
     adam, build_discriminator, build_generator, build_oracle, cpu_has_native_bf16, mle_epoch,
-    policy_gradient_step, train_discriminator,
+    monte_carlo, policy_gradient_step, train_discriminator,
 )
 
 CFG = Config()  # the paper's settings
@@ -170,7 +170,7 @@ def main() -> None:
         "g_step.complete": (lambda: rp.complete(samples, N), sc, at, ""),
         "g_step.score": (lambda: rewards_from_completions(d, samples, completions, batch_size=SCORE_BS), sc,
                          f"{completions[..., 0].numel()} completions + {pb} samples", "fp32"),
-        "g_step": (lambda: policy_gradient_step(g, g_opt, rp, d_scorer, pb, N, CLIP), sc, at, ""),
+        "g_step": (lambda: policy_gradient_step(g, g_opt, monte_carlo(rp, d_scorer, N), pb, CLIP), sc, at, ""),
         "get_rewards": (lambda: get_rewards(rp, d, samples, N, batch_size=SCORE_BS), sc, at, ""),
     }, R)
 

@@ -145,8 +145,40 @@ class TrainConfig:
     score_batch_size: int = 512
     """Batch size for D scoring rollouts (larger batches are slower on CPU: the unfolded windows
     fall out of cache)."""
+    rewards: str = "mc"
+    """Estimator of Q: 'mc' (the paper: mean of D over rollout_num completions of every prefix),
+    'td' (a critic over prefixes trained by TD(lambda); D scores only the finished samples) or
+    'mcts' (a PUCT tree search below every prefix with the same D budget as 'mc'; biased upward)."""
+    baseline: str = "none"
+    """Subtracted from Q in the policy gradient: 'none' (the paper), 'mean' (per position, the
+    leave-one-out mean of Q over the batch) or 'value' (a learned V of the prefix before the token)."""
+    normalize_advantages: bool = False
+    """Scale the advantages of each g-step's batch to mean 0 and standard deviation 1."""
+    value_lr: float = 1e-3
+    """Adam learning rate of the value baseline's network."""
+    value_updates: int = 1
+    """Value-baseline updates (squared error toward Q) per g-step."""
+    critic_hidden_dim: int = 32
+    """Hidden (and embedding) size of the value baseline's and the TD critic's networks."""
+    td_lambda: float = 0.8
+    """lambda of the TD critic's lambda-returns: 0 bootstraps from the next prefix, 1 is Monte Carlo."""
+    td_completions: int = 0
+    """Real completions per prefix (by the roll-out policy, scored by D) whose mean replaces the
+    critic's bootstrap value in the lambda-return; 0: bootstrap from the target critic only."""
+    critic_lr: float = 1e-3
+    """Adam learning rate of the TD critic."""
+    critic_updates: int = 4
+    """TD critic updates on each g-step's batch."""
+    critic_warmup: int = 50
+    """Batches the TD critic trains on (under the frozen pre-trained G and D) before the first g-step."""
+    critic_target_rate: float = 0.1
+    """tau of the critic's target network, target <- (1 - tau) * target + tau * critic after each update."""
+    mcts_c_puct: float = 1.0
+    """c_puct of the tree search's PUCT rule (exploration weight on the roll-out policy's priors)."""
 
 
+REWARD_ESTIMATORS = ("mc", "td", "mcts")
+PG_BASELINES = ("none", "mean", "value")
 BASELINE_ROWS = ("random", "mle", "scheduled_sampling", "pg_bleu")
 SS_SCHEDULES = ("linear", "exponential", "inverse_sigmoid")
 
@@ -284,7 +316,7 @@ def _check(cfg: Config) -> None:
         "generator.lr": cfg.generator.lr, "generator.grad_clip": cfg.generator.grad_clip,
         "discriminator.emb_dim": cfg.discriminator.emb_dim, "discriminator.lr": cfg.discriminator.lr,
         "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
-        "train.rollout_num": cfg.train.rollout_num, "train.score_batch_size": cfg.train.score_batch_size,
+        "train.score_batch_size": cfg.train.score_batch_size,
         "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples,
         "eval.checkpoint_every": cfg.eval.checkpoint_every, "eval.self_bleu_samples": cfg.eval.self_bleu_samples,
     }
@@ -305,6 +337,23 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'oracle.seq_len': must be at least 2, got {cfg.oracle.seq_len}")
     if not 0.0 < cfg.discriminator.dropout_keep <= 1.0:
         raise ConfigError(f"key 'discriminator.dropout_keep': a keep probability in (0, 1], got {cfg.discriminator.dropout_keep}")
+    tc = cfg.train
+    if tc.rewards not in REWARD_ESTIMATORS:
+        raise ConfigError(f"key 'train.rewards': unknown estimator {tc.rewards!r} (known: {', '.join(REWARD_ESTIMATORS)})")
+    if tc.baseline not in PG_BASELINES:
+        raise ConfigError(f"key 'train.baseline': unknown baseline {tc.baseline!r} (known: {', '.join(PG_BASELINES)})")
+    if not 0.0 <= tc.td_lambda <= 1.0:
+        raise ConfigError(f"key 'train.td_lambda': must be in [0, 1], got {tc.td_lambda}")
+    if not 0.0 < tc.critic_target_rate <= 1.0:
+        raise ConfigError(f"key 'train.critic_target_rate': must be in (0, 1], got {tc.critic_target_rate}")
+    if tc.rollout_num < 1:
+        raise ConfigError(f"key 'train.rollout_num': the budget of D evaluations must be at least one completion a prefix, got {tc.rollout_num}")
+    for key in ("value_lr", "critic_lr", "mcts_c_puct", "critic_hidden_dim", "value_updates", "critic_updates"):
+        if getattr(tc, key) <= 0:
+            raise ConfigError(f"key 'train.{key}': must be positive, got {getattr(tc, key)}")
+    for key in ("td_completions", "critic_warmup"):
+        if getattr(tc, key) < 0:
+            raise ConfigError(f"key 'train.{key}': must be >= 0, got {getattr(tc, key)}")
     if not 0.0 <= cfg.train.rollout_update_rate <= 1.0:
         raise ConfigError(f"key 'train.rollout_update_rate': must be in [0, 1], got {cfg.train.rollout_update_rate}")
     d = cfg.discriminator

@@ -20,6 +20,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +32,11 @@ from . import corpus, metrics
 from .bleu import BleuReference
 from .checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from .config import Config, config_from_dict
+from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
 from .discriminator import Discriminator
 from .generator import Generator
+from .mcts import mcts_rewards
 from .oracle import Oracle, resolve_oracle_path
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
 
@@ -225,18 +228,32 @@ def ss_sample_prob(schedule: str, progress: float, final_prob: float, k: float =
     return 1.0 - eps
 
 
-def policy_gradient_step(
-    generator: Generator, optimizer: torch.optim.Optimizer, rollout_policy: RolloutPolicy,
-    scorer: Scorer, batch_size: int, rollout_num: int, grad_clip: float,
-) -> float:
-    """One g-step: sample a batch, reward it by Monte Carlo rollouts, REINFORCE; returns mean reward.
+Estimator = Callable[[torch.Tensor], torch.Tensor]  # samples (B, T) -> Q (B, T)
+Baseline = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # samples, Q (B, T) -> advantages (B, T)
 
-    ``scorer`` rewards whole sequences: D for SeqGAN, BLEU against the training data for PG-BLEU.
+
+def monte_carlo(rollout_policy: RolloutPolicy, scorer: Scorer, rollout_num: int) -> Estimator:
+    """The paper's Q: the mean of ``scorer`` over N completions by G_beta of every prefix (eq. 4)."""
+    return lambda samples: get_rewards(rollout_policy, scorer, samples, rollout_num)
+
+
+def policy_gradient_step(
+    generator: Generator, optimizer: torch.optim.Optimizer, estimator: Estimator, batch_size: int, grad_clip: float,
+    baseline: Baseline | None = None, normalize_advantages: bool = False,
+) -> float:
+    """One g-step: sample a batch, estimate Q, subtract a baseline, REINFORCE; returns the mean Q.
+
+    ``estimator`` gives Q of every token (the paper's ``monte_carlo`` rollouts, a TD critic or a tree
+    search), rewarding whole sequences by D for SeqGAN or BLEU for PG-BLEU; ``baseline`` (None:
+    the paper) turns Q into advantages.
     """
     samples = generator.sample(batch_size)  # (B, T)
-    rewards = get_rewards(rollout_policy, scorer, samples, rollout_num)  # (B, T)
+    rewards = estimator(samples)  # (B, T)
+    advantages = rewards if baseline is None else baseline(samples, rewards)
+    if normalize_advantages:
+        advantages = normalize(advantages, generator.token_mask(samples))
     generator.train()
-    loss = generator.pg_loss(samples, rewards)
+    loss = generator.pg_loss(samples, advantages)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
@@ -295,6 +312,8 @@ class Run:
         # built when adversarial training starts, from the pre-trained generator
         self.rollout_policy: RolloutPolicy | None = None
         self.pg_opt: torch.optim.Optimizer | None = None
+        self.critic: TDCritic | None = None  # train.rewards 'td'
+        self.value_baseline: ValueBaseline | None = None  # train.baseline 'value'
         self.baselines: dict[str, Baseline] = {}
         if "random" in cfg.baselines.rows:  # the untrained generator, kept as it is
             self.baselines["random"] = Baseline(copy.deepcopy(self.generator).requires_grad_(False))
@@ -324,6 +343,8 @@ class Run:
                 for name, row in self.baselines.items()
             },
             "pg_opt": self.pg_opt.state_dict() if self.pg_opt else None,
+            "critic": self.critic.state_dict() if self.critic else None,
+            "value_baseline": self.value_baseline.state_dict() if self.value_baseline else None,
             "progress": dict(self.progress),
             "seconds": self.elapsed(),
             "rng_cpu": torch.get_rng_state(),
@@ -342,6 +363,11 @@ class Run:
             self._start_adversarial()
             self.rollout_policy.load_state_dict(ckpt["rollout_policy"])
             self.pg_opt.load_state_dict(ckpt["pg_opt"])
+            # checkpoints from before the critic and the value baseline hold neither
+            if self.critic is not None:
+                self.critic.load_state_dict(ckpt["critic"])
+            if self.value_baseline is not None:
+                self.value_baseline.load_state_dict(ckpt["value_baseline"])
         if set(ckpt["baselines"]) != set(self.baselines):
             raise KeyError(f"baseline rows {sorted(ckpt['baselines'])} in the checkpoint, {sorted(self.baselines)} expected")
         for name, row in self.baselines.items():
@@ -363,6 +389,18 @@ class Run:
         # the policy gradient gets an Adam of its own, as in the authors' code (separate optimisers
         # for pretrain_loss and g_loss); the MLE-trained rows continue pre-training's Adam moments
         self.pg_opt = adam(self.generator.parameters(), cfg.generator.lr)
+        tc, start = cfg.train, self.generator.start_token
+        if tc.rewards == "td":
+            self.critic = TDCritic(
+                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device), lam=tc.td_lambda,
+                lr=tc.critic_lr, updates=tc.critic_updates, warmup=tc.critic_warmup,
+                target_rate=tc.critic_target_rate, completions=tc.td_completions,
+            )
+        if tc.baseline == "value":
+            self.value_baseline = ValueBaseline(
+                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device), lr=tc.value_lr,
+                updates=tc.value_updates,
+            )
         for name in cfg.baselines.rows:
             if name == "random":
                 continue
@@ -575,12 +613,14 @@ def _algorithm_1(run: Run) -> dict:
             run.evaluate(name, pretrain_epochs, run.baselines[name].generator, {"round": 0})
         run.save()
     reward = discriminator_scorer(d, batch_size=tc.score_batch_size, bf16=bf16)
+    # Q and its baseline: the paper's Monte Carlo rollouts and none, or train.rewards and train.baseline
+    estimator, baseline = reward_estimator(run, reward), pg_baseline(run)
     bar = tqdm(total=tc.rounds, initial=p["round"], desc="adversarial", unit="round", disable=None)
     while p["round"] < tc.rounds:
         # g-steps: sample Y_1:T ~ G_theta, Q from Monte Carlo rollouts by G_beta and D, REINFORCE
         for _ in range(tc.g_steps):
             mean_reward = policy_gradient_step(
-                g, run.pg_opt, run.rollout_policy, reward, tc.batch_size, tc.rollout_num, cfg.generator.grad_clip,
+                g, run.pg_opt, estimator, tc.batch_size, cfg.generator.grad_clip, baseline, tc.normalize_advantages,
             )
         # beta <- r * beta + (1 - r) * theta
         run.rollout_policy.update(g)
@@ -603,6 +643,7 @@ def _algorithm_1(run: Run) -> dict:
         if p["round"] % cfg.eval.every == 0 or p["round"] == tc.rounds:
             run.evaluate("adversarial", step, g, {
                 "round": p["round"], "mean_reward": mean_reward if tc.g_steps else None, "d_train_loss": d_loss,
+                **critic_losses(run),
             })
             for name in trained_rows:
                 run.evaluate(name, step, run.baselines[name].generator, {"round": p["round"]})
@@ -611,6 +652,44 @@ def _algorithm_1(run: Run) -> dict:
         _stop_if_asked(run)
     bar.close()
     return _finish(run)
+
+
+def reward_estimator(run: Run, scorer: Scorer) -> Estimator:
+    """Q of a g-step's batch as ``train.rewards`` says: 'mc', 'td' or 'mcts' (the config stops here)."""
+    tc = run.cfg.train
+    if tc.rewards == "mc":
+        return monte_carlo(run.rollout_policy, scorer, tc.rollout_num)
+    if tc.rewards == "td":
+        def td(samples: torch.Tensor) -> torch.Tensor:
+            if not run.critic.warmed_up:  # before the first g-step: learn V under the pre-trained G and D
+                run.critic.warm_up(lambda: run.generator.sample(tc.batch_size), run.rollout_policy, scorer)
+            return run.critic.rewards(samples, run.rollout_policy, scorer)
+        return td
+    if tc.rewards == "mcts":
+        return lambda samples: mcts_rewards(run.rollout_policy, scorer, samples, tc.rollout_num, tc.mcts_c_puct)
+    raise AssertionError(f"unknown reward estimator {tc.rewards!r}")
+
+
+def critic_losses(run: Run) -> dict:
+    """The last squared errors of the TD critic and the value baseline, where they are on (for the metrics)."""
+    losses = {}
+    if run.critic is not None:
+        losses["critic_loss"] = run.critic.last_loss
+    if run.value_baseline is not None:
+        losses["value_loss"] = run.value_baseline.last_loss
+    return losses
+
+
+def pg_baseline(run: Run) -> Baseline | None:
+    """What ``train.baseline`` subtracts from Q: nothing (the paper), the leave-one-out batch mean or V."""
+    name = run.cfg.train.baseline
+    if name == "none":
+        return None
+    if name == "mean":
+        return MeanBaseline()
+    if name == "value":
+        return run.value_baseline
+    raise AssertionError(f"unknown baseline {name!r}")
 
 
 def train_baseline_round(run: Run, name: str, round_index: int) -> None:
@@ -627,8 +706,8 @@ def train_baseline_round(run: Run, name: str, round_index: int) -> None:
     elif name == "pg_bleu":  # SeqGAN's g-steps with BLEU against the training data as the reward
         for _ in range(cfg.train.g_steps):
             policy_gradient_step(
-                row.generator, row.optimizer, row.rollout_policy, run.bleu_scorer, cfg.train.batch_size,
-                cfg.train.rollout_num, cfg.generator.grad_clip,
+                row.generator, row.optimizer, monte_carlo(row.rollout_policy, run.bleu_scorer, cfg.train.rollout_num),
+                cfg.train.batch_size, cfg.generator.grad_clip,
             )
         row.rollout_policy.update(row.generator)
     else:

@@ -9,7 +9,7 @@ from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
 from seqgan.oracle import Oracle
 from seqgan.rollout import RolloutPolicy
-from seqgan.train import mle_epoch, policy_gradient_step, results_table, train_discriminator, use_bf16
+from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, results_table, train_discriminator, use_bf16
 
 
 class FirstTokenD(nn.Module):
@@ -39,7 +39,7 @@ def test_policy_gradient_steps_raise_the_rewarded_tokens_probability():
     assert abs(before - 0.2) < 0.05  # near uniform at the start
     rewards = []
     for _ in range(25):
-        rewards.append(policy_gradient_step(g, opt, policy, d.prob_real, batch_size=32, rollout_num=2, grad_clip=5.0))
+        rewards.append(policy_gradient_step(g, opt, monte_carlo(policy, d.prob_real, 2), batch_size=32, grad_clip=5.0))
         policy.update(g)
     after = first_token_probs(g)[3].item()
     assert after > 0.6, f"p(y_1 = 3) went from {before:.3f} to {after:.3f}"
@@ -62,7 +62,7 @@ def test_policy_gradient_step_with_negative_signal_lowers_probability():
 
     before = first_token_probs(g)[3].item()
     for _ in range(25):
-        policy_gradient_step(g, opt, policy, AvoidThree(3).prob_real, 32, 2, 5.0)
+        policy_gradient_step(g, opt, monte_carlo(policy, AvoidThree(3).prob_real, 2), 32, 5.0)
         policy.update(g)
     assert first_token_probs(g)[3].item() < before * 0.7
 
@@ -214,7 +214,7 @@ def test_pg_bleu_steps_raise_bleu():
     opt = torch.optim.Adam(g.parameters(), lr=0.03)
     before = scorer(g.sample(512)).mean().item()
     for _ in range(30):
-        policy_gradient_step(g, opt, policy, scorer, batch_size=32, rollout_num=2, grad_clip=5.0)
+        policy_gradient_step(g, opt, monte_carlo(policy, scorer, 2), batch_size=32, grad_clip=5.0)
         policy.update(g)
     after = scorer(g.sample(512)).mean().item()
     assert after > before + 0.15, (before, after)
