@@ -221,6 +221,25 @@ def cmd_experiment(args) -> int:
         out = Path(args.out or "results/strategies")
         experiments.strategies(config, args.seed, args.budget, out, args.jobs, overrides, updates=args.updates)
         print((out / "strategies.md").read_text(encoding="utf-8"))
+    elif args.name == "rewards":
+        from . import rewards_experiment
+
+        if not args.run:
+            return _fail("experiment rewards needs --run RUN_DIR (a run's checkpoint: its G and D are measured frozen)")
+        out = Path(args.out or "results/rewards")
+        rewards_experiment.rewards(Path(args.run), out, reference_n=args.reference, repeats=args.repeats,
+                                   batches=args.batches, fit_batches=args.fit_batches, batch_size=args.batch, seed=args.seed,
+                                   overrides=list(args.set or []))
+        print((out / "rewards.md").read_text(encoding="utf-8"))
+    elif args.name == "rewards-train":
+        from . import rewards_experiment
+
+        config = args.config or "configs/synthetic_quick.yaml"
+        out = Path(args.out or "results/rewards/train")
+        settings = [s.strip() for s in args.settings.split(",")] if args.settings else None
+        rewards_experiment.rewards_train(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides, settings,
+                                         temperature_samples=args.num)
+        print((out / "rewards_train.md").read_text(encoding="utf-8"))
     else:  # temperature
         if not args.runs:
             return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
@@ -296,12 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_data)
-    p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature")
-    p.add_argument("name", choices=["table1", "strategies", "temperature"])
+    p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature; "
+                                          "rewards and rewards-train (the reward estimators and baselines)")
+    p.add_argument("name", choices=["table1", "strategies", "temperature", "rewards", "rewards-train"])
     p.add_argument("--config", help="YAML config (table1: the paper preset when the data directory has its oracle, "
                                     "else synthetic_quick; strategies: synthetic_quick)")
     p.add_argument("--seeds", default="3", help="table1: a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
-    p.add_argument("--seed", type=int, default=0, help="strategies: the seed; temperature: the sampling seed")
+    p.add_argument("--seed", type=int, default=0, help="strategies: the seed; temperature, rewards: the sampling seed")
     p.add_argument("--budget", type=float, default=1.0,
                    help="scale pre-training epochs, D pre-training sets and rounds (strategies: generator updates) alike")
     p.add_argument("--updates", type=int, default=200, help="strategies: generator updates of every setting at budget 1")
@@ -309,7 +329,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output directory (default results/NAME)")
     p.add_argument("--runs", nargs="+", help="temperature: finished run directories (e.g. results/table1/seed*)")
     p.add_argument("--temperatures", help="temperature: comma-separated list (default 0.5,0.6,...,1.5)")
-    p.add_argument("--num", type=int, default=2000, help="temperature: samples a point")
+    p.add_argument("--num", type=int, default=2000, help="temperature and rewards-train: samples a temperature point")
+    p.add_argument("--run", help="rewards: the run directory whose checkpoint's G and D are measured")
+    p.add_argument("--reference", type=int, default=1024, help="rewards: Monte Carlo completions of the reference Q")
+    p.add_argument("--repeats", type=int, default=8, help="rewards: repeats of each estimator on the fixed batch")
+    p.add_argument("--batches", type=int, default=32, help="rewards: independent batches for the gradient variance")
+    p.add_argument("--fit-batches", type=int, default=32, help="rewards: batches the value baseline learns first")
+    p.add_argument("--batch", type=int, default=0, help="rewards: batch size (default the run's train.batch_size)")
+    p.add_argument("--settings", help="rewards-train: comma-separated subset of mc, mc + mean, mc + value, td, td + value, mcts")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every run")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_experiment)
