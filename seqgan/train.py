@@ -5,6 +5,10 @@
     3. repeat: g-steps of policy gradient with Monte Carlo rewards, the roll-out policy update,
        then d-steps of D training, each on fresh negatives for k epochs
 
+Beyond the paper, ``train.rewards`` may estimate Q by a TD critic or a tree search instead
+(``critic.py``, ``mcts.py``) and ``train.baseline`` may subtract a baseline from it; both come in
+at one line of the adversarial loop.
+
 Alongside step 3 a copy of the pre-trained G keeps training by MLE (the MLE row of Table 1), so
 one run yields both rows. Everything is written to a run directory: the resolved config,
 ``metrics.jsonl``, TensorBoard events, checkpoints (atomic; ``--resume`` continues exactly),
@@ -229,7 +233,7 @@ def ss_sample_prob(schedule: str, progress: float, final_prob: float, k: float =
 
 
 Estimator = Callable[[torch.Tensor], torch.Tensor]  # samples (B, T) -> Q (B, T)
-Baseline = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # samples, Q (B, T) -> advantages (B, T)
+Advantages = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # samples, Q (B, T) -> advantages (B, T)
 
 
 def monte_carlo(rollout_policy: RolloutPolicy, scorer: Scorer, rollout_num: int) -> Estimator:
@@ -239,7 +243,7 @@ def monte_carlo(rollout_policy: RolloutPolicy, scorer: Scorer, rollout_num: int)
 
 def policy_gradient_step(
     generator: Generator, optimizer: torch.optim.Optimizer, estimator: Estimator, batch_size: int, grad_clip: float,
-    baseline: Baseline | None = None, normalize_advantages: bool = False,
+    baseline: Advantages | None = None, normalize_advantages: bool = False,
 ) -> float:
     """One g-step: sample a batch, estimate Q, subtract a baseline, REINFORCE; returns the mean Q.
 
@@ -680,7 +684,7 @@ def critic_losses(run: Run) -> dict:
     return losses
 
 
-def pg_baseline(run: Run) -> Baseline | None:
+def pg_baseline(run: Run) -> Advantages | None:
     """What ``train.baseline`` subtracts from Q: nothing (the paper), the leave-one-out batch mean or V."""
     name = run.cfg.train.baseline
     if name == "none":
