@@ -1,0 +1,64 @@
+"""``seqgan experiment rewards`` and ``rewards-train`` end to end at toy size (smoke config)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from seqgan.rewards_experiment import _gap_below, _interpolate
+
+from test_cli import SMOKE, assert_one_line_error, seqgan
+
+
+def test_gap_to_a_temperature_curve_by_hand():
+    curve = [(0.9, 4.0, 3.0), (1.0, 5.0, 2.0), (1.1, 6.0, 1.5)]  # (tau, NLL-test, NLL-oracle)
+    assert _interpolate(curve, 4.5) == pytest.approx(2.5)
+    assert math.isnan(_interpolate(curve, 6.5))
+    at_one, best = _gap_below([(0.9, 4.5, 2.0), (1.0, 5.5, 1.9), (1.1, 7.0, 1.0)], curve)
+    assert at_one == pytest.approx(1.9 - 1.75) and best == pytest.approx(2.0 - 2.5)
+
+
+def test_rewards_on_a_smoke_run(tmp_path):
+    run_dir = tmp_path / "run"
+    proc = seqgan("train", SMOKE, "--run-dir", run_dir, "--set", "baselines.rows=[]", "--set", "train.rounds=2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "rewards"
+    proc = seqgan("experiment", "rewards", "--run", run_dir, "--out", out, "--reference", "32", "--repeats", "2",
+                  "--batches", "3", "--fit-batches", "1", "--batch", "8", "--set", "train.critic_warmup=2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((out / "rewards.json").read_text())
+    t_len, n = s["seq_len"], s["rollout_num"]
+    evals = {name.split(" ")[0]: e["d_evaluations"] for name, e in s["estimators"].items()}
+    assert evals == {"mc": 8 * (n * (t_len - 1) + 1), "mcts": 8 * (n * (t_len - 1) + 1), "td": 8}
+    for e in s["estimators"].values():
+        assert e["rmse"] >= abs(e["bias"]) and e["spread"] >= 0
+    assert set(s["baselines"]) == {"none", "mean", "value", "none + normalize", "mean + normalize", "value + normalize"}
+    assert all(-1.0 <= b["cosine_mean"] <= 1.0 and b["trace_cov"] > 0 for b in s["baselines"].values())
+    assert "| mcts" in (out / "rewards.md").read_text() and (out / "rewards.png").stat().st_size > 1000
+    assert_one_line_error(seqgan("experiment", "rewards", cwd=tmp_path), "--run")
+
+
+def test_rewards_train_on_the_smoke_config(tmp_path):
+    out = tmp_path / "rt"
+    proc = seqgan("experiment", "rewards-train", "--config", SMOKE, "--seeds", "2", "--jobs", "2", "--budget", "0.3",
+                  "--settings", "mc,td + value,mcts", "--num", "100", "--out", out, "--set", "eval.every=1", cwd=tmp_path, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    s = json.loads((out / "rewards_train.json").read_text())
+    assert [r["setting"] for r in s["rows"]] == ["pretrained", "mc", "td + value", "mcts"]
+    for r in s["rows"]:
+        slug = r["setting"].replace(" + ", "_")
+        per_seed = [json.loads((out / slug / f"seed{k}" / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"] for k in (0, 1)]
+        assert r["nll_oracle_per_seed"] == per_seed
+    pretrained = s["rows"][0]
+    assert all(g == pytest.approx(0.0, abs=1e-9) for g in pretrained["gap_at_t1"])  # a curve is on itself
+    # every setting starts from the same pre-training of its seed
+    for k in (0, 1):
+        def pretraining(slug):
+            lines = (out / slug / f"seed{k}" / "metrics.jsonl").read_text().splitlines()
+            return [r["nll_oracle"] for r in map(json.loads, lines) if r["phase"] == "pretrain"]
+        assert pretraining("td_value") == pretraining("pretrained") == pretraining("mcts")
+    text = (out / "rewards_train.md").read_text()
+    assert "| td + value |" in text and (out / "rewards_train.png").stat().st_size > 1000
+    assert_one_line_error(seqgan("experiment", "rewards-train", "--config", SMOKE, "--settings", "mc,ppo", "--out", out, cwd=tmp_path), "ppo")
