@@ -122,6 +122,11 @@ def load_run_models(path: str | Path, data_dir: str | None = None, row: str = "s
         generator = build_generator(cfg, vocab_size)
         if row == "seqgan":
             weights = ckpt["generator"]
+        elif row == "pretrained":
+            weights = ckpt.get("pretrained")
+            if weights is None:
+                raise ValueError(f"{path}: the run has no pre-trained generator saved (it has not reached adversarial "
+                                 "training, or an older seqgan wrote it)")
         elif row in ckpt["baselines"]:
             weights = ckpt["baselines"][row]["generator"]
         else:
@@ -295,6 +300,7 @@ class Run:
         # built when adversarial training starts, from the pre-trained generator
         self.rollout_policy: RolloutPolicy | None = None
         self.pg_opt: torch.optim.Optimizer | None = None
+        self.pretrained: dict | None = None  # G's weights at the end of pre-training: the best MLE model
         self.baselines: dict[str, Baseline] = {}
         if "random" in cfg.baselines.rows:  # the untrained generator, kept as it is
             self.baselines["random"] = Baseline(copy.deepcopy(self.generator).requires_grad_(False))
@@ -324,6 +330,7 @@ class Run:
                 for name, row in self.baselines.items()
             },
             "pg_opt": self.pg_opt.state_dict() if self.pg_opt else None,
+            "pretrained": self.pretrained,
             "progress": dict(self.progress),
             "seconds": self.elapsed(),
             "rng_cpu": torch.get_rng_state(),
@@ -342,6 +349,7 @@ class Run:
             self._start_adversarial()
             self.rollout_policy.load_state_dict(ckpt["rollout_policy"])
             self.pg_opt.load_state_dict(ckpt["pg_opt"])
+            self.pretrained = ckpt.get("pretrained")  # absent from checkpoints of older seqgan
         if set(ckpt["baselines"]) != set(self.baselines):
             raise KeyError(f"baseline rows {sorted(ckpt['baselines'])} in the checkpoint, {sorted(self.baselines)} expected")
         for name, row in self.baselines.items():
@@ -359,6 +367,9 @@ class Run:
 
     def _start_adversarial(self) -> None:
         cfg = self.cfg
+        # kept for the fair comparison of quality against coverage (Caccia et al. 2020): the
+        # pre-trained G, not the MLE row trained on beside SeqGAN, is the best MLE model
+        self.pretrained = {k: v.detach().clone() for k, v in self.generator.state_dict().items()}
         self.rollout_policy = RolloutPolicy(self.generator, cfg.train.rollout_update_rate)
         # the policy gradient gets an Adam of its own, as in the authors' code (separate optimisers
         # for pretrain_loss and g_loss); the MLE-trained rows continue pre-training's Adam moments
