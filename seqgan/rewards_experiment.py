@@ -25,7 +25,9 @@ import torch
 from . import metrics
 from .config import load_config
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
-from .experiments import _fmt_p, _train_command, _wall_time, budget_overrides, machine, mean_std, run_all, welch_p
+from .experiments import (
+    _fmt_p, _train_command, _wall_time, budget_overrides, curve_at_nll_test, machine, mean_std, run_all, welch_p,
+)
 from .mcts import mcts_rewards
 from .rollout import RolloutPolicy, discriminator_scorer, get_rewards
 
@@ -308,8 +310,8 @@ def _slug(name: str) -> str:
 
 def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str],
                   settings: list[str] | None = None, temperature_samples: int = 2000) -> dict:
-    """Each setting trained over ``seeds`` (and one pre-training-only run a seed), side by side; the table,
-    temperature curves and figure go to ``out``."""
+    """Each setting trained over ``seeds``, side by side; the table, the temperature curves (each
+    setting's and the pre-trained G's, which every setting of a seed shares) and the figure go to ``out``."""
     from .data import oracle_corpus
     from .train import load_run_models
 
@@ -329,18 +331,15 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
             run_dir = out / _slug(name) / f"seed{s}"
             commands.append((run_dir, _train_command(config, run_dir, s, extra)))
             runs[(name, s)] = run_dir
-    for s in seeds:  # the pre-trained generator of each seed: the same pre-training, no rounds
-        run_dir = out / "pretrained" / f"seed{s}"
-        commands.append((run_dir, _train_command(config, run_dir, s, [*base, "train.rounds=0"])))
-        runs[("pretrained", s)] = run_dir
     started = time.time()
     ran = run_all(commands, jobs)
     wall = _wall_time(time.time() - started, ran, out / "rewards_train.json")
 
-    # temperature curves of every final generator, and of the pre-trained one
+    # temperature curves of every final generator, and of each seed's pre-trained one (from the paper
+    # setting's checkpoint; every setting of a seed starts from the same pre-training)
     curves: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
-    for (name, s), run_dir in runs.items():
-        _, run_cfg, oracle, _, g = load_run_models(run_dir)
+    for (name, s), run_dir in [*[(("pretrained", s), runs[("mc", s)]) for s in seeds], *runs.items()]:
+        _, run_cfg, oracle, _, g = load_run_models(run_dir, row="seqgan" if name != "pretrained" else "pretrained")
         _, test = oracle_corpus(oracle, run_cfg.oracle.num_train, run_cfg.oracle.num_test, seed=run_cfg.oracle.seed)
         points = []
         for tau in TEMPERATURES:
@@ -352,19 +351,27 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
     rows = []
     paper = [json.loads((runs[("mc", s)] / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"] for s in seeds]
     for name in ["pretrained", *names]:
-        results = [json.loads((runs[(name, s)] / "results.json").read_text()) for s in seeds]
-        oracle_vals = [r["rows"]["SeqGAN"]["nll_oracle"] for r in results]
-        test_vals = [r["rows"]["SeqGAN"]["nll_test"] for r in results]
+        if name == "pretrained":  # the last pre-training evaluation of the paper setting's runs
+            final = [[r for r in metrics.read_metrics(runs[("mc", s)] / "metrics.jsonl") if r["phase"] == "pretrain"][-1]
+                     for s in seeds]
+            seconds = [float("nan")] * len(seeds)
+        else:
+            results = [json.loads((runs[(name, s)] / "results.json").read_text()) for s in seeds]
+            final = [r["rows"]["SeqGAN"] for r in results]
+            seconds = [r["seconds"] for r in results]
+        oracle_vals = [r["nll_oracle"] for r in final]
+        test_vals = [r["nll_test"] for r in final]
         rewards_mean = []
         for s in seeds:
-            adv = [r for r in metrics.read_metrics(runs[(name, s)] / "metrics.jsonl")
-                   if r["phase"] == "adversarial" and r.get("mean_reward") is not None]
+            adv = [] if name == "pretrained" else [
+                r for r in metrics.read_metrics(runs[(name, s)] / "metrics.jsonl")
+                if r["phase"] == "adversarial" and r.get("mean_reward") is not None]
             rewards_mean.append(sum(r["mean_reward"] for r in adv) / len(adv) if adv else float("nan"))
         gaps = [_gap_below(curves[(name, s)], curves[("pretrained", s)]) for s in seeds]
         rows.append({
-            "setting": name, "overrides": REWARD_SETTINGS.get(name, ["train.rounds=0"]),
+            "setting": name, "overrides": REWARD_SETTINGS.get(name, []),
             "nll_oracle": mean_std(oracle_vals), "nll_test": mean_std(test_vals), "mean_reward": mean_std(rewards_mean),
-            "seconds": mean_std([r["seconds"] for r in results]),
+            "seconds": mean_std(seconds),
             "p_vs_paper": float("nan") if name in ("mc", "pretrained") else welch_p(oracle_vals, paper),
             "nll_oracle_per_seed": oracle_vals, "nll_test_per_seed": test_vals,
             "gap_at_t1": [g[0] for g in gaps], "best_gap": [g[1] for g in gaps],
@@ -384,22 +391,18 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
     return summary
 
 
-def _interpolate(curve: list[tuple[float, float, float]], nll_test: float) -> float:
-    """NLL-oracle of a temperature curve (tau, NLL-test, NLL-oracle) at ``nll_test``; nan outside its range."""
-    pts = sorted((x, y) for _, x, y in curve)
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-        if x0 <= nll_test <= x1:
-            return y0 if x1 == x0 else y0 + (y1 - y0) * (nll_test - x0) / (x1 - x0)
-    return float("nan")
-
-
 def _gap_below(curve: list, pretrained: list) -> tuple[float, float]:
-    """(NLL-oracle minus the pre-trained curve's at equal NLL-test) at temperature 1, and the lowest over
-    the setting's temperatures; negative: below the pre-trained generator's curve."""
-    gaps = [y - _interpolate(pretrained, x) for _, x, y in curve]
+    """How far below the pre-trained curve (its NLL-oracle at equal NLL-test, minus the setting's) the
+    setting's T = 1 point lies, and the most over the setting's temperatures; positive: below, better
+    quality at the same coverage; nan where the pre-trained curve does not reach that NLL-test."""
+    reference = [(x, y) for _, x, y in pretrained]
+    gaps = []
+    for _, x, y in curve:
+        at = curve_at_nll_test(reference, x)
+        gaps.append(float("nan") if at is None else at - y)
     at_one = next(gap for (tau, _, _), gap in zip(curve, gaps) if abs(tau - 1.0) < 1e-9)
     finite = [gap for gap in gaps if not math.isnan(gap)]
-    return at_one, min(finite) if finite else float("nan")
+    return at_one, max(finite) if finite else float("nan")
 
 
 def _pm(pair: tuple[float, float], digits: int = 3) -> str:
@@ -410,7 +413,7 @@ def _pm(pair: tuple[float, float], digits: int = 3) -> str:
 def _train_markdown(s: dict) -> str:
     n = len(s["seeds"])
     lines = [f"| setting | NLL-oracle ({n} seeds) | NLL-test | p vs mc (Welch, NLL-oracle) | mean Q over training | "
-             "s a run | gap to the pre-trained curve at T=1 | lowest gap over T |", "| --- |" + " ---: |" * 7]
+             "s a run | below the pre-trained curve at T=1 by | most below over T |", "| --- |" + " ---: |" * 7]
     for r in s["rows"]:
         gap = [g for g in r["gap_at_t1"] if not math.isnan(g)]
         best = [g for g in r["best_gap"] if not math.isnan(g)]
@@ -423,12 +426,12 @@ def _train_markdown(s: dict) -> str:
         f"Command: `{s['command']}`  ",
         f"Seeds: {', '.join(map(str, s['seeds']))}; budget {s['budget']}; machine: {s['machine']}; wall time {s['wall_seconds'] / 60:.1f} min", "",
         *lines, "",
-        "Gap: the setting's NLL-oracle minus the pre-trained generator's temperature curve at the same NLL-test "
-        f"(temperatures {', '.join(map(str, s['temperatures']))}, {s['temperature_samples']} samples a point, linear "
-        "interpolation; negative is below the curve; a point outside the curve's NLL-test range has no gap, and "
-        "(k/n) counts the seeds that had one). 'pretrained' is the same seed's run with no adversarial round; "
-        "its NLL-oracle is every setting's starting point. Mean Q is each setting's own estimate (the tree search's is "
-        "biased upward by design).", "",
+        "Below the curve by: the pre-trained generator's temperature curve at the setting's NLL-test minus the "
+        f"setting's NLL-oracle (temperatures {', '.join(map(str, s['temperatures']))}, {s['temperature_samples']} samples "
+        "a point, linear interpolation along NLL-test; positive: better quality at equal coverage, the fair test of "
+        "Caccia et al. 2020; a point outside the curve's NLL-test range has none, and (k/n) counts the seeds that had "
+        "one). 'pretrained' is the G every setting of a seed starts from (saved in the paper setting's checkpoint). "
+        "Mean Q is each setting's own estimate (the tree search's is biased upward by design).", "",
         "![rewards_train](rewards_train.png)", "",
         "Runs:", "", *[f"    {c}" for c in s["run_commands"]], "",
     ])

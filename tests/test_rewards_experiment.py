@@ -7,17 +7,17 @@ import math
 
 import pytest
 
-from seqgan.rewards_experiment import _gap_below, _interpolate
+from seqgan.rewards_experiment import _gap_below
 
 from test_cli import SMOKE, assert_one_line_error, seqgan
 
 
 def test_gap_to_a_temperature_curve_by_hand():
     curve = [(0.9, 4.0, 3.0), (1.0, 5.0, 2.0), (1.1, 6.0, 1.5)]  # (tau, NLL-test, NLL-oracle)
-    assert _interpolate(curve, 4.5) == pytest.approx(2.5)
-    assert math.isnan(_interpolate(curve, 6.5))
+    # at NLL-test 4.5 the curve is at 2.5, at 5.5 at 1.75; 7.0 is beyond it
     at_one, best = _gap_below([(0.9, 4.5, 2.0), (1.0, 5.5, 1.9), (1.1, 7.0, 1.0)], curve)
-    assert at_one == pytest.approx(1.9 - 1.75) and best == pytest.approx(2.0 - 2.5)
+    assert at_one == pytest.approx(1.75 - 1.9) and best == pytest.approx(2.5 - 2.0)
+    assert math.isnan(_gap_below([(1.0, 7.0, 1.0)], curve)[0])
 
 
 def test_rewards_on_a_smoke_run(tmp_path):
@@ -47,18 +47,19 @@ def test_rewards_train_on_the_smoke_config(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     s = json.loads((out / "rewards_train.json").read_text())
     assert [r["setting"] for r in s["rows"]] == ["pretrained", "mc", "td + value", "mcts"]
-    for r in s["rows"]:
+    for r in s["rows"][1:]:
         slug = r["setting"].replace(" + ", "_")
         per_seed = [json.loads((out / slug / f"seed{k}" / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"] for k in (0, 1)]
         assert r["nll_oracle_per_seed"] == per_seed
     pretrained = s["rows"][0]
     assert all(g == pytest.approx(0.0, abs=1e-9) for g in pretrained["gap_at_t1"])  # a curve is on itself
-    # every setting starts from the same pre-training of its seed
+    # every setting starts from the same pre-training of its seed: the pre-trained G of the paper setting's run
     for k in (0, 1):
         def pretraining(slug):
             lines = (out / slug / f"seed{k}" / "metrics.jsonl").read_text().splitlines()
             return [r["nll_oracle"] for r in map(json.loads, lines) if r["phase"] == "pretrain"]
-        assert pretraining("td_value") == pretraining("pretrained") == pretraining("mcts")
+        assert pretraining("td_value") == pretraining("mc") == pretraining("mcts")
+        assert s["rows"][0]["nll_oracle_per_seed"][k] == pretraining("mc")[-1]
     text = (out / "rewards_train.md").read_text()
     assert "| td + value |" in text and (out / "rewards_train.png").stat().st_size > 1000
     assert_one_line_error(seqgan("experiment", "rewards-train", "--config", SMOKE, "--settings", "mc,ppo", "--out", out, cwd=tmp_path), "ppo")
