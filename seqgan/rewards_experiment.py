@@ -81,7 +81,7 @@ def _flat_grad(g, samples: torch.Tensor, advantages: torch.Tensor) -> torch.Tens
     g.zero_grad(set_to_none=True)
     g.train()
     g.pg_loss(samples, advantages).backward()
-    return torch.cat([p.grad.flatten() for p in g.parameters()])
+    return torch.cat([p.grad.flatten() for p in g.parameters() if p.requires_grad])  # not a frozen bias
 
 
 def _error_stats(estimates: list[torch.Tensor], reference: torch.Tensor) -> dict:
