@@ -280,9 +280,9 @@ def _plot_rewards(s: dict, path: Path) -> None:
     ax.legend()
     ax = axes[2]
     bl = s["baselines"]
-    ax.bar(list(bl), [v["relative_variance"] for v in bl.values()], color="tab:purple")
+    ax.bar(list(bl), [v["trace_cov"] for v in bl.values()], color="tab:purple")
     ax.set_yscale("log")
-    ax.set_ylabel("trace(cov) / ‖mean gradient‖²")
+    ax.set_ylabel("trace of the gradient's covariance")
     ax.set_title(f"policy-gradient variance over {s['batches']} batches")
     ax.tick_params(axis="x", rotation=30)
     fig.suptitle(f"{s['run']} — {s['machine'].split(',')[0]}", fontsize=9)
