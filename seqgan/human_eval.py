@@ -129,7 +129,8 @@ def make_sheet(run_dirs: list[str | Path], out: str | Path, num: int, seed: int,
         seed: fixes which samples are drawn and their order on the page.
         rows: which generators of each run (keys of ``ROWS``).
         real: a file of real sequences, one a line; default the test split of the first run's data
-            (read from its config with ``data_dir``, else the config's, else $SEQGAN_DATA_DIR).
+            (from ``data_dir``, else $SEQGAN_DATA_DIR, else the run config's ``data_dir``).
+            Real sequences are cut to the run's ``max_len``, as generated ones are.
         scale: 'judge+quality' (the paper's person-or-machine judgement, plus an optional 1-5
             quality score), 'judge' or 'quality'.
     """
@@ -165,7 +166,8 @@ def make_sheet(run_dirs: list[str | Path], out: str | Path, num: int, seed: int,
         pool = [(number, cut_sequences([tokens], data.max_len, "truncate")[0]) for number, tokens in pool]
         source = str(real)
     else:
-        corpus = load_corpus(data, data_dir or cfgs[0].data_dir or os.environ.get("SEQGAN_DATA_DIR"))
+        # the saved config's data_dir was relative to where training ran, so the environment comes first
+        corpus = load_corpus(data, data_dir or os.environ.get("SEQGAN_DATA_DIR") or cfgs[0].data_dir)
         pool = list(enumerate(cut_sequences(corpus.test_tokens, data.max_len, "truncate"), start=1))
         source = f"the test split of {data.train} (test_fraction {data.test_fraction}, split_seed {data.split_seed})" \
             if not data.test else str(data.test)
@@ -198,6 +200,9 @@ def make_sheet(run_dirs: list[str | Path], out: str | Path, num: int, seed: int,
     }
     key["checksum"] = _checksum(key)
     out = Path(out)
+    old_key = out / "key.json"
+    if old_key.is_file() and json.loads(old_key.read_text(encoding="utf-8")).get("sheet_id") != sheet_id:
+        raise ValueError(f"{old_key}: holds the key of another sheet, which ratings may still come back for; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     (out / "sheet.html").write_text(html, encoding="utf-8")
     (out / "key.json").write_text(json.dumps(key, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -77,6 +77,12 @@ def test_several_runs_share_a_sheet_only_on_one_data_set(tmp_path, capsys):
     key = human_eval.make_sheet([run, other], tmp_path / "sheet", num=2, seed=0, real=real, rows=("seqgan",))
     assert sorted(it["system"] for it in key["items"]) == ["Real"] * 2 + ["SeqGAN"] * 4
     assert {Path(it["source"]).parent.name for it in key["items"] if it["system"] == "SeqGAN"} == {"run", "run2"}
+    # a sheet's key is never overwritten by another sheet's: ratings of the first may still come back
+    assert_error(capsys, ["human-eval", "make", run, "--num", 2, "--seed", 9, "--real", real, "--out", tmp_path / "sheet"],
+                 "key.json", "another sheet")
+    code, _, _ = run_cli(capsys, "human-eval", "make", run, other, "--rows", "seqgan", "--num", 2, "--real", real,
+                         "--out", tmp_path / "sheet")
+    assert code == 0 and human_eval.load_key(tmp_path / "sheet" / "key.json") == key  # the same sheet again: allowed
     cfg = yaml.safe_load((other / "config.yaml").read_text(encoding="utf-8"))
     cfg["data"]["max_len"] = 30
     (other / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
