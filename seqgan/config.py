@@ -96,6 +96,10 @@ class GeneratorConfig:
     """Adam learning rate, for MLE and policy gradient alike (authors' code)."""
     grad_clip: float = 5.0
     """Global gradient-norm clip."""
+    single_bias: bool = True
+    """One bias per LSTM gate, as the authors' cell has (``bias_hh`` held at zero, outside the
+    optimiser and the clip). False: ``nn.LSTM``'s two trained biases, which move the effective bias
+    twice as fast under Adam (the behaviour of runs made before this key existed)."""
 
 
 @dataclass
@@ -136,8 +140,10 @@ class TrainConfig:
     """Policy-gradient updates of G per round."""
     rollout_num: int = 16
     """Monte Carlo completions N per prefix."""
-    rollout_update_rate: float = 0.8
-    """r in beta <- r * beta + (1 - r) * theta."""
+    rollout_update_rate: float = 0.0
+    """r in beta <- r * beta + (1 - r) * theta after each round. 0 (the default) is the paper's
+    G_beta = G_theta, which is also what the authors' code computes; 0.8 is the delayed update their
+    ``rollout.py`` writes but never runs (its update ops are not in the graph that is executed)."""
     d_steps: int = 5
     """D updates per round, each on fresh negatives."""
     d_epochs: int = 3
@@ -415,9 +421,22 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
     return cfg
 
 
+# A key added after runs were saved takes its default when a saved config lacks it, and every
+# default reproduces the old behaviour, except these: for them the old behaviour is this value.
+LEGACY_VALUES = {"generator.single_bias": False}
+
+
 def config_from_dict(values: dict) -> Config:
-    """Rebuild a Config from ``to_dict`` output (a checkpoint's or a run directory's)."""
+    """Rebuild a Config from ``to_dict`` output (a checkpoint's or a run directory's).
+
+    A key missing from ``values`` (a config saved by an older seqgan) takes the value that
+    reproduces what that older seqgan did: ``LEGACY_VALUES``, else the default.
+    """
     cfg = Config()
+    for dotted, old in LEGACY_VALUES.items():
+        section, key = dotted.split(".")
+        if key not in values.get(section, {}):
+            setattr(getattr(cfg, section), key, old)
     _apply(cfg, values, "", {}, "saved config")
     _check(cfg)
     return cfg

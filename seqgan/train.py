@@ -91,7 +91,7 @@ def build_generator(cfg: Config, vocab_size: int) -> Generator:
     real_data = cfg.data.source != "oracle"
     return Generator(
         vocab_size, cfg.seq_len, emb_dim=cfg.generator.emb_dim, hidden_dim=cfg.generator.hidden_dim,
-        start_token=corpus.PAD if real_data else 0, eos_token=corpus.EOS if real_data else None, pad_token=corpus.PAD,
+        single_bias=cfg.generator.single_bias, start_token=corpus.PAD if real_data else 0, eos_token=corpus.EOS if real_data else None, pad_token=corpus.PAD,
     )
 
 
@@ -494,8 +494,13 @@ def _resumed_config(cfg: Config, saved: dict) -> Config:
     from .config import config_from_dict
 
     now, then = _flatten(cfg.to_dict()), _flatten(saved)
+    # a key newer than the checkpoint takes the value that reproduces the run as it was started
+    # (config_from_dict), whatever this invocation's config says of it
+    newer = sorted(key for key in now if key not in then and key not in EXECUTION_KEYS)
+    if newer:
+        tqdm.write(f"seqgan: the checkpoint predates {', '.join(newer)}: resuming with the values that reproduce its run")
     for key, value in now.items():
-        if key not in EXECUTION_KEYS and then.get(key) != value:
+        if key not in EXECUTION_KEYS and key in then and then[key] != value:
             raise RunError(
                 f"--resume: key '{key}' is {value!r} now but {then.get(key)!r} in the run's checkpoint; "
                 "a resumed run keeps its settings (only threads, device and data_dir may change)"

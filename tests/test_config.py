@@ -33,10 +33,10 @@ def test_defaults_are_the_papers_synthetic_experiment():
     assert d.num_filters == [100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160]
     assert (d.dropout_keep, d.l2_reg, d.lr) == (0.75, 0.2, 1e-4)
     # training: batch 64, 120 MLE epochs, 50 D pre-training sets of 3 epochs, 200 adversarial
-    # rounds of 1 g-step with 16 rollouts, roll-out update rate 0.8, 5 d-steps of 3 epochs
+    # rounds of 1 g-step with 16 rollouts, roll-out update rate 0 (G_beta = G_theta), 5 d-steps of 3 epochs
     assert t.batch_size == 64
     assert (t.pretrain_g_epochs, t.pretrain_d_steps, t.pretrain_d_epochs) == (120, 50, 3)
-    assert (t.rounds, t.g_steps, t.rollout_num, t.rollout_update_rate) == (200, 1, 16, 0.8)
+    assert (t.rounds, t.g_steps, t.rollout_num, t.rollout_update_rate) == (200, 1, 16, 0.0)
     assert (t.d_steps, t.d_epochs, t.num_negatives) == (5, 3, 10_000)
     assert cfg.eval.num_samples == 10_000
 

@@ -213,7 +213,7 @@ def test_pg_bleu_steps_raise_bleu():
     policy = RolloutPolicy(g, 0.8)
     opt = torch.optim.Adam(g.parameters(), lr=0.03)
     before = scorer(g.sample(512)).mean().item()
-    for _ in range(30):
+    for _ in range(40):
         policy_gradient_step(g, opt, policy, scorer, batch_size=32, rollout_num=2, grad_clip=5.0)
         policy.update(g)
     after = scorer(g.sample(512)).mean().item()
