@@ -337,6 +337,15 @@ def test_rating_a_sheet_in_chromium(tmp_path, capsys):
         driver.save_screenshot(str(ARTIFACTS / "human_eval_sheet.png"))
         driver.find_element(By.ID, "download").click()
         path = wait_for_file(downloads / "ratings-Ann_Lee.csv")
+
+        # a judgement-only sheet: no quality question, and its keys rate nothing
+        human_eval.make_sheet([run], tmp_path / "judge", num=1, seed=0, real=real, scale="judge")
+        driver.get((tmp_path / "judge" / "sheet.html").as_uri())
+        assert not driver.find_element(By.ID, "quality-block").is_displayed()
+        press(driver, "3")
+        assert progress() == "Item 1 of 3 · 0 rated"
+        press(driver, "m")
+        assert progress() == "Item 1 of 3 · 1 rated"
     finally:
         driver.quit()
 
