@@ -1,4 +1,5 @@
-"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data, experiment, human-eval. Parses arguments and dispatches.
+"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data, experiment, human-eval.
+Parses arguments and dispatches.
 
 Every user error (bad config, data or checkpoint) is one line on stderr and exit status 2.
 """
