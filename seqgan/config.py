@@ -148,6 +148,9 @@ class TrainConfig:
     """D updates per round, each on fresh negatives."""
     d_epochs: int = 3
     """Epochs k over each fresh D training set."""
+    adam_epsilon: str = "pytorch"
+    """Where every Adam adds epsilon (1e-8): 'pytorch' (after the bias correction) or 'tf1' (before
+    it, as TensorFlow 1's AdamOptimizer in the authors' code: an effective 3.2e-7 at step 1; optim.py)."""
     score_batch_size: int = 512
     """Batch size for D scoring rollouts (larger batches are slower on CPU: the unfolded windows
     fall out of cache)."""
@@ -358,6 +361,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'eval.bleu_max_n': must be in 2..5, got {cfg.eval.bleu_max_n}")
     if not 1 <= bl.bleu_max_n <= 5:
         raise ConfigError(f"key 'baselines.bleu_max_n': must be in 1..5, got {bl.bleu_max_n}")
+    if cfg.train.adam_epsilon not in ("pytorch", "tf1"):
+        raise ConfigError(f"key 'train.adam_epsilon': 'pytorch' or 'tf1', got {cfg.train.adam_epsilon!r}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):

@@ -159,6 +159,8 @@ def test_unreadable_or_odd_files(tmp_path):
     ("discriminator.dropout_keep=1.5", "discriminator.dropout_keep"),
     ("discriminator.dropout_keep=0", "discriminator.dropout_keep"),
     ("train.rollout_update_rate=1.5", "train.rollout_update_rate"),
+    ("train.adam_epsilon=tf2", "train.adam_epsilon"),
+    ("generator.single_bias=1", "generator.single_bias"),
     ("discriminator.filter_sizes=[1,2,3,4,5,6,7,8,9,10,15,30]", "discriminator.filter_sizes"),
     ("oracle.seq_len=10", "discriminator.filter_sizes"),  # the default widths reach 20
     ("discriminator.num_filters=[1,2]", "discriminator.num_filters"),
