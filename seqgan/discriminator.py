@@ -54,8 +54,8 @@ class _Windows(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         (b, t, e), w = ctx.shape, ctx.w
         length = t - w + 1
-        grad = grad.view(b, length, w, e)
         accumulate = torch.promote_types(grad.dtype, torch.float32)
+        grad = grad.to(accumulate).view(b, length, w, e)  # one cast, not one a slice
         grad_x = torch.zeros(b, t, e, dtype=accumulate, device=grad.device)
         for j in range(w):
             grad_x[:, j : j + length] += grad[:, :, j]
