@@ -118,6 +118,7 @@ class Generator(nn.Module):
         hidden_dim: int = 32,
         start_token: int = 0,
         init_std: float = 0.1,
+        single_bias: bool = True,
         eos_token: int | None = None,
         pad_token: int = 0,
     ):
@@ -132,6 +133,13 @@ class Generator(nn.Module):
         with torch.no_grad():
             for p in self.parameters():
                 p.normal_(0.0, init_std)
+        if single_bias:
+            # The authors' LSTM cell has one bias per gate; nn.LSTM has two (b_ih + b_hh), and each
+            # would get the full bias gradient and its own Adam step: twice the movement, counted
+            # twice by the gradient clip. b_hh is held at zero and never trained, so b_ih is the bias.
+            with torch.no_grad():
+                self.lstm.bias_hh_l0.zero_()
+            self.lstm.bias_hh_l0.requires_grad_(False)
 
     def copy(self) -> "Generator":
         """A deep copy with weights of its own (the roll-out policy, the baseline rows). On CUDA the
