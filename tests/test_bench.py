@@ -102,5 +102,5 @@ def test_micro_benchmarks_run():
     assert proc.returncode == 0, proc.stderr[-3000:]
     for line in ("matrix products of one D training step", "softmax (ours)", "D training step, library",
                  "bf16 + weight copies, library", "widths 1-10 merged", "shifted adds", "### bf16", "CPU time",
-                 "MLE step bf16"):
+                 "MLE output-layer product"):
         assert line in proc.stdout, line
