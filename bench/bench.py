@@ -46,19 +46,23 @@ SIZES = {  # measured sizes; everything is scaled to the paper's sizes
     "full": dict(repeats=3, pg_batch=B, d_seqs=D_SEQS, mle_seqs=CFG.oracle.num_train, sample_seqs=NUM,
                  eval_seqs=NUM, looped_batch=2, looped_n=N, bf16_d_seqs=256, bf16_score_batch=4,
                  scale_batch=16, scale_t=(20, 40, 80), scale_n=(4, 16, 64), scale_repeats=2,
-                 pub_d_seqs=2560, pub_mle_seqs=2560, pub_sample_seqs=2000, pub_pg_batch=16),
+                 pub_d_seqs=2560, pub_mle_seqs=2560, pub_sample_seqs=2000, pub_pg_batch=16,
+                 profile_steps=50, gemm_repeats=15),
     "quick": dict(repeats=2, pg_batch=8, d_seqs=640, mle_seqs=640, sample_seqs=1000,
                   eval_seqs=1000, looped_batch=1, looped_n=4, bf16_d_seqs=64, bf16_score_batch=1,
                   scale_batch=4, scale_t=(20, 40), scale_n=(4, 16), scale_repeats=1,
-                  pub_d_seqs=256, pub_mle_seqs=256, pub_sample_seqs=200, pub_pg_batch=2),
+                  pub_d_seqs=256, pub_mle_seqs=256, pub_sample_seqs=200, pub_pg_batch=2,
+                  profile_steps=10, gemm_repeats=5),
     # every code path once at the smallest sizes: the test suite runs this so the bench cannot rot
     "smoke": dict(repeats=1, pg_batch=2, d_seqs=128, mle_seqs=128, sample_seqs=64, eval_seqs=64,
                   looped_batch=1, looped_n=1, bf16_d_seqs=64, bf16_score_batch=1, scale_batch=1, scale_t=(20,),
-                  scale_n=(), scale_repeats=1, pub_d_seqs=128, pub_mle_seqs=128, pub_sample_seqs=64, pub_pg_batch=1),
+                  scale_n=(), scale_repeats=1, pub_d_seqs=128, pub_mle_seqs=128, pub_sample_seqs=64, pub_pg_batch=1,
+                  profile_steps=2, gemm_repeats=1),
 }
 
 RESULTS: dict[str, dict] = {}
 DEVICE = torch.device("cpu")
+CLOCK = time.perf_counter  # --cpu-time: time.thread_time, the one thread's CPU seconds
 
 
 def sync() -> None:
@@ -85,10 +89,10 @@ def bench_group(jobs: dict, repeats: int, warmup: int = 1) -> dict[str, float]:
     for _ in range(repeats):
         for name, (fn, *_) in jobs.items():
             sync()
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             fn()
             sync()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(CLOCK() - t0)
     out = {}
     for name, (_, scale, measured, note) in jobs.items():
         med = statistics.median(times[name])
@@ -98,6 +102,57 @@ def bench_group(jobs: dict, repeats: int, warmup: int = 1) -> dict[str, float]:
               file=sys.stderr, flush=True)
         out[name] = med * scale
     return out
+
+
+def d_step_flop(d, batch: int, seq_len: int) -> float:
+    """FLOPs of one D training step: forward, input gradient and weight gradient of every matrix
+    product (the convolutions over their windows, the highway's two layers, the output layer)."""
+    macs = sum(c.weight.numel() * (seq_len - c.weight.shape[2] + 1) for c in d.convs)  # n * E * w per window
+    macs += d.highway.transform.weight.numel() + d.highway.gate.weight.numel() + d.out.weight.numel()
+    return 3 * 2 * macs * batch
+
+
+def d_step_gemms(d, batch: int, seq_len: int, dtype: torch.dtype, repeats: int) -> tuple[float, float]:
+    """(seconds, GFLOP/s) of a D step's matrix products timed one by one at their shapes in ``dtype``,
+    and the rate of a (4096, 1024) x (1024, 1024) product: the step's matrix-product floor and the
+    dtype's peak on this machine."""
+    e = d.embedding.weight.shape[1]
+    shapes = [(batch * (seq_len - c.weight.shape[2] + 1), e * c.weight.shape[2], c.weight.shape[0]) for c in d.convs]
+    shapes += [(batch, lin.in_features, lin.out_features) for lin in (d.highway.transform, d.highway.gate, d.out)]
+
+    def timed(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            sync()
+            t0 = CLOCK()
+            fn()
+            sync()
+            times.append(CLOCK() - t0)
+        return statistics.median(times)
+
+    floor = 0.0
+    for m, k, n in shapes:
+        a, w, g = (torch.randn(*shape, device=DEVICE).to(dtype) for shape in ((m, k), (n, k), (m, n)))
+        floor += timed(lambda: a @ w.t()) + timed(lambda: g @ w) + timed(lambda: g.t() @ a)
+    a, b = torch.randn(4096, 1024, device=DEVICE).to(dtype), torch.randn(1024, 1024, device=DEVICE).to(dtype)
+    return floor, 2 * 4096 * 1024 * 1024 / timed(lambda: a @ b) / 1e9
+
+
+def d_step_profile(d, opt, real, fake, steps: int, bf16: bool, top: int = 8) -> list[tuple[str, float, int]]:
+    """torch.profiler over ``steps`` D training steps (train_discriminator, one epoch): the top
+    operators by self time, as (name, share of all self time, calls)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    n = steps * B // 2
+    train_discriminator(d, opt, real[:n], fake[:n], 1, B, bf16)  # warm-up
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if DEVICE.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        train_discriminator(d, opt, real[:n], fake[:n], 1, B, bf16)
+    events = [ev for ev in prof.key_averages() if ev.self_cpu_time_total > 0]
+    total = sum(ev.self_cpu_time_total for ev in events)
+    events.sort(key=lambda ev: ev.self_cpu_time_total, reverse=True)
+    return [(ev.key, ev.self_cpu_time_total / total, ev.count) for ev in events[:top]]
 
 
 def machine_info() -> dict:
@@ -119,20 +174,28 @@ def fmt(x: float) -> str:
 
 
 def main() -> None:
-    global DEVICE
+    global DEVICE, CLOCK
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="reduced sizes and repeats (< ~3 min)")
     ap.add_argument("--smoke", action="store_true", help="every unit once at the smallest sizes (a test, not a measurement)")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--out", default=str(ROOT / "bench" / "out" / "bench.json"))
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
+    ap.add_argument("--cpu-time", action="store_true", help="time the thread's CPU seconds, not wall time (CPU, "
+                    "--threads 1): on a shared machine this leaves out the time other processes had the core, "
+                    "not their cache and memory traffic")
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: torch sees no CUDA device")
     if args.threads:
         torch.set_num_threads(args.threads)
     DEVICE = torch.device(args.device)
+    if args.cpu_time:
+        if DEVICE.type != "cpu" or torch.get_num_threads() != 1:
+            sys.exit("--cpu-time needs --device cpu and --threads 1: other threads' work would not be counted")
+        CLOCK = time.thread_time
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    clock = "CPU time of the one thread (time.thread_time)" if args.cpu_time else "wall time"
     S = SIZES[mode]
     R = S["repeats"]
     # bf16 autocast on a CPU without AVX512-BF16/AMX is emulated and many times slower: measure it small
@@ -154,7 +217,7 @@ def main() -> None:
     d = build_discriminator(CFG, V).to(DEVICE)
     g_opt, d_opt = adam(g.parameters(), CFG.generator.lr), adam(d.parameters(), CFG.discriminator.lr)
     rp = RolloutPolicy(g, CFG.train.rollout_update_rate)
-    oracle = build_oracle(CFG)  # stays on the CPU, as in the library
+    oracle = build_oracle(CFG).to(DEVICE)  # NLL-oracle on the run's device, as in the library
     real = torch.randint(0, V, (D_SEQS // 2, T), device=DEVICE)
     fake = torch.randint(0, V, (D_SEQS // 2, T), device=DEVICE)
     test = torch.randint(0, V, (NUM, T), device=DEVICE)
@@ -180,9 +243,24 @@ def main() -> None:
 
     n = S["d_seqs"]
     bench("d_epoch.fp32", d_epoch(n, False), R, scale=D_SEQS / n, measured=f"{n} seqs, {-(-n // B)} steps")
+    RESULTS["d_epoch.fp32"]["steps"] = -(-n // B)
     n = S["bf16_d_seqs"] if bf16_emulated else S["d_seqs"]
     bench("d_epoch.bf16", d_epoch(n, True), 1 if bf16_emulated else R, scale=D_SEQS / n,
           measured=f"{n} seqs, {-(-n // B)} steps", note=bf16_tag)
+    RESULTS["d_epoch.bf16"]["steps"] = -(-n // B)
+
+    # 2c. the D step: achieved GFLOP/s against the matrix-product floor and peak for each dtype, and a profile
+    flop = d_step_flop(d, B, T)
+    d_step = {}
+    for tag, dtype, bf16 in (("fp32", torch.float32, False), ("bf16", torch.bfloat16, True)):
+        if bf16 and bf16_emulated:
+            continue
+        step_s = RESULTS[f"d_epoch.{tag}"]["median"] / RESULTS[f"d_epoch.{tag}"]["steps"]
+        floor, peak = d_step_gemms(d, B, T, dtype, S["gemm_repeats"])
+        d_step[tag] = dict(step_s=step_s, gflops=flop / step_s / 1e9, gemm_floor_s=floor, peak_gflops=peak,
+                           profile=d_step_profile(d, d_opt, real, fake, S["profile_steps"], bf16))
+        print(f"  d_step.{tag}: {1e3 * step_s:.1f} ms, {flop / step_s / 1e9:.0f} GFLOP/s; its products alone "
+              f"{1e3 * floor:.1f} ms; peak {peak:.0f} GFLOP/s", file=sys.stderr, flush=True)
 
     # 3. one MLE epoch over 10,000 sequences; 4. sampling 10,000 sequences
     n = S["mle_seqs"]
@@ -314,7 +392,7 @@ def main() -> None:
             f"{totals['public-style'] / totals['fp32']:.2f}x |",
         ]
     lines = [
-        f"## seqgan bench ({mode}, {DEVICE}, {torch.get_num_threads()} threads)", "",
+        f"## seqgan bench ({mode}, {DEVICE}, {torch.get_num_threads()} threads, {clock})", "",
         f"Paper's settings: V={V}, T={T}, batch {B}, N={N}, G emb/hidden {CFG.generator.emb_dim}/{CFG.generator.hidden_dim}, "
         f"D as seqgan.discriminator defaults, fused Adam. Median of repeats after warm-up; 'paper size' scales the "
         f"measured median linearly (factor in brackets).", "",
@@ -336,6 +414,18 @@ def main() -> None:
         row("6b. D scoring 19,456 completions, bf16 (subset)", "score_subset.bf16",
             f"bf16/fp32 = {RESULTS['score_subset.bf16']['median'] / RESULTS['score_subset.fp32']['median']:.1f}x"),
         row("7. evaluation unit", "eval_unit"),
+        "", f"### The D training step (batch {B}, {flop / 1e9:.2f} GFLOP; train_discriminator)", "",
+        "| precision | ms a step | GFLOP/s achieved | its matrix products alone, ms | step / products | "
+        "dtype's peak GFLOP/s ((4096,1024)x(1024,1024)) | achieved / peak |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *[f"| {tag} | {1e3 * r['step_s']:.1f} | {r['gflops']:.0f} | {1e3 * r['gemm_floor_s']:.1f} | "
+          f"{r['step_s'] / r['gemm_floor_s']:.2f}x | {r['peak_gflops']:.0f} | {r['gflops'] / r['peak_gflops']:.0%} |"
+          for tag, r in d_step.items()],
+        *(["", f"bf16 / fp32, ms a step: {d_step['bf16']['step_s'] / d_step['fp32']['step_s']:.2f}"] if "bf16" in d_step else []),
+        *[line for tag, r in d_step.items() for line in (
+            "", f"torch.profiler, {S['profile_steps']} steps, {tag}: top operators by self time", "",
+            "| operator | share | calls |", "| --- | ---: | ---: |",
+            *[f"| `{name}` | {share:.1%} | {calls} |" for name, share, calls in r["profile"]])],
         "", "### Projected full paper protocol", "",
         "| phase | " + " | ".join(f"{bf16_tag if k == 'bf16' else k} (h)" for k in phases) + " |",
         "| --- |" + " ---: |" * len(phases),
@@ -361,10 +451,10 @@ def main() -> None:
     print(table)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(dict(mode=mode, sizes=S, machine=info, memory=memory,
+    out.write_text(json.dumps(dict(mode=mode, clock=clock, sizes=S, machine=info, memory=memory,
                                    results=RESULTS, derived=dict(g_step_update=derived_update, rewards_per_sample_ours=ours_ps,
                                                                  rewards_per_sample_looped=looped_ps, looped_over_ours=looped_ps / ours_ps),
-                                   projection_seconds=phases, scaling=scaling, table=table), indent=2) + "\n")
+                                   projection_seconds=phases, scaling=scaling, d_step=d_step, table=table), indent=2) + "\n")
     print(f"\nwrote {out}", file=sys.stderr)
 
 

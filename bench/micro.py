@@ -9,6 +9,15 @@ sampler  the logits pass of one sampling step over 10,000 rows: fused softmax (o
 dstep    D training-step variants that did not help (ReLU and bias after pooling, max for amax,
          dropout by rand), interleaved with the library's step
 compile  torch.compile of D's loss against eager (slow: about a minute to compile)
+bf16     D training-step variants in bf16 against fp32, interleaved: autocast as at d90164a; autocast
+         with token-by-token windows (the library now); plus persistent bf16 weight copies (the
+         library's training step now, train.train_discriminator); conv1d on channels-last (oneDNN);
+         widths 1-10 merged into one matrix product; and fp32 with the token-by-token windows
+windows  the backward of the unfolded windows over the 12 widths: unfold_backward against the
+         shifted adds of seqgan.discriminator._Windows, fp32 and bf16
+profile  torch.profiler's top operators of the D training step, fp32 and bf16 (the library's)
+gen      whether bf16 helps the generator: the logits pass of one sampling step over 10,000 rows,
+         and the output-layer product of an MLE step, fp32 against bf16
 
 Medians of interleaved repeats in one process, so a load that drifts hits every variant alike.
 """
@@ -16,6 +25,7 @@ Medians of interleaved repeats in one process, so a load that drifts hits every 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import statistics
 import sys
@@ -26,12 +36,16 @@ import torch
 import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator  # noqa: E402
+from seqgan.discriminator import _Windows  # noqa: E402
 from seqgan.generator import Generator  # noqa: E402
+from seqgan.mixed_precision import BF16Weights  # noqa: E402
+from reference import discriminator_loss_d90164a  # noqa: E402  (tests/reference.py)
 
 V, T, B, E = 5000, 20, 64, 64
+CLOCK = time.perf_counter  # --cpu-time: time.thread_time, this thread's CPU seconds (1 thread only)
 
 
 def interleaved(fns: dict, repeats: int, warmup: int = 2) -> dict[str, float]:
@@ -42,9 +56,9 @@ def interleaved(fns: dict, repeats: int, warmup: int = 2) -> dict[str, float]:
     times = {k: [] for k in fns}
     for _ in range(repeats):
         for k, f in fns.items():
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             f()
-            times[k].append(time.perf_counter() - t0)
+            times[k].append(CLOCK() - t0)
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -160,18 +174,157 @@ def compile_(repeats: int) -> None:
         print(f"D training step, {k}: {1e3 * sec:.1f} ms")
 
 
+def _bf16_step(loss_fn, copies: bool):
+    """A D training step under bf16 autocast, with or without persistent bf16 weight copies."""
+    torch.manual_seed(0)
+    seqs, labels = torch.randint(0, V, (B, T)), torch.randint(0, 2, (B,))
+    d = Discriminator(V, T)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-4, fused=True)
+    weights = BF16Weights([*d.convs, d.highway]) if copies else None
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16), weights if copies else contextlib.nullcontext():
+            loss = loss_fn(d, seqs, labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if copies:
+            weights.grads_to_master()
+        opt.step()
+        if copies:
+            weights.refresh()
+    return step
+
+
+def _loss_from(features):
+    def loss(d, seqs, labels):
+        logits = d.out(d.dropout(d.highway(features(d, seqs)))).float()
+        l2 = 0.5 * (d.out.weight.square().sum() + d.out.bias.square().sum())
+        return F.cross_entropy(logits, labels) + d.l2_reg * l2
+    return loss
+
+
+def _features_conv1d(d, seqs):
+    """oneDNN's conv1d on the embedded input in channels-last order (a (B, E, T) view of (B, T, E))."""
+    x = d.embedding(seqs).to(torch.bfloat16).transpose(1, 2)
+    return torch.cat([F.relu(F.conv1d(x, c.weight, c.bias)).amax(dim=2) for c in d.convs], dim=1)
+
+
+def _features_merged(d, seqs, merge: int = 10):
+    """Widths up to ``merge`` as one matrix product: windows of ``merge`` tokens over the input
+    padded at the end, each width's filters zero beyond its taps, positions past its last window
+    masked before pooling; the wider filters as in the library."""
+    x = d.embedding(seqs).to(torch.bfloat16)
+    b, t, e = x.shape
+    small = [c for c in d.convs if c.weight.shape[2] <= merge]
+    weight = torch.cat([F.pad(c.weight, (0, merge - c.weight.shape[2])) for c in small])  # (n, E, merge)
+    windows = _Windows.apply(F.pad(x, (0, 0, 0, merge - 1)), merge)  # (B, T, merge*E)
+    z = torch.addmm(torch.cat([c.bias for c in small]), windows.reshape(b * t, -1),
+                    weight.transpose(1, 2).reshape(len(weight), -1).t()).view(b, t, -1)
+    last = torch.cat([torch.full((c.weight.shape[0],), t - c.weight.shape[2]) for c in small])  # last valid position
+    z = z.masked_fill(torch.arange(t).unsqueeze(1) > last, float("-inf"))
+    pooled = [F.relu(z).amax(dim=1)]
+    for conv in d.convs[len(small):]:
+        n, _, w = conv.weight.shape
+        z = torch.addmm(conv.bias, _Windows.apply(x, w).reshape(-1, w * e), conv.weight.transpose(1, 2).reshape(n, -1).t())
+        pooled.append(F.relu(z.view(b, -1, n)).amax(dim=1))
+    return torch.cat(pooled, dim=1)
+
+
+def _features_windows_fp32(d, seqs):
+    x = d.embedding(seqs)
+    b, _, e = x.shape
+    pooled = []
+    for conv in d.convs:
+        n, _, w = conv.weight.shape
+        z = torch.addmm(conv.bias, _Windows.apply(x, w).reshape(-1, w * e), conv.weight.transpose(1, 2).reshape(n, -1).t())
+        pooled.append(F.relu(z.view(b, -1, n)).amax(dim=1))
+    return torch.cat(pooled, dim=1)
+
+
+def bf16(repeats: int) -> None:
+    steps = _steps({"fp32, library": lambda d, s, y: d.loss(s, y),
+                    "fp32, token-by-token windows": _loss_from(_features_windows_fp32)})
+    steps.update({
+        "bf16 autocast, d90164a": _bf16_step(discriminator_loss_d90164a, False),
+        "bf16 autocast, library (windows)": _bf16_step(lambda d, s, y: d.loss(s, y), False),
+        "bf16 + weight copies, library": _bf16_step(lambda d, s, y: d.loss(s, y), True),
+        "bf16 + weight copies, conv1d": _bf16_step(_loss_from(_features_conv1d), True),
+        "bf16 + weight copies, widths 1-10 merged": _bf16_step(_loss_from(_features_merged), True),
+    })
+    for k, sec in interleaved(steps, repeats).items():
+        print(f"D training step, {k}: {1e3 * sec:.1f} ms")
+
+
+def windows(repeats: int) -> None:
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.randn(B, T, E, dtype=dtype, requires_grad=True)
+        grads = {w: torch.randn(B, T - w + 1, E * w, dtype=dtype) for w in PAPER_FILTER_SIZES}
+        unfolded = {w: x.unfold(1, w, 1).reshape(B, -1, E * w) for w in PAPER_FILTER_SIZES}
+        tokenwise = {w: _Windows.apply(x, w) for w in PAPER_FILTER_SIZES}
+        t = interleaved({
+            "unfold_backward": lambda: torch.autograd.grad(list(unfolded.values()), x, list(grads.values()), retain_graph=True),
+            "shifted adds": lambda: torch.autograd.grad(list(tokenwise.values()), x, list(grads.values()), retain_graph=True),
+        }, repeats)
+        print(f"backward of the 12 widths' windows, {dtype}: " + ", ".join(f"{k} {1e3 * v:.2f} ms" for k, v in t.items()))
+
+
+def profile(repeats: int) -> None:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    for name, step in (("fp32", _steps({"fp32": lambda d, s, y: d.loss(s, y)})["fp32"]),
+                       ("bf16", _bf16_step(lambda d, s, y: d.loss(s, y), True))):
+        for _ in range(3):
+            step()
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            t0 = CLOCK()
+            for _ in range(repeats):
+                step()
+            sec = (CLOCK() - t0) / repeats
+        print(f"### {name}: {1e3 * sec:.1f} ms a step under the profiler, {repeats} steps\n")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=36))
+
+
+def gen(repeats: int) -> None:
+    torch.manual_seed(0)
+    g, h = Generator(V, T), torch.randn(10_000, 32)
+    hid, w = torch.randn(B * T, 32), torch.randn(V, 32)  # an MLE batch's hidden states, the output layer
+    hid16, w16 = hid.bfloat16(), w.bfloat16()
+
+    def logits_pass(bf16: bool):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            _new_logits_pass(g, h)
+    # the MLE loss is a custom fused function (generator._LinearCrossEntropy) that computes in the
+    # weights' dtype; autocast does not reach it, so only its output-layer product is compared
+    t = interleaved({"logits pass of a sampling step, 10,000 rows, fp32": lambda: logits_pass(False),
+                     "logits pass of a sampling step, 10,000 rows, bf16 autocast": lambda: logits_pass(True),
+                     f"MLE output-layer product ({B * T} x 32 x {V}), fp32": lambda: hid @ w.t(),
+                     f"MLE output-layer product ({B * T} x 32 x {V}), bf16": lambda: hid16 @ w16.t()}, repeats)
+    for k, sec in t.items():
+        print(f"generator, {k}: {1e3 * sec:.2f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("parts", nargs="*", default=["gemm", "sampler", "dstep"], choices=["gemm", "sampler", "dstep", "compile"])
+    ap.add_argument("parts", nargs="*", default=["gemm", "sampler", "dstep"], choices=["gemm", "sampler", "dstep", "compile", "bf16", "windows", "profile", "gen"])
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=25)
+    ap.add_argument("--cpu-time", action="store_true", help="time this thread's CPU seconds, not wall time: on a "
+                    "shared machine it leaves out the time other processes had the core (not their cache and "
+                    "memory traffic); needs --threads 1")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    if args.cpu_time:
+        if torch.get_num_threads() != 1:
+            sys.exit("--cpu-time needs --threads 1: other threads' work would not be counted")
+        global CLOCK
+        CLOCK = time.thread_time
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {'CPU' if args.cpu_time else 'wall'} time")
     for part in args.parts:
         print(f"\n## {part}\n")
-        {"gemm": gemm, "sampler": sampler, "dstep": dstep, "compile": compile_}[part](args.repeats)
+        {"gemm": gemm, "sampler": sampler, "dstep": dstep, "compile": compile_, "bf16": bf16, "windows": windows,
+         "profile": profile, "gen": gen}[part](args.repeats)
 
 
 if __name__ == "__main__":

@@ -117,8 +117,8 @@ class DiscriminatorConfig:
     lr: float = 1e-4
     """Adam learning rate."""
     precision: str = "auto"
-    """D's training and scoring: 'fp32', 'bf16' (autocast, fp32 master weights) or 'auto': bf16
-    where the hardware computes it natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX), else fp32."""
+    """D's training and scoring: 'fp32', 'bf16' (autocast, fp32 master weights) or 'auto': bf16 where
+    the hardware computes it natively (CUDA from compute capability 8.0, CPUs with AVX512-BF16 or AMX), else fp32."""
 
 
 @dataclass

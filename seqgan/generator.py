@@ -10,6 +10,8 @@ Shapes: B batch, T sequence length, V vocabulary, E embedding, H hidden.
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -96,6 +98,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return grad_hidden * grad_loss, grad_weight * grad_loss, grad_bias * grad_loss, None, None, None
 
 
+def sampling_chunk(device: torch.device) -> int:
+    """Rows of logits computed at once when sampling: 256 on a CPU, where (256, V) stays in cache
+    (``bench/micro.py sampler``); on an accelerator every chunk costs ~36 kernel launches, so
+    16,384 rows (a 328 MB chunk of logits at V = 5,000) cover a sample of 10,000 or a g-step's
+    19,456 rollout rows in one or two."""
+    return 256 if device.type == "cpu" else 16_384
+
+
 class Generator(nn.Module):
     """The LSTM policy G_theta(y_t | y_1..y_{t-1})."""
 
@@ -131,6 +141,13 @@ class Generator(nn.Module):
                 self.lstm.bias_hh_l0.zero_()
             self.lstm.bias_hh_l0.requires_grad_(False)
 
+    def copy(self) -> "Generator":
+        """A deep copy with weights of its own (the roll-out policy, the baseline rows). On CUDA the
+        copy's LSTM weights are regathered into one buffer, which cuDNN needs to avoid a copy a call."""
+        clone = copy.deepcopy(self)
+        clone.lstm.flatten_parameters()
+        return clone
+
     def _inputs(self, seqs: torch.Tensor) -> torch.Tensor:
         """Teacher-forcing inputs: start token then y_1..y_{T-1}; (B, T) -> (T, B)."""
         start = torch.full_like(seqs[:, :1], self.start_token)
@@ -146,11 +163,13 @@ class Generator(nn.Module):
         hidden, state = self.lstm(self.embedding(tokens).unsqueeze(0), state)
         return hidden.squeeze(0), state
 
-    def sample_next(self, hidden: torch.Tensor, temperature: float = 1.0, chunk: int = 256) -> torch.Tensor:
+    def sample_next(self, hidden: torch.Tensor, temperature: float = 1.0, chunk: int | None = None) -> torch.Tensor:
         """Draw the next token for each hidden state (B, H) -> (B,).
 
-        Chunks of rows keep the (chunk, V) logits in cache through matmul, exp and sums.
+        Chunks of rows (default ``sampling_chunk``) keep the (chunk, V) logits in a CPU's cache
+        through matmul, exp and sums.
         """
+        chunk = chunk or sampling_chunk(hidden.device)
         return torch.cat([
             sample_from_logits(self.out(hidden[i : i + chunk]), temperature) for i in range(0, len(hidden), chunk)
         ]) if len(hidden) else torch.empty(0, dtype=torch.long, device=hidden.device)
@@ -276,14 +295,16 @@ class Generator(nn.Module):
         was_training = self.training
         self.eval()
         device = self.out.weight.device
-        total, count = 0.0, 0.0
+        # batch sums added in float64 on the device and read once: no host sync a batch
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        count = torch.zeros((), dtype=torch.float64, device=device)
         for i in range(0, len(seqs), batch_size):
             batch = seqs[i : i + batch_size].to(device)
             logits = self.out(self._hidden(batch)) / temperature  # (b*T, V)
             token_nll = -F.log_softmax(logits, dim=-1).gather(1, batch.reshape(-1, 1)).squeeze(1)
             weights = self.token_mask(batch) if mask is None else mask[i : i + batch_size].to(device)
             weights = weights.reshape(-1).to(token_nll.dtype)
-            total += (token_nll * weights).sum().item()
-            count += weights.sum().item()
+            total += (token_nll * weights).sum()
+            count += weights.sum()
         self.train(was_training)
-        return total / max(count, 1.0)
+        return total.item() / max(count.item(), 1.0)

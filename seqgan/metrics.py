@@ -20,7 +20,7 @@ from .oracle import Oracle
 
 def nll_oracle(oracle: Oracle, samples: torch.Tensor) -> float:
     """The oracle's mean per-token NLL of ``samples`` (B, T)."""
-    return oracle.nll(samples.cpu())
+    return oracle.nll(samples)
 
 
 def nll_oracle_ragged(oracle: Oracle, seqs: list[list[int]]) -> float:

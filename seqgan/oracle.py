@@ -97,12 +97,13 @@ class Oracle(nn.Module):
     @torch.no_grad()
     def sample(self, num: int, generator: torch.Generator | None = None, batch_size: int = 256) -> torch.Tensor:
         """Draw ``num`` sequences (num, T) of token ids."""
+        device = self.embedding.device
         out = []
         for start in range(0, num, batch_size):
             b = min(batch_size, num - start)
-            h = torch.zeros(b, self.hidden_dim)
-            c = torch.zeros(b, self.hidden_dim)
-            tokens = torch.full((b,), self.start_token, dtype=torch.long)
+            h = torch.zeros(b, self.hidden_dim, device=device)
+            c = torch.zeros(b, self.hidden_dim, device=device)
+            tokens = torch.full((b,), self.start_token, dtype=torch.long, device=device)
             seq = []
             for _ in range(self.seq_len):
                 h, c = self._step(self.embedding[tokens], h, c)
@@ -118,25 +119,29 @@ class Oracle(nn.Module):
         Sequences may be longer or shorter than the oracle's own length; ``mask`` (B, T) marks
         the real tokens of padded rows (NLL 0 elsewhere).
         """
-        seqs = seqs.long().cpu()
+        device = self.embedding.device  # the oracle's: the run's device, or the CPU
+        seqs = seqs.long().to(device)
         b, t = seqs.shape
-        h = torch.zeros(b, self.hidden_dim)
-        c = torch.zeros(b, self.hidden_dim)
-        prev = torch.full((b,), self.start_token, dtype=torch.long)
-        nll = torch.empty(b, t)
+        h = torch.zeros(b, self.hidden_dim, device=device)
+        c = torch.zeros(b, self.hidden_dim, device=device)
+        prev = torch.full((b,), self.start_token, dtype=torch.long, device=device)
+        nll = torch.empty(b, t, device=device)
         for step in range(t):
             h, c = self._step(self.embedding[prev], h, c)
             logp = torch.log_softmax(h @ self.W_out + self.b_out, dim=-1)
             nll[:, step] = -logp.gather(1, seqs[:, step : step + 1]).squeeze(1)
             prev = seqs[:, step]
         if mask is not None:
-            nll = nll * mask
+            nll = nll * mask.to(device)
         return nll
 
     def nll(self, seqs: torch.Tensor, batch_size: int = 256) -> float:
         """NLL-oracle: the mean per-token NLL (nats) of equal-length sequences (B, T)."""
-        total = sum(self.token_nll(seqs[i : i + batch_size]).sum().item() for i in range(0, len(seqs), batch_size))
-        return total / seqs.numel()
+        # batch sums added in float64 on the device, read once (the sum of .item()s, without a sync a batch)
+        total = torch.zeros((), dtype=torch.float64, device=self.embedding.device)
+        for i in range(0, len(seqs), batch_size):
+            total += self.token_nll(seqs[i : i + batch_size]).sum()
+        return total.item() / seqs.numel()
 
 
 def resolve_oracle_path(source: str, data_dir: str | None) -> Path:

@@ -19,7 +19,6 @@ Shapes: B batch, T length, N rollouts (``rollout_num``), H hidden, R = (T-1) * N
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import torch
@@ -37,7 +36,7 @@ class RolloutPolicy(nn.Module):
         super().__init__()
         if not 0.0 <= update_rate <= 1.0:
             raise ValueError(f"rollout update_rate must be in [0, 1], got {update_rate}")
-        self.policy = copy.deepcopy(generator).requires_grad_(False)
+        self.policy = generator.copy().requires_grad_(False)
         self.update_rate = update_rate
 
     @torch.no_grad()

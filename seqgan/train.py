@@ -17,6 +17,7 @@ final samples, ``results.json`` and the NLL-oracle plot.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -41,6 +42,7 @@ from .data import batches, discriminator_set, oracle_corpus, write_token_file
 from .discriminator import Discriminator
 from .generator import Generator
 from .mcts import mcts_rewards
+from .mixed_precision import BF16Weights
 from .optim import TF1Adam
 from .oracle import Oracle, resolve_oracle_path
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
@@ -157,8 +159,8 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether D runs under bf16 autocast. Without native bf16 a CPU emulates it, ~100x slower."""
     if precision != "auto":
         return precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    if device.type == "cuda":  # native bf16 from Ampere (compute capability 8.0) on; is_bf16_supported counts emulation
+        return torch.cuda.get_device_capability(device) >= (8, 0)
     return cpu_has_native_bf16()
 
 
@@ -202,6 +204,8 @@ def train_discriminator(
         real = real[torch.randperm(len(real), device=real.device)[: len(fake)]]
     seqs, labels = discriminator_set(real, fake)
     device_type = seqs.device.type
+    # bf16: persistent bf16 copies of the convolutions' and the highway's weights (mixed_precision.py)
+    weights = BF16Weights([*discriminator.convs, discriminator.highway]) if bf16 else None
     loss_sum = torch.zeros((), device=seqs.device)
     for _ in range(epochs):
         order = torch.randperm(len(seqs), device=seqs.device)
@@ -209,11 +213,15 @@ def train_discriminator(
         steps = 0
         for i in range(0, len(seqs), batch_size):
             mb = order[i : i + batch_size]
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16), weights if bf16 else contextlib.nullcontext():
                 loss = discriminator.loss(seqs[mb], labels[mb])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if weights is not None:
+                weights.grads_to_master()
             optimizer.step()
+            if weights is not None:
+                weights.refresh()
             loss_sum += loss.detach()
             steps += 1
     return (loss_sum / max(steps, 1)).item()
@@ -308,6 +316,7 @@ class Run:
             self.oracle = build_oracle(cfg)
             self.vocab_size = self.oracle.vocab_size
             real, test = oracle_corpus(self.oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+            self.oracle.to(self.device)  # the corpus is drawn on the CPU (its seed fixes it); NLL-oracle runs here
         else:
             data = corpus.load_corpus(cfg.data, data_dir_of(cfg))
             self.vocab, self.corpus_stats = data.vocab, corpus.corpus_stats(data)
@@ -331,7 +340,7 @@ class Run:
         self.pretrained: dict | None = None  # G's weights at the end of pre-training: the best MLE model
         self.baselines: dict[str, Baseline] = {}
         if "random" in cfg.baselines.rows:  # the untrained generator, kept as it is
-            self.baselines["random"] = Baseline(copy.deepcopy(self.generator).requires_grad_(False))
+            self.baselines["random"] = Baseline(self.generator.copy().requires_grad_(False))
         self.bleu_scorer: BleuScorer | None = None
         self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
         self.seconds = 0.0  # training time before this process, from the checkpoint
@@ -424,7 +433,7 @@ class Run:
         for name in cfg.baselines.rows:
             if name == "random":
                 continue
-            g = copy.deepcopy(self.generator)
+            g = self.generator.copy()
             opt = adam(g.parameters(), cfg.generator.lr, cfg.train.adam_epsilon)
             if name in ("mle", "scheduled_sampling"):
                 opt.load_state_dict(copy.deepcopy(self.g_opt.state_dict()))  # a copy: no shared moments

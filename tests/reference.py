@@ -58,3 +58,19 @@ def rewards_looped(
                 total += discriminator.prob_real(y.unsqueeze(0))[0].item()
             rewards[b, t - 1] = total / rollout_num
     return rewards
+
+
+def discriminator_loss_d90164a(d: Discriminator, seqs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``Discriminator.loss`` as commit d90164a computed it, frozen: the fp32 path must stay equal to
+    it bit for bit, and the bench times the bf16 training step before and after against it."""
+    x = d.embedding(seqs)  # (B, T, E)
+    b = x.shape[0]
+    pooled = []
+    for conv in d.convs:
+        n, e, w = conv.weight.shape
+        windows = x.unfold(1, w, 1).reshape(b, -1, e * w)
+        z = torch.addmm(conv.bias, windows.reshape(-1, e * w), conv.weight.reshape(n, e * w).t())
+        pooled.append(torch.relu(z.view(b, -1, n)).amax(dim=1))
+    logits = d.out(d.dropout(d.highway(torch.cat(pooled, dim=1)))).float()
+    l2 = 0.5 * (d.out.weight.square().sum() + d.out.bias.square().sum())
+    return torch.nn.functional.cross_entropy(logits, labels) + d.l2_reg * l2

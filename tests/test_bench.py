@@ -60,8 +60,8 @@ def test_public_rewards_last_column_is_d_of_the_samples():
 
 def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--smoke", "--threads", "1", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--smoke", "--threads", "1", "--cpu-time",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     for unit in ("g_step", "d_epoch.fp32", "mle_epoch", "sample_10k", "rewards_looped", "eval_unit",
@@ -69,6 +69,15 @@ def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
         assert math.isfinite(report["results"][unit]["estimate"]) and report["results"][unit]["estimate"] > 0, unit
     assert set(report["projection_seconds"]) == {"fp32", "bf16", "public-style"}
     assert "public / ours" in proc.stdout and "Projected full paper protocol" in proc.stdout
+    assert report["clock"].startswith("CPU time")
+    # the D step: the paper's D is 5.19 GFLOP a training step at batch 64 (13.5 M MACs a sequence, x 2 x 3)
+    precisions = {"fp32", "bf16"} if report["machine"]["cpu_native_bf16"] else {"fp32"}
+    assert set(report["d_step"]) == precisions
+    for r in report["d_step"].values():
+        assert abs(r["gflops"] * r["step_s"] - 5.19) < 0.01
+        assert r["gemm_floor_s"] > 0 and r["peak_gflops"] > 0
+        assert len(r["profile"]) == 8 and 0 < sum(share for _, share, _ in r["profile"]) <= 1
+    assert "### The D training step" in proc.stdout and "top operators by self time" in proc.stdout
 
 
 def test_precision_check_runs_both_precisions_and_tabulates(tmp_path):
@@ -88,8 +97,10 @@ def test_precision_check_runs_both_precisions_and_tabulates(tmp_path):
 
 
 def test_micro_benchmarks_run():
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "micro.py"), "gemm", "sampler", "dstep", "--repeats", "1",
-                           "--threads", "1"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "micro.py"), "gemm", "sampler", "dstep", "bf16", "windows", "gen",
+                           "profile", "--repeats", "1", "--threads", "1", "--cpu-time"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for line in ("matrix products of one D training step", "softmax (ours)", "D training step, library"):
+    for line in ("matrix products of one D training step", "softmax (ours)", "D training step, library",
+                 "bf16 + weight copies, library", "widths 1-10 merged", "shifted adds", "### bf16", "CPU time",
+                 "MLE output-layer product"):
         assert line in proc.stdout, line

@@ -1,0 +1,102 @@
+"""The device path without a GPU: sampling, roll-out, scoring and the oracle run on PyTorch's
+'meta' device (tensors with shapes and no data), where any tensor made on the CPU by mistake, or
+any read of a value back to the host (``.item()``, ``bool(tensor)``), raises; the NLL loops read
+their sums once; the per-device choices (sampling chunk, native bf16 on CUDA) are the intended ones."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from seqgan.discriminator import Discriminator
+from seqgan.generator import Generator, sampling_chunk
+from seqgan.oracle import Oracle
+from seqgan.rollout import RolloutPolicy, get_rewards
+from seqgan.train import use_bf16
+
+META = torch.device("meta")
+
+
+def test_sampler_rollout_scoring_and_oracle_stay_on_the_models_device():
+    torch.manual_seed(0)
+    g = Generator(50, 8).to(META)
+    d = Discriminator(50, 8, emb_dim=6, filter_sizes=(1, 2, 8), num_filters=(3, 4, 5)).to(META)
+    oracle = Oracle.random(50, 4, 4, 8, seed=0).to(META)
+    samples = g.sample(300)  # more rows than a CPU chunk
+    assert samples.device == META and samples.shape == (300, 8)
+    rollout = RolloutPolicy(g, 0.8)
+    completions = rollout.complete(samples[:5], 3)
+    assert completions.device == META and completions.shape == (7, 3, 5, 8)
+    rewards = get_rewards(rollout, d, samples[:5], 3, batch_size=16)
+    assert rewards.device == META and rewards.shape == (5, 8)
+    assert oracle.sample(7).device == META
+    assert oracle.token_nll(samples).device == META
+    assert g.sample_next(torch.zeros(300, 32, device=META)).device == META
+
+
+def test_generator_copy_has_its_own_weights():
+    torch.manual_seed(0)
+    g = Generator(20, 5)
+    clone = g.copy()
+    for a, b in zip(g.parameters(), clone.parameters()):
+        assert torch.equal(a, b) and a.data_ptr() != b.data_ptr()
+    # the LSTM's flat weight list (what cuDNN reads) points at the copy's own parameters
+    assert [w.data_ptr() for w in clone.lstm._flat_weights] == [p.data_ptr() for p in clone.lstm.parameters()]
+    with torch.no_grad():
+        clone.out.weight.add_(1.0)
+    assert not torch.equal(g.out.weight, clone.out.weight)
+
+
+def test_sampling_chunk_per_device():
+    assert sampling_chunk(torch.device("cpu")) == 256
+    assert sampling_chunk(torch.device("cuda")) >= 19_456 // 2  # a g-step's roll-out rows in at most two chunks
+    torch.manual_seed(0)
+    g, hidden = Generator(300, 5), torch.randn(700, 32)
+    torch.manual_seed(1)
+    default = g.sample_next(hidden)
+    torch.manual_seed(1)
+    assert torch.equal(default, g.sample_next(hidden, chunk=256))
+
+
+@pytest.mark.parametrize("capability, native", [((7, 0), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)])
+def test_auto_precision_on_cuda_needs_native_bf16(monkeypatch, capability, native):
+    # is_bf16_supported() says True on a V100 or T4 too (emulated), so it must not decide
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: capability)
+    assert use_bf16("auto", torch.device("cuda")) is native
+    assert use_bf16("fp32", torch.device("cuda")) is False and use_bf16("bf16", torch.device("cuda")) is True
+
+
+def _count_item_calls(monkeypatch) -> list:
+    calls, item = [], torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda self: calls.append(1) or item(self))
+    return calls
+
+
+def test_nll_test_reads_its_sums_once_and_equals_the_per_batch_sum(monkeypatch):
+    torch.manual_seed(0)
+    g = Generator(40, 6, eos_token=3, pad_token=0)
+    seqs = torch.randint(0, 40, (70, 6))
+    # the per-batch host sums of commit d90164a, the reference to the last bit
+    want_total, want_count = 0.0, 0.0
+    with torch.no_grad():
+        for i in range(0, 70, 16):
+            batch = seqs[i : i + 16]
+            token_nll = -F.log_softmax(g.out(g._hidden(batch)), -1).gather(1, batch.reshape(-1, 1)).squeeze(1)
+            weights = g.token_mask(batch).reshape(-1)
+            want_total += (token_nll * weights).sum().item()
+            want_count += weights.sum().item()
+    calls = _count_item_calls(monkeypatch)
+    got = g.nll(seqs, batch_size=16)
+    assert len(calls) == 2  # total and count, once each, for 5 batches
+    assert got == want_total / max(want_count, 1.0)
+
+
+def test_nll_oracle_reads_its_sum_once_and_equals_the_per_batch_sum(monkeypatch):
+    oracle = Oracle.random(30, 4, 5, 6, seed=0)
+    seqs = oracle.sample(50, generator=torch.Generator().manual_seed(1))
+    want = sum(oracle.token_nll(seqs[i : i + 8]).sum().item() for i in range(0, 50, 8)) / seqs.numel()
+    calls = _count_item_calls(monkeypatch)
+    assert oracle.nll(seqs, batch_size=8) == want
+    assert len(calls) == 1
