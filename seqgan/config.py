@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
+from .penalty import PENALTIES
 
 
 class _Loader(yaml.SafeLoader):
@@ -115,6 +116,12 @@ class DiscriminatorConfig:
     precision: str = "auto"
     """D's training and scoring: 'fp32', 'bf16' (autocast, fp32 master weights) or 'auto': bf16
     where the hardware computes it natively (CUDA with bf16, CPUs with AVX512-BF16 or AMX), else fp32."""
+    gradient_penalty: str = "none"
+    """Penalty on D's input gradient in one-hot space (seqgan/penalty.py): 'none' (the paper), 'r1'
+    (on real sequences, Mescheder et al. 2018), 'zero_gp' (zero-centred on real/generated interpolates,
+    Thanh-Tung et al. 2019) or 'wgan_gp' (two-sided on interpolates, Gulrajani et al. 2017)."""
+    gp_weight: float = 10.0
+    """The penalty's weight: gamma of R1, lambda of the other two."""
 
 
 @dataclass
@@ -296,7 +303,7 @@ def _check(cfg: Config) -> None:
         "train.pretrain_d_epochs": cfg.train.pretrain_d_epochs, "train.rounds": cfg.train.rounds,
         "train.g_steps": cfg.train.g_steps, "train.d_steps": cfg.train.d_steps, "train.d_epochs": cfg.train.d_epochs,
         "baselines.mle_epochs_per_round": cfg.baselines.mle_epochs_per_round, "threads": cfg.threads,
-        "discriminator.l2_reg": cfg.discriminator.l2_reg,
+        "discriminator.l2_reg": cfg.discriminator.l2_reg, "discriminator.gp_weight": cfg.discriminator.gp_weight,
     }
     for key, value in non_negative.items():
         if value < 0:
@@ -354,6 +361,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'baselines.bleu_max_n': must be in 1..5, got {bl.bleu_max_n}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
+    if cfg.discriminator.gradient_penalty not in PENALTIES:
+        raise ConfigError(
+            f"key 'discriminator.gradient_penalty': one of {', '.join(PENALTIES)}, got {cfg.discriminator.gradient_penalty!r}"
+        )
     if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):
         raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
 

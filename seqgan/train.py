@@ -35,6 +35,7 @@ from .data import batches, discriminator_set, oracle_corpus, write_token_file
 from .discriminator import Discriminator
 from .generator import Generator
 from .oracle import Oracle, resolve_oracle_path
+from .penalty import gradient_penalty
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
 
 CHECKPOINT = "checkpoint.pt"
@@ -178,9 +179,10 @@ def mle_epoch(
 
 def train_discriminator(
     discriminator: Discriminator, optimizer: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-    epochs: int, batch_size: int, bf16: bool,
+    epochs: int, batch_size: int, bf16: bool, gp: str = "none", gp_weight: float = 0.0,
 ) -> float:
-    """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss."""
+    """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss
+    (cross-entropy and L2, without the gradient penalty ``gp``, if any, at weight ``gp_weight``)."""
     discriminator.train()
     if len(fake) < len(real):  # a balanced set: as many real sequences as negatives
         real = real[torch.randperm(len(real), device=real.device)[: len(fake)]]
@@ -195,8 +197,10 @@ def train_discriminator(
             mb = order[i : i + batch_size]
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
                 loss = discriminator.loss(seqs[mb], labels[mb])
+                # a gradient penalty in one-hot input space (R1, zero-centred or WGAN-GP; seqgan/penalty.py)
+                penalty = gradient_penalty(discriminator, seqs[mb], labels[mb], gp, gp_weight) if gp != "none" else 0.0
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss + penalty).backward()
             optimizer.step()
             loss_sum += loss.detach()
             steps += 1
@@ -528,6 +532,7 @@ def _algorithm_1(run: Run) -> dict:
     cfg, tc, p = run.cfg, run.cfg.train, run.progress
     g, d = run.generator, run.discriminator
     bf16 = run.bf16
+    gp = (cfg.discriminator.gradient_penalty, cfg.discriminator.gp_weight)  # D's gradient penalty, 'none' in the paper
     pretrain_epochs = tc.pretrain_g_epochs
 
     # Table 1's Random row: the generator before any training.
@@ -553,7 +558,7 @@ def _algorithm_1(run: Run) -> dict:
     bar = tqdm(total=tc.pretrain_d_steps, initial=p["d_step"], desc="D pre-training", unit="set", disable=None)
     while p["d_step"] < tc.pretrain_d_steps:
         negatives = g.sample(tc.num_negatives)
-        d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16)
+        d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, *gp)
         p["d_step"] += 1
         bar.update()
         bar.set_postfix(d_loss=f"{d_loss:.4f}")
@@ -588,7 +593,7 @@ def _algorithm_1(run: Run) -> dict:
         d_loss = None
         for _ in range(tc.d_steps):
             negatives = g.sample(tc.num_negatives)
-            d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16)
+            d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp)
         # the baseline rows: the same pre-trained G, trained their own way for the same rounds
         for name in trained_rows:
             train_baseline_round(run, name, p["round"])
