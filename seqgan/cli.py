@@ -1,4 +1,4 @@
-"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data. Parses arguments and dispatches.
+"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data, experiment, tune. Parses arguments and dispatches.
 
 Every user error (bad config, data or checkpoint) is one line on stderr and exit status 2.
 """
@@ -233,6 +233,16 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+def cmd_tune(args) -> int:
+    from . import tune
+
+    if args.confirm_seeds:
+        args.confirm_seeds = _seed_list(args.confirm_seeds) if "," in args.confirm_seeds else [int(args.confirm_seeds)]
+    if args.heartbeat < 1 or args.grace <= args.heartbeat:
+        return _fail(f"--heartbeat must be at least 1 s and --grace longer than it, got {args.heartbeat} and {args.grace}")
+    return tune.run(args)
+
+
 def _default_table1_config(data_dir: str | None) -> str:
     """The paper's oracle when the data directory has it, else the seeded random one."""
     from .oracle import resolve_oracle_path
@@ -313,6 +323,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every run")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("tune", help="hyperparameter search on Optuna (pip install 'seqgan[tune]'); workers share one study")
+    p.add_argument("config", help="the base YAML config, e.g. configs/synthetic_quick.yaml")
+    p.add_argument("--space", required=True, help="YAML search space: dotted config keys with {low, high[, log|step]} or {choices}")
+    p.add_argument("--trials", type=int, required=True, help="complete (or pruned) trials the study should have, all workers together")
+    p.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    p.add_argument("--storage", help="an Optuna database URL shared by several machines, e.g. postgresql://user@host/db "
+                                     "(default: a journal file in the study's folder)")
+    p.add_argument("--study", help="study name (default: the config's file name); the same name and storage share a study")
+    p.add_argument("--dir", help="the study's folder: trial run directories, journal, tables, plots (default runs/tune-STUDY)")
+    p.add_argument("--objective", default="nll_oracle", help="final metric to optimise, METRIC[:min|max] (default nll_oracle)")
+    p.add_argument("--objectives", help="several metrics, e.g. nll_oracle,nll_test: search for their Pareto front (no pruning)")
+    p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"], help="on intermediate evaluations (default median)")
+    p.add_argument("--seed", type=int, default=0, help="the TPE sampler's seed (worker i gets seed + i)")
+    p.add_argument("--confirm-seeds", help="re-run the best settings on these fresh seeds, e.g. 3,4,5")
+    p.add_argument("--heartbeat", type=int, default=60, help="seconds between a running trial's heartbeats (default 60)")
+    p.add_argument("--grace", type=int, default=180, help="a trial silent this many seconds is failed and retried (default 180)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every trial")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a spawned worker: no summary
+    p.set_defaults(func=cmd_tune)
     return parser
 
 

@@ -306,6 +306,7 @@ class Run:
         self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
         self.seconds = 0.0  # training time before this process, from the checkpoint
         self.stop = StopRequest()  # armed by train() while Algorithm 1 runs
+        self.report = None  # train()'s report(step, record) of each evaluation of G
 
     # -- checkpoints
     def state(self) -> dict:
@@ -406,6 +407,8 @@ class Run:
                 self.writer.add_scalar(f"{tag}/{key}", value, step)
         fields = " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
         tqdm.write(f"[{phase} {step}] {fields} ({record['seconds']:.0f}s)")
+        if self.report is not None and phase in ("pretrain", "adversarial"):
+            self.report(step, record)
         return record
 
     def elapsed(self) -> float:
@@ -440,8 +443,12 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> dict | None:
     return None
 
 
-def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
-    """Run Algorithm 1 with the MLE baseline alongside; returns the final results."""
+def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -> dict:
+    """Run Algorithm 1 with the MLE baseline alongside; returns the final results.
+
+    ``report(step, record)``, if given, sees each evaluation of the trained generator (pre-training
+    and adversarial phases) as it is written; ``seqgan tune`` prunes trials on it.
+    """
     run_dir = Path(run_dir)
     ckpt = prepare_run_dir(run_dir, resume)
     if ckpt is not None:
@@ -449,6 +456,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run = Run(cfg, run_dir)  # reads the data first: bad input leaves no run directory behind
+    run.report = report
     run_dir.mkdir(parents=True, exist_ok=True)
     if ckpt is not None:
         try:
