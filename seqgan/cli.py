@@ -108,7 +108,7 @@ def cmd_evaluate(args) -> int:
     if oracle is not None:
         _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
         result["nll_oracle"] = metrics.nll_oracle(oracle, samples)
-        result["nll_test"] = metrics.nll_test(generator, test)
+        result["nll_test"] = metrics.nll_test(generator, test, args.temperature)
     else:
         from .bleu import BleuReference
         from .corpus import cut_sequences, load_corpus
@@ -221,6 +221,25 @@ def cmd_experiment(args) -> int:
         out = Path(args.out or "results/strategies")
         experiments.strategies(config, args.seed, args.budget, out, args.jobs, overrides, updates=args.updates)
         print((out / "strategies.md").read_text(encoding="utf-8"))
+    elif args.name == "tuning":
+        from . import tuning_comparison
+
+        if not args.studies:
+            return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] (finished seqgan tune studies)")
+        if not all("=" in s for s in args.studies):
+            return _fail(f"--studies: give LABEL=STUDY_DIR, got {' '.join(args.studies)}")
+        studies = {label: Path(d) for label, d in (s.split("=", 1) for s in args.studies)}
+        out = Path(args.out or "results/tuning")
+        tuning_comparison.run(studies, Path(args.untuned) if args.untuned else None, out)
+        print((out / "comparison.md").read_text(encoding="utf-8"))
+    elif args.name == "penalty":
+        from . import penalty_study
+
+        config = args.config or "configs/synthetic_quick.yaml"
+        out = Path(args.out or "results/penalty")
+        penalties = args.penalties.split(",")
+        penalty_study.run(config, penalties, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
+        print((out / "penalty.md").read_text(encoding="utf-8"))
     else:  # temperature
         if not args.runs:
             return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
@@ -306,11 +325,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_data)
-    p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature")
-    p.add_argument("name", choices=["table1", "strategies", "temperature"])
+    p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature; "
+                                          "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts")
+    p.add_argument("name", choices=["table1", "strategies", "temperature", "penalty", "tuning"])
     p.add_argument("--config", help="YAML config (table1: the paper preset when the data directory has its oracle, "
-                                    "else synthetic_quick; strategies: synthetic_quick)")
-    p.add_argument("--seeds", default="3", help="table1: a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
+                                    "else synthetic_quick; strategies, penalty: synthetic_quick)")
+    p.add_argument("--seeds", default="3", help="table1, penalty: a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
+    p.add_argument("--penalties", default="none,r1,zero_gp,wgan_gp", help="penalty: D's gradient penalties to compare")
+    p.add_argument("--studies", nargs="+", help="tuning: LABEL=STUDY_DIR of finished seqgan tune studies (nll_oracle,nll_test)")
+    p.add_argument("--untuned", help="tuning: a finished run with the paper's settings, plotted as a point")
     p.add_argument("--seed", type=int, default=0, help="strategies: the seed; temperature: the sampling seed")
     p.add_argument("--budget", type=float, default=1.0,
                    help="scale pre-training epochs, D pre-training sets and rounds (strategies: generator updates) alike")

@@ -97,6 +97,8 @@ class GeneratorConfig:
     """Adam learning rate, for MLE and policy gradient alike (authors' code)."""
     grad_clip: float = 5.0
     """Global gradient-norm clip."""
+    pg_lr: float = 0.0
+    """Adam learning rate of the policy gradient (adversarial training); 0: ``lr``, as the authors' code."""
 
 
 @dataclass
@@ -183,6 +185,9 @@ class BaselinesConfig:
 class EvalConfig:
     every: int = 5
     """Evaluate every this many MLE pre-training epochs and adversarial rounds."""
+    temperature: float = 1.0
+    """Sampling temperature of the evaluations: NLL-oracle's samples, and NLL-test under the same
+    tempered distribution (Caccia et al. 2020: tempered MLE against GANs)."""
     num_samples: int = 10_000
     """Generator samples for NLL-oracle."""
     bleu_max_n: int = 4
@@ -292,7 +297,7 @@ def _check(cfg: Config) -> None:
         "discriminator.emb_dim": cfg.discriminator.emb_dim, "discriminator.lr": cfg.discriminator.lr,
         "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
         "train.rollout_num": cfg.train.rollout_num, "train.score_batch_size": cfg.train.score_batch_size,
-        "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples,
+        "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples, "eval.temperature": cfg.eval.temperature,
         "eval.checkpoint_every": cfg.eval.checkpoint_every, "eval.self_bleu_samples": cfg.eval.self_bleu_samples,
     }
     for key, value in positive.items():
@@ -304,6 +309,7 @@ def _check(cfg: Config) -> None:
         "train.g_steps": cfg.train.g_steps, "train.d_steps": cfg.train.d_steps, "train.d_epochs": cfg.train.d_epochs,
         "baselines.mle_epochs_per_round": cfg.baselines.mle_epochs_per_round, "threads": cfg.threads,
         "discriminator.l2_reg": cfg.discriminator.l2_reg, "discriminator.gp_weight": cfg.discriminator.gp_weight,
+        "generator.pg_lr": cfg.generator.pg_lr,
     }
     for key, value in non_negative.items():
         if value < 0:

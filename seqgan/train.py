@@ -367,7 +367,7 @@ class Run:
         self.rollout_policy = RolloutPolicy(self.generator, cfg.train.rollout_update_rate)
         # the policy gradient gets an Adam of its own, as in the authors' code (separate optimisers
         # for pretrain_loss and g_loss); the MLE-trained rows continue pre-training's Adam moments
-        self.pg_opt = adam(self.generator.parameters(), cfg.generator.lr)
+        self.pg_opt = adam(self.generator.parameters(), cfg.generator.pg_lr or cfg.generator.lr)
         for name in cfg.baselines.rows:
             if name == "random":
                 continue
@@ -383,14 +383,14 @@ class Run:
     # -- logging
     def evaluate(self, phase: str, step: int, generator: Generator, extra: dict | None = None) -> dict:
         cfg = self.cfg
-        samples = generator.sample(cfg.eval.num_samples)
+        samples = generator.sample(cfg.eval.num_samples, temperature=cfg.eval.temperature)
         d_loss, d_acc = metrics.discriminator_metrics(
             self.discriminator, self.test[: len(samples)], samples, bf16=self.bf16
         )
         record = {"phase": phase, "step": step}
         if self.oracle is not None:
             record["nll_oracle"] = metrics.nll_oracle(self.oracle, samples)
-        record["nll_test"] = metrics.nll_test(generator, self.test)
+        record["nll_test"] = metrics.nll_test(generator, self.test, cfg.eval.temperature)
         if self.vocab is not None:  # real data: BLEU against the test split, Self-BLEU, readable samples
             hypotheses = [self.vocab.decode(row) for row in samples.tolist()]
             record.update(metrics.real_data_metrics(

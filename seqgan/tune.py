@@ -465,9 +465,13 @@ def summarise(optuna, opt_study, study: Study, base: Config) -> dict:
     lines += ["", f"Best settings (trial {chosen.number}) as a config: `seqgan train {out / 'best.yaml'}`"]
     (out / "best.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     plot_study(optuna, opt_study, study.objectives, out)
-    summary = {"study": opt_study.study_name, "objectives": study.objectives, "states": states,
-               "best": [{"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}
-                        for t in best]}
+    from .experiments import machine
+
+    row = lambda t: {"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}  # noqa: E731
+    summary = {"study": opt_study.study_name, "command": shlex.join(["seqgan", *sys.argv[1:]]), "machine": machine(),
+               "objectives": study.objectives, "states": states, "best": [row(t) for t in best],
+               "pareto_front": [t.number for t in opt_study.best_trials] if len(names) > 1 else [chosen.number],
+               "trials": [row(t) for t in complete]}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 

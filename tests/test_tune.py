@@ -247,3 +247,49 @@ def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url):
     study = optuna.load_study(study_name="smoke", storage=postgres_url)
     assert 3 <= len(counted(study)) <= 4 and len({t.user_attrs["worker"] for t in study.trials}) == 2
     assert (study_dir / "best.yaml").exists()
+
+
+# -- the comparison's pieces -------------------------------------------------------------------------
+
+def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
+    from seqgan import tuning_comparison
+
+    def study(name: str, points: list[tuple[float, float]], front: list[int]) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        trials = [{"number": i, "values": list(p), "params": {}, "run_dir": ""} for i, p in enumerate(points)]
+        (d / "summary.json").write_text(json.dumps({"objectives": [["nll_oracle", "minimize"], ["nll_test", "minimize"]],
+                                                    "trials": trials, "pareto_front": front, "command": f"seqgan tune {name}"}))
+        return d
+
+    gan = study("gan", [(8.0, 7.0), (9.0, 6.5), (9.5, 9.0)], [0, 1])
+    mle = study("mle", [(8.5, 6.0), (7.5, 7.5)], [0, 1])
+    untuned = tmp_path / "untuned"
+    untuned.mkdir()
+    (untuned / "results.json").write_text(json.dumps({"rows": {"SeqGAN": {"nll_oracle": 9.1, "nll_test": 7.2}}}))
+    result = tuning_comparison.run({"seqgan": gan, "mle": mle}, untuned, tmp_path / "out")
+    # (8, 7) beats (8.5, 6)? no; (7.5, 7.5)? no: it stands. (9, 6.5) is dominated by (8.5, 6).
+    assert result["studies"]["seqgan"]["not_dominated_by_others"] == [[8.0, 7.0]] or \
+        result["studies"]["seqgan"]["not_dominated_by_others"] == [(8.0, 7.0)]
+    assert len(result["studies"]["mle"]["not_dominated_by_others"]) == 2
+    assert result["untuned"]["point"] == (9.1, 7.2)
+    assert (tmp_path / "out" / "pareto_fronts.png").stat().st_size > 1000
+    assert "| seqgan | 3 | 2 | 1 |" in (tmp_path / "out" / "comparison.md").read_text()
+
+
+def test_eval_temperature_scores_the_tempered_generator(tmp_path):
+    """The MLE side of the comparison tunes eval.temperature: a run's NLL-test is its generator's at
+    that temperature, the figure `seqgan evaluate --temperature` gives."""
+    run_dir = tmp_path / "run"
+    base = [sys.executable, "-m", "seqgan.cli"]
+    proc = subprocess.run([*base, "train", str(SMOKE), "--run-dir", str(run_dir), "--set", "baselines.rows=[]",
+                           "--set", "train.rounds=0", "--set", "train.pretrain_d_steps=0", "--set", "eval.temperature=0.7",
+                           "--set", "threads=1"], env=env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads((run_dir / "results.json").read_text())["rows"]["SeqGAN"]["nll_test"]
+    ev = subprocess.run([*base, "evaluate", str(run_dir / "checkpoint.pt"), "--temperature", "0.7"], env=env(),
+                        capture_output=True, text=True, timeout=300)
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    assert json.loads(ev.stdout)["nll_test"] == pytest.approx(got, rel=1e-6)
+    ev1 = subprocess.run([*base, "evaluate", str(run_dir / "checkpoint.pt")], env=env(), capture_output=True, text=True, timeout=300)
+    assert json.loads(ev1.stdout)["nll_test"] != pytest.approx(got, rel=1e-3)  # the temperature mattered
