@@ -345,7 +345,7 @@ def work(study: Study, storage, name: str, trials: int, seed: int, pruner: str) 
     opt_study.optimize(
         lambda trial: objective(trial, study), n_trials=trials,
         callbacks=[MaxTrialsCallback(trials, states=counted), progress_line],
-        catch=(),
+        catch=(RuntimeError, ValueError),  # a setting that breaks training (e.g. NaN) fails its trial; the study goes on
     )
 
 
@@ -400,7 +400,7 @@ def _spawn_workers(args, study_dir: Path) -> None:
         for i in range(args.workers):
             procs.append(subprocess.Popen([*base, "--seed", str(args.seed + i)], env=env))
         codes = [p.wait() for p in procs]
-    finally:  # interrupted: the workers stop too; their trials are retried when the study runs again
+    finally:  # interrupted: the workers stop too (their trials end failed, checkpointed); running again continues
         for p in procs:
             if p.poll() is None:
                 p.terminate()

@@ -177,7 +177,7 @@ def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
 
 def test_pareto_search_and_confirmation_seeds(tmp_path):
     study_dir = tmp_path / "study"
-    proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--objectives", "nll_oracle,nll_test", "--confirm-seeds", "7"),
+    proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--workers", 2, "--objectives", "nll_oracle,nll_test", "--confirm-seeds", "7"),
                           env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     study = journal_study(study_dir)
