@@ -181,7 +181,7 @@ def test_pareto_search_and_confirmation_seeds(tmp_path):
                           env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     study = journal_study(study_dir)
-    assert study.directions == [optuna.study.StudyDirection.MINIMIZE] * 2 and len(counted(study)) == 2
+    assert study.directions == [optuna.study.StudyDirection.MINIMIZE] * 2 and 2 <= len(counted(study)) <= 3
     front = {t.number for t in study.best_trials}
     best_md = (study_dir / "best.md").read_text()
     assert "(Pareto front)" in best_md and all(f"| {n} | " in best_md for n in front)
