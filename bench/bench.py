@@ -30,6 +30,7 @@ import public_style  # noqa: E402  (bench/public_style.py)
 from reference import rewards_looped  # noqa: E402  (tests/reference.py)
 from seqgan import metrics  # noqa: E402
 from seqgan.config import Config  # noqa: E402
+from seqgan.penalty import PENALTIES  # noqa: E402
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
 from seqgan.train import (  # noqa: E402
     adam, build_discriminator, build_generator, build_oracle, cpu_has_native_bf16, mle_epoch,
@@ -262,6 +263,12 @@ def main() -> None:
         print(f"  d_step.{tag}: {1e3 * step_s:.1f} ms, {flop / step_s / 1e9:.0f} GFLOP/s; its products alone "
               f"{1e3 * floor:.1f} ms; peak {peak:.0f} GFLOP/s", file=sys.stderr, flush=True)
 
+    # 2c. one D training step (a minibatch of 64) with each gradient penalty (seqgan/penalty.py), fp32
+    def d_step(gp: str):
+        return lambda: train_discriminator(d, d_opt, real[: B // 2], fake[: B // 2], 1, B, False, gp, 10.0)
+
+    bench_group({f"d_step.{gp}": (d_step(gp), 1.0, f"batch {B}", "fp32") for gp in PENALTIES}, R)
+
     # 3. one MLE epoch over 10,000 sequences; 4. sampling 10,000 sequences
     n = S["mle_seqs"]
     bench("mle_epoch", lambda: mle_epoch(g, g_opt, real[:n], B, CLIP), R, scale=CFG.oracle.num_train / n, measured=f"{n} seqs")
@@ -405,6 +412,8 @@ def main() -> None:
         "difference of noisy medians |",
         row("2. D epoch, 20,000 seqs, fp32", "d_epoch.fp32"),
         row("2b. D epoch, 20,000 seqs, bf16", "d_epoch.bf16"),
+        *[row(f"2c. D step, batch {B}, gradient penalty {gp}", f"d_step.{gp}",
+              f"{RESULTS[f'd_step.{gp}']['median'] / RESULTS['d_step.none']['median']:.1f}x none") for gp in PENALTIES],
         row("3. MLE epoch, 10,000 seqs", "mle_epoch"),
         row("4. sample 10,000 seqs", "sample_10k"),
         row("5a. get_rewards (ours), batch of 64", "get_rewards", f"{fmt(ours_ps)} s/sample"),

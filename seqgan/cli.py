@@ -1,4 +1,4 @@
-"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data, experiment, human-eval.
+"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data, experiment, tune, human-eval.
 Parses arguments and dispatches.
 
 Every user error (bad config, data or checkpoint) is one line on stderr and exit status 2.
@@ -109,7 +109,7 @@ def cmd_evaluate(args) -> int:
     if oracle is not None:
         _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
         result["nll_oracle"] = metrics.nll_oracle(oracle, samples)
-        result["nll_test"] = metrics.nll_test(generator, test)
+        result["nll_test"] = metrics.nll_test(generator, test, args.temperature)
     else:
         from .bleu import BleuReference
         from .corpus import cut_sequences, load_corpus
@@ -241,6 +241,25 @@ def cmd_experiment(args) -> int:
         rewards_experiment.rewards_train(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides, settings,
                                          temperature_samples=args.num)
         print((out / "rewards_train.md").read_text(encoding="utf-8"))
+    elif args.name == "tuning":
+        from . import tuning_comparison
+
+        if not args.studies:
+            return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] (finished seqgan tune studies)")
+        if not all("=" in s for s in args.studies):
+            return _fail(f"--studies: give LABEL=STUDY_DIR, got {' '.join(args.studies)}")
+        studies = {label: Path(d) for label, d in (s.split("=", 1) for s in args.studies)}
+        out = Path(args.out or "results/tuning")
+        tuning_comparison.run(studies, Path(args.untuned) if args.untuned else None, out)
+        print((out / "comparison.md").read_text(encoding="utf-8"))
+    elif args.name == "penalty":
+        from . import penalty_study
+
+        config = args.config or "configs/synthetic_quick.yaml"
+        out = Path(args.out or "results/penalty")
+        penalties = args.penalties.split(",")
+        penalty_study.run(config, penalties, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
+        print((out / "penalty.md").read_text(encoding="utf-8"))
     else:  # temperature
         if not args.runs:
             return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
@@ -276,6 +295,16 @@ def cmd_human_eval(args) -> int:
     print(human_eval.score_markdown(result))
     print(f"\nJSON: {out}")
     return 0
+
+
+def cmd_tune(args) -> int:
+    from . import tune
+
+    if args.confirm_seeds:
+        args.confirm_seeds = _seed_list(args.confirm_seeds) if "," in args.confirm_seeds else [int(args.confirm_seeds)]
+    if args.heartbeat < 1 or args.grace <= args.heartbeat:
+        return _fail(f"--heartbeat must be at least 1 s and --grace longer than it, got {args.heartbeat} and {args.grace}")
+    return tune.run(args)
 
 
 def _default_table1_config(data_dir: str | None) -> str:
@@ -342,11 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_data)
     p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature; "
-                                          "rewards and rewards-train (the reward estimators and baselines)")
-    p.add_argument("name", choices=["table1", "strategies", "temperature", "rewards", "rewards-train"])
+                                          "rewards and rewards-train: the reward estimators and baselines; "
+                                          "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts")
+    p.add_argument("name", choices=["table1", "strategies", "temperature", "rewards", "rewards-train", "penalty", "tuning"])
     p.add_argument("--config", help="YAML config (table1: the paper preset when the data directory has its oracle, "
-                                    "else synthetic_quick; strategies: synthetic_quick)")
-    p.add_argument("--seeds", default="3", help="table1: a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
+                                    "else synthetic_quick; strategies, penalty, rewards-train: synthetic_quick)")
+    p.add_argument("--seeds", default="3", help="table1, penalty, rewards-train: a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
+    p.add_argument("--penalties", default="none,r1,zero_gp,wgan_gp", help="penalty: D's gradient penalties to compare")
+    p.add_argument("--studies", nargs="+", help="tuning: LABEL=STUDY_DIR of finished seqgan tune studies (nll_oracle,nll_test)")
+    p.add_argument("--untuned", help="tuning: a finished run with the paper's settings, plotted as a point")
     p.add_argument("--seed", type=int, default=0, help="strategies: the seed; temperature, rewards: the sampling seed")
     p.add_argument("--budget", type=float, default=1.0,
                    help="scale pre-training epochs, D pre-training sets and rounds (strategies: generator updates) alike")
@@ -383,6 +416,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", help="score: the key (default DIR/key.json)")
     p.add_argument("--json", help="score: where to write the scores as JSON (default DIR/scores.json)")
     p.set_defaults(func=cmd_human_eval)
+    p = sub.add_parser("tune", help="hyperparameter search on Optuna (pip install 'seqgan[tune]'); workers share one study")
+    p.add_argument("config", help="the base YAML config, e.g. configs/synthetic_quick.yaml")
+    p.add_argument("--space", required=True, help="YAML search space: dotted config keys with {low, high[, log|step]} or {choices}")
+    p.add_argument("--trials", type=int, required=True, help="complete (or pruned) trials the study should have, all workers together")
+    p.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
+    p.add_argument("--storage", help="an Optuna database URL shared by several machines, e.g. postgresql://user@host/db "
+                                     "(default: a journal file in the study's folder)")
+    p.add_argument("--study", help="study name (default: the config's file name); the same name and storage share a study")
+    p.add_argument("--dir", help="the study's folder: trial run directories, journal, tables, plots (default runs/tune-STUDY)")
+    p.add_argument("--objective", default="nll_oracle", help="final metric to optimise, METRIC[:min|max] (default nll_oracle)")
+    p.add_argument("--objectives", help="several metrics, e.g. nll_oracle,nll_test: search for their Pareto front (no pruning)")
+    p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"], help="on intermediate evaluations (default median)")
+    p.add_argument("--seed", type=int, default=0, help="the TPE sampler's seed (worker i gets seed + i)")
+    p.add_argument("--confirm-seeds", help="re-run the best settings on these fresh seeds, e.g. 3,4,5")
+    p.add_argument("--heartbeat", type=int, default=60, help="seconds between a running trial's heartbeats (default 60)")
+    p.add_argument("--grace", type=int, default=180, help="a trial silent this many seconds is failed and retried (default 180)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every trial")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a spawned worker: no summary
+    p.set_defaults(func=cmd_tune)
     return parser
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
+from .penalty import PENALTIES
 
 
 class _Loader(yaml.SafeLoader):
@@ -96,6 +97,8 @@ class GeneratorConfig:
     """Adam learning rate, for MLE and policy gradient alike (authors' code)."""
     grad_clip: float = 5.0
     """Global gradient-norm clip."""
+    pg_lr: float = 0.0
+    """Adam learning rate of the policy gradient (adversarial training); 0: ``lr``, as the authors' code."""
     single_bias: bool = True
     """One bias per LSTM gate, as the authors' cell has (``bias_hh`` held at zero, outside the
     optimiser and the clip). False: ``nn.LSTM``'s two trained biases, which move the effective bias
@@ -119,6 +122,12 @@ class DiscriminatorConfig:
     precision: str = "auto"
     """D's training and scoring: 'fp32', 'bf16' (autocast, fp32 master weights) or 'auto': bf16 where
     the hardware computes it natively (CUDA from compute capability 8.0, CPUs with AVX512-BF16 or AMX), else fp32."""
+    gradient_penalty: str = "none"
+    """Penalty on D's input gradient in one-hot space (seqgan/penalty.py): 'none' (the paper), 'r1'
+    (on real sequences, Mescheder et al. 2018), 'zero_gp' (zero-centred on real/generated interpolates,
+    Thanh-Tung et al. 2019) or 'wgan_gp' (two-sided on interpolates, Gulrajani et al. 2017)."""
+    gp_weight: float = 10.0
+    """The penalty's weight: gamma of R1, lambda of the other two."""
 
 
 @dataclass
@@ -217,6 +226,9 @@ class BaselinesConfig:
 class EvalConfig:
     every: int = 5
     """Evaluate every this many MLE pre-training epochs and adversarial rounds."""
+    temperature: float = 1.0
+    """Sampling temperature of the evaluations: NLL-oracle's samples, and NLL-test under the same
+    tempered distribution (Caccia et al. 2020: tempered MLE against GANs)."""
     num_samples: int = 10_000
     """Generator samples for NLL-oracle."""
     bleu_max_n: int = 4
@@ -326,7 +338,7 @@ def _check(cfg: Config) -> None:
         "discriminator.emb_dim": cfg.discriminator.emb_dim, "discriminator.lr": cfg.discriminator.lr,
         "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
         "train.score_batch_size": cfg.train.score_batch_size,
-        "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples,
+        "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples, "eval.temperature": cfg.eval.temperature,
         "eval.checkpoint_every": cfg.eval.checkpoint_every, "eval.self_bleu_samples": cfg.eval.self_bleu_samples,
     }
     for key, value in positive.items():
@@ -337,7 +349,8 @@ def _check(cfg: Config) -> None:
         "train.pretrain_d_epochs": cfg.train.pretrain_d_epochs, "train.rounds": cfg.train.rounds,
         "train.g_steps": cfg.train.g_steps, "train.d_steps": cfg.train.d_steps, "train.d_epochs": cfg.train.d_epochs,
         "baselines.mle_epochs_per_round": cfg.baselines.mle_epochs_per_round, "threads": cfg.threads,
-        "discriminator.l2_reg": cfg.discriminator.l2_reg,
+        "discriminator.l2_reg": cfg.discriminator.l2_reg, "discriminator.gp_weight": cfg.discriminator.gp_weight,
+        "generator.pg_lr": cfg.generator.pg_lr,
     }
     for key, value in non_negative.items():
         if value < 0:
@@ -414,6 +427,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'train.adam_epsilon': 'pytorch' or 'tf1', got {cfg.train.adam_epsilon!r}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
+    if cfg.discriminator.gradient_penalty not in PENALTIES:
+        raise ConfigError(
+            f"key 'discriminator.gradient_penalty': one of {', '.join(PENALTIES)}, got {cfg.discriminator.gradient_penalty!r}"
+        )
     if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):
         raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
 

@@ -100,13 +100,16 @@ class Discriminator(nn.Module):
     def features(self, seqs: torch.Tensor) -> torch.Tensor:
         """Max-over-time pooled convolution features: (B, T) -> (B, F).
 
+        ``seqs`` may also be one-hot or soft rows (B, T, V): the lookup is then the product
+        onehot @ E, which a gradient penalty differentiates (seqgan/penalty.py).
+
         Each convolution runs as one matrix product over unfolded windows, which is faster than
         ``conv1d`` on CPU (53 vs 67 ms a training step at the paper's sizes, docs/performance.md).
         Under autocast the embedded input is cast once, and the windows are laid out token by
         token, (w, E), so that their backward is w shifted adds (``_Windows``), not
         ``unfold_backward`` (docs/performance.md); fp32 keeps conv1d's (E, w) layout, bit for bit.
         """
-        x = self.embedding(seqs)  # (B, T, E)
+        x = self.embedding(seqs) if seqs.dim() == 2 else seqs @ self.embedding.weight  # (B, T, E)
         device_type = x.device.type
         low_precision = torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
         if low_precision:

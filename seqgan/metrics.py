@@ -39,9 +39,10 @@ def nll_oracle_ragged(oracle: Oracle, seqs: list[list[int]]) -> float:
     return total / count
 
 
-def nll_test(generator: Generator, test_data: torch.Tensor) -> float:
-    """The generator's mean per-token NLL of held-out oracle samples (T)."""
-    return generator.nll(test_data)
+def nll_test(generator: Generator, test_data: torch.Tensor, temperature: float = 1.0) -> float:
+    """The generator's mean per-token NLL of held-out oracle samples (T), under its distribution at
+    ``temperature`` (the one its samples are drawn from)."""
+    return generator.nll(test_data, temperature=temperature)
 
 
 @torch.no_grad()

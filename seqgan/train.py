@@ -45,6 +45,7 @@ from .mcts import mcts_rewards
 from .mixed_precision import BF16Weights
 from .optim import TF1Adam
 from .oracle import Oracle, resolve_oracle_path
+from .penalty import gradient_penalty
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
 
 CHECKPOINT = "checkpoint.pt"
@@ -196,9 +197,10 @@ def mle_epoch(
 
 def train_discriminator(
     discriminator: Discriminator, optimizer: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-    epochs: int, batch_size: int, bf16: bool,
+    epochs: int, batch_size: int, bf16: bool, gp: str = "none", gp_weight: float = 0.0,
 ) -> float:
-    """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss."""
+    """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss
+    (cross-entropy and L2, without the gradient penalty ``gp``, if any, at weight ``gp_weight``)."""
     discriminator.train()
     if len(fake) < len(real):  # a balanced set: as many real sequences as negatives
         real = real[torch.randperm(len(real), device=real.device)[: len(fake)]]
@@ -215,8 +217,10 @@ def train_discriminator(
             mb = order[i : i + batch_size]
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16), weights if bf16 else contextlib.nullcontext():
                 loss = discriminator.loss(seqs[mb], labels[mb])
+                # a gradient penalty in one-hot input space (R1, zero-centred or WGAN-GP; seqgan/penalty.py)
+                penalty = gradient_penalty(discriminator, seqs[mb], labels[mb], gp, gp_weight) if gp != "none" else 0.0
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss + penalty).backward()
             if weights is not None:
                 weights.grads_to_master()
             optimizer.step()
@@ -345,6 +349,7 @@ class Run:
         self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
         self.seconds = 0.0  # training time before this process, from the checkpoint
         self.stop = StopRequest()  # armed by train() while Algorithm 1 runs
+        self.report = None  # train()'s report(step, record) of each evaluation of G
 
     # -- checkpoints
     def state(self) -> dict:
@@ -417,7 +422,7 @@ class Run:
         self.rollout_policy = RolloutPolicy(self.generator, cfg.train.rollout_update_rate)
         # the policy gradient gets an Adam of its own, as in the authors' code (separate optimisers
         # for pretrain_loss and g_loss); the MLE-trained rows continue pre-training's Adam moments
-        self.pg_opt = adam(self.generator.parameters(), cfg.generator.lr, cfg.train.adam_epsilon)
+        self.pg_opt = adam(self.generator.parameters(), cfg.generator.pg_lr or cfg.generator.lr, cfg.train.adam_epsilon)
         tc, start = cfg.train, self.generator.start_token
         if tc.rewards == "td":
             self.critic = TDCritic(
@@ -445,14 +450,14 @@ class Run:
     # -- logging
     def evaluate(self, phase: str, step: int, generator: Generator, extra: dict | None = None) -> dict:
         cfg = self.cfg
-        samples = generator.sample(cfg.eval.num_samples)
+        samples = generator.sample(cfg.eval.num_samples, temperature=cfg.eval.temperature)
         d_loss, d_acc = metrics.discriminator_metrics(
             self.discriminator, self.test[: len(samples)], samples, bf16=self.bf16
         )
         record = {"phase": phase, "step": step}
         if self.oracle is not None:
             record["nll_oracle"] = metrics.nll_oracle(self.oracle, samples)
-        record["nll_test"] = metrics.nll_test(generator, self.test)
+        record["nll_test"] = metrics.nll_test(generator, self.test, cfg.eval.temperature)
         if self.vocab is not None:  # real data: BLEU against the test split, Self-BLEU, readable samples
             hypotheses = [self.vocab.decode(row) for row in samples.tolist()]
             record.update(metrics.real_data_metrics(
@@ -469,6 +474,8 @@ class Run:
                 self.writer.add_scalar(f"{tag}/{key}", value, step)
         fields = " ".join(f"{k}={v:.4f}" for k, v in record.items() if isinstance(v, float) and k != "seconds")
         tqdm.write(f"[{phase} {step}] {fields} ({record['seconds']:.0f}s)")
+        if self.report is not None and phase in ("pretrain", "adversarial"):
+            self.report(step, record)
         return record
 
     def elapsed(self) -> float:
@@ -503,8 +510,12 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> dict | None:
     return None
 
 
-def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
-    """Run Algorithm 1 with the MLE baseline alongside; returns the final results."""
+def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -> dict:
+    """Run Algorithm 1 with the MLE baseline alongside; returns the final results.
+
+    ``report(step, record)``, if given, sees each evaluation of the trained generator (pre-training
+    and adversarial phases) as it is written; ``seqgan tune`` prunes trials on it.
+    """
     run_dir = Path(run_dir)
     ckpt = prepare_run_dir(run_dir, resume)
     if ckpt is not None:
@@ -512,6 +523,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False) -> dict:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run = Run(cfg, run_dir)  # reads the data first: bad input leaves no run directory behind
+    run.report = report
     run_dir.mkdir(parents=True, exist_ok=True)
     if ckpt is not None:
         try:
@@ -600,6 +612,7 @@ def _algorithm_1(run: Run) -> dict:
     cfg, tc, p = run.cfg, run.cfg.train, run.progress
     g, d = run.generator, run.discriminator
     bf16 = run.bf16
+    gp = (cfg.discriminator.gradient_penalty, cfg.discriminator.gp_weight)  # D's gradient penalty, 'none' in the paper
     pretrain_epochs = tc.pretrain_g_epochs
 
     # Table 1's Random row: the generator before any training.
@@ -625,7 +638,7 @@ def _algorithm_1(run: Run) -> dict:
     bar = tqdm(total=tc.pretrain_d_steps, initial=p["d_step"], desc="D pre-training", unit="set", disable=None)
     while p["d_step"] < tc.pretrain_d_steps:
         negatives = g.sample(tc.num_negatives)
-        d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16)
+        d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, *gp)
         p["d_step"] += 1
         bar.update()
         bar.set_postfix(d_loss=f"{d_loss:.4f}")
@@ -662,7 +675,7 @@ def _algorithm_1(run: Run) -> dict:
         d_loss = None
         for _ in range(tc.d_steps):
             negatives = g.sample(tc.num_negatives)
-            d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16)
+            d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp)
         # the baseline rows: the same pre-trained G, trained their own way for the same rounds
         for name in trained_rows:
             train_baseline_round(run, name, p["round"])

@@ -65,7 +65,8 @@ def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     for unit in ("g_step", "d_epoch.fp32", "mle_epoch", "sample_10k", "rewards_looped", "eval_unit",
-                 "public.d_epoch", "public.g_step", "public.mle_epoch", "public.sample_10k"):
+                 "public.d_epoch", "public.g_step", "public.mle_epoch", "public.sample_10k",
+                 "d_step.none", "d_step.r1", "d_step.zero_gp", "d_step.wgan_gp"):
         assert math.isfinite(report["results"][unit]["estimate"]) and report["results"][unit]["estimate"] > 0, unit
     assert set(report["projection_seconds"]) == {"fp32", "bf16", "public-style"}
     assert "public / ours" in proc.stdout and "Projected full paper protocol" in proc.stdout
@@ -78,6 +79,7 @@ def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
         assert r["gemm_floor_s"] > 0 and r["peak_gflops"] > 0
         assert len(r["profile"]) == 8 and 0 < sum(share for _, share, _ in r["profile"]) <= 1
     assert "### The D training step" in proc.stdout and "top operators by self time" in proc.stdout
+    assert "gradient penalty r1" in proc.stdout
 
 
 def test_precision_check_runs_both_precisions_and_tabulates(tmp_path):

@@ -1,0 +1,36 @@
+"""``seqgan experiment penalty`` end to end at toy size: a run per penalty and seed, and a table and
+figure whose figures are those of the runs' own metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from seqgan.metrics import read_metrics
+
+from test_cli import SMOKE, assert_one_line_error, seqgan
+
+
+def test_penalty_experiment_end_to_end(tmp_path):
+    out = tmp_path / "penalty"
+    proc = seqgan("experiment", "penalty", "--config", SMOKE, "--penalties", "none,r1", "--seeds", "1", "--jobs", "2",
+                  "--out", out, "--set", "train.rounds=2", "--set", "eval.every=1", "--set", "baselines.rows=[]",
+                  cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "penalty.json").read_text())
+    for kind in ("none", "r1"):
+        config = (out / f"{kind}-seed0" / "config.yaml").read_text()
+        assert f"gradient_penalty: {kind}" in config
+        last = [r for r in read_metrics(out / f"{kind}-seed0" / "metrics.jsonl") if r["phase"] == "adversarial"][-1]
+        row = summary["table"][kind]
+        assert row["nll_oracle"]["values"] == [last["nll_oracle"]] and row["d_loss"]["values"] == [last["d_loss"]]
+        assert row["gap"]["values"] == [pytest.approx(last["d_loss"] - last["d_train_loss"])]
+    # the penalty changed D's training, so the runs part after pre-training G
+    assert summary["table"]["none"]["d_train_loss"]["values"] != summary["table"]["r1"]["d_train_loss"]["values"]
+    assert "| r1 |" in (out / "penalty.md").read_text() and (out / "penalty.png").stat().st_size > 1000
+
+
+def test_penalty_experiment_names_a_bad_penalty(tmp_path):
+    proc = seqgan("experiment", "penalty", "--config", SMOKE, "--penalties", "none,r2", "--out", tmp_path / "p", cwd=tmp_path)
+    assert_one_line_error(proc, "discriminator.gradient_penalty", "r2")

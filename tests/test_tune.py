@@ -1,0 +1,295 @@
+"""``seqgan tune``: the search-space file's one-line errors, two worker processes sharing one journal
+study, a worker SIGKILLed mid-trial (its trial failed by the heartbeat and retried, resuming the
+killed run), two workers against a real PostgreSQL server, the Pareto search with confirmation
+seeds, and the message when Optuna is missing. Every study runs a handful of smoke trials."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from seqgan import tune
+from seqgan.config import ConfigError, load_config
+
+optuna = pytest.importorskip("optuna", reason="seqgan tune's tests need Optuna: pip install -e '.[test]'")
+
+REPO = Path(__file__).resolve().parent.parent
+SMOKE = REPO / "configs" / "synthetic_smoke.yaml"
+SPACE = REPO / "configs" / "tune" / "smoke.yaml"
+# a trial of a few seconds: no baseline rows, 3 rounds, evaluations every round
+FAST = ["baselines.rows=[]", "train.rounds=3", "eval.every=1", "threads=1"]
+FAST_SET = [a for o in FAST for a in ("--set", o)]
+
+
+def env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"}
+
+
+def tune_cmd(study_dir: Path, *extra) -> list[str]:
+    return [sys.executable, "-m", "seqgan.cli", "tune", str(SMOKE), "--space", str(SPACE), "--dir", str(study_dir),
+            "--study", "smoke", *FAST_SET, *map(str, extra)]
+
+
+def journal_study(study_dir: Path, name: str = "smoke"):
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    return optuna.load_study(study_name=name, storage=JournalStorage(JournalFileBackend(str(study_dir / "journal.log"))))
+
+
+def counted(study) -> list:
+    return [t for t in study.trials if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)]
+
+
+# -- the search space --------------------------------------------------------------------------------
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("generator.lr: {low: 0.001, high: 0.1}\ntrain.roundz: {low: 1, high: 3}\n", ":2: key 'train.roundz': unknown config key"),
+    ("train.rounds: {low: 5, high: 3}\n", ":1: key 'train.rounds': empty range (low 5 >= high 3)"),
+    ("train.rounds: {low: 1.5, high: 3}\n", ":1: key 'train.rounds': low 1.5 does not match the key's type (int)"),
+    ("\n\ndiscriminator.gradient_penalty: {choices: [none, 3]}\n", ":3: key 'discriminator.gradient_penalty': choice 3 does not match"),
+    ("discriminator.gradient_penalty: [none, r2]\n", ":1: key 'discriminator.gradient_penalty': 'r2' is not a valid setting"),
+    ("generator.lr: {low: 0.0, high: 0.1, log: true}\n", ":1: key 'generator.lr': a log range needs low > 0"),
+    ("generator.lr: {low: 0.01, hi: 0.1}\n", ":1: key 'generator.lr': unknown field(s) hi"),
+    ("discriminator.filter_sizes: {choices: [1, 2]}\n", "only number, string and true/false keys"),
+])
+def test_bad_space_is_an_error_naming_file_and_line(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as e:
+        tune.load_space(path, str(SMOKE))
+    assert str(e.value).startswith(f"space {path}"), str(e.value)
+    assert needle in str(e.value), str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_bad_space_from_the_command_line_is_one_line_on_stderr(tmp_path):
+    path = write(tmp_path, "generator.lr: {low: 0.01, high: 0.1, log: true}\ntrain.rounds: {low: 4, high: 2}\n")
+    proc = subprocess.run([sys.executable, "-m", "seqgan.cli", "tune", str(SMOKE), "--space", str(path), "--trials", "2",
+                           "--dir", str(tmp_path / "study")], env=env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"seqgan: error: space {path}:2: key 'train.rounds': empty range (low 4 >= high 2)"]
+    assert not (tmp_path / "study").exists()
+
+
+def test_space_suggests_the_config_types():
+    space = {p.key: p for p in tune.load_space(SPACE, str(SMOKE))}
+    trial = optuna.trial.FixedTrial({"generator.lr": 0.01, "train.d_steps": 2, "train.rollout_update_rate": 0.4,
+                                     "discriminator.gradient_penalty": "r1"})
+    assert space["generator.lr"].log and space["train.d_steps"].type is int
+    assert [p.suggest(trial) for p in space.values()] == [0.01, 2, 0.4, "r1"]
+    with pytest.raises(ValueError, match="unknown metric"):
+        tune.parse_objectives("perplexity")
+    assert tune.parse_objectives("nll_oracle,bleu4,self_bleu2:max") == [
+        ("nll_oracle", "minimize"), ("bleu4", "maximize"), ("self_bleu2", "maximize")]
+
+
+def test_missing_optuna_is_one_line(monkeypatch, capsys):
+    from seqgan.cli import main
+
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna now raises ImportError
+    assert main(["tune", str(SMOKE), "--space", str(SPACE), "--trials", "1"]) == 2
+    assert capsys.readouterr().err.strip() == "seqgan: error: seqgan tune needs Optuna: pip install 'seqgan[tune]' (or pip install optuna)"
+
+
+# -- studies ---------------------------------------------------------------------------------------
+
+def test_two_workers_share_one_journal_study(tmp_path):
+    study_dir = tmp_path / "study"
+    proc = subprocess.run(tune_cmd(study_dir, "--trials", 4, "--workers", 2), env=env(), capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    study = journal_study(study_dir)
+    done = counted(study)
+    assert 4 <= len(done) <= 5, [t.state for t in study.trials]  # a second worker may have started one more
+    assert len({t.user_attrs["worker"] for t in study.trials}) == 2  # both workers ran trials
+    assert proc.stdout.count("[trial ") == len(study.trials)  # a progress line per finished trial
+    for t in study.trials:
+        run_dir = Path(t.user_attrs["run_dir"])
+        assert run_dir.parent == study_dir and (run_dir / "checkpoint.pt").exists()
+        if t.state == optuna.trial.TrialState.COMPLETE:  # an ordinary run: its results are the trial's value
+            results = json.loads((run_dir / "results.json").read_text())
+            assert results["rows"]["SeqGAN"]["nll_oracle"] == pytest.approx(t.value)
+    best = min((t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE), key=lambda t: t.value)
+    cfg = load_config(study_dir / "best.yaml")  # seqgan train takes it as it is
+    assert cfg.generator.lr == best.params["generator.lr"] and cfg.train.rounds == 3
+    assert cfg.discriminator.gradient_penalty == best.params["discriminator.gradient_penalty"]
+    assert f"| {best.number} | {best.value:.4f} |" in (study_dir / "best.md").read_text()
+    for png in ("history_nll_oracle.png", "importances.png"):
+        assert (study_dir / png).stat().st_size > 1000, png
+    # the same command again continues the study: it has its trials, so it only reports
+    again = subprocess.run(tune_cmd(study_dir, "--trials", 4, "--workers", 2), env=env(), capture_output=True, text=True,
+                           timeout=300, cwd=tmp_path)
+    assert again.returncode == 0 and "[trial " not in again.stdout and len(journal_study(study_dir).trials) == len(study.trials)
+
+
+def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
+    study_dir = tmp_path / "study"
+    cmd = tune_cmd(study_dir, "--trials", 2, "--heartbeat", 1, "--grace", 2, "--pruner", "none", "--set", "train.rounds=12",
+                   "--set", "eval.checkpoint_every=1")
+    log = open(tmp_path / "worker.log", "w")
+    proc = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    killed_dir = study_dir / "trial-0000"
+    deadline = time.time() + 120
+    try:  # kill mid-trial: once trial 0 has checkpointed its first adversarial rounds
+        while time.time() < deadline and proc.poll() is None:
+            metrics = killed_dir / "metrics.jsonl"
+            if metrics.exists() and '"round": 2' in metrics.read_text():
+                break
+            time.sleep(0.05)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        log.close()
+    assert alive, (tmp_path / "worker.log").read_text()[-3000:]
+    assert not (killed_dir / "results.json").exists()
+    assert journal_study(study_dir).trials[0].state == optuna.trial.TrialState.RUNNING  # nobody has noticed yet
+    time.sleep(2.5)  # past the grace period
+    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trials = journal_study(study_dir).trials
+    assert trials[0].state == optuna.trial.TrialState.FAIL
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == 0]
+    assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE, [(t.number, t.state) for t in trials]
+    assert retries[0].params == trials[0].params and retries[0].user_attrs["run_dir"] == str(killed_dir)
+    assert len(counted(journal_study(study_dir))) == 2
+    # the retry resumed the killed run: one metrics line per evaluation, none twice
+    steps = [(r["phase"], r["step"]) for r in map(json.loads, (killed_dir / "metrics.jsonl").read_text().splitlines())]
+    assert len(steps) == len(set(steps)) and ("adversarial", 4 + 12) in steps
+
+
+def test_pareto_search_and_confirmation_seeds(tmp_path):
+    study_dir = tmp_path / "study"
+    proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--workers", 2, "--objectives", "nll_oracle,nll_test", "--confirm-seeds", "7"),
+                          env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    study = journal_study(study_dir)
+    assert study.directions == [optuna.study.StudyDirection.MINIMIZE] * 2 and 2 <= len(counted(study)) <= 3
+    front = {t.number for t in study.best_trials}
+    best_md = (study_dir / "best.md").read_text()
+    assert "(Pareto front)" in best_md and all(f"| {n} | " in best_md for n in front)
+    assert (study_dir / "pareto.png").stat().st_size > 1000 and (study_dir / "history_nll_test.png").exists()
+    confirm = json.loads((study_dir / "confirm" / "seed7" / "results.json").read_text())
+    summary = json.loads((study_dir / "summary.json").read_text())
+    assert summary["confirmation"]["nll_oracle"]["values"] == [confirm["rows"]["SeqGAN"]["nll_oracle"]]
+    assert load_config(study_dir / "confirm" / "seed7" / "config.yaml").seed == 7
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+def _pg_bin(name: str) -> str | None:
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) else (found[-1] if found else None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL server on a local port, run as a non-root user, for this module."""
+    pytest.importorskip("psycopg", reason="the PostgreSQL test needs psycopg: pip install -e '.[test]'")
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine: apt-get install postgresql (.ci/run does)")
+    as_user: list[str] = []
+    root = tempfile.mkdtemp(prefix="seqgan-pg-")
+    if os.geteuid() == 0:  # the server refuses to run as root
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server as")
+        os.chown(root, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = os.path.join(root, "data"), _free_port()
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)  # noqa: E731
+    init = run(initdb, "-D", data, "-A", "trust", "-U", "seqgan", "--no-sync")
+    started = init.returncode == 0 and run(
+        pg_ctl, "-D", data, "-l", os.path.join(root, "log"), "-w", "-t", "60",
+        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -F", "start").returncode == 0
+    if not started:
+        log = Path(root, "log").read_text() if Path(root, "log").exists() else init.stderr
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"could not start a PostgreSQL server: {log.strip()[-300:]}")
+    try:
+        yield f"postgresql://seqgan@127.0.0.1:{port}/postgres"
+    finally:
+        run(pg_ctl, "-D", data, "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url):
+    study_dir = tmp_path / "study"
+    proc = subprocess.run(tune_cmd(study_dir, "--trials", 3, "--workers", 2, "--storage", postgres_url), env=env(),
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not (study_dir / "journal.log").exists()  # the database holds the study
+    study = optuna.load_study(study_name="smoke", storage=postgres_url)
+    assert 3 <= len(counted(study)) <= 4 and len({t.user_attrs["worker"] for t in study.trials}) == 2
+    assert (study_dir / "best.yaml").exists()
+
+
+# -- the comparison's pieces -------------------------------------------------------------------------
+
+def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
+    from seqgan import tuning_comparison
+
+    def study(name: str, points: list[tuple[float, float]], front: list[int]) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        trials = [{"number": i, "values": list(p), "params": {}, "run_dir": ""} for i, p in enumerate(points)]
+        (d / "summary.json").write_text(json.dumps({"objectives": [["nll_oracle", "minimize"], ["nll_test", "minimize"]],
+                                                    "trials": trials, "pareto_front": front, "command": f"seqgan tune {name}"}))
+        return d
+
+    gan = study("gan", [(8.0, 7.0), (9.0, 6.5), (9.5, 9.0)], [0, 1])
+    mle = study("mle", [(8.5, 6.0), (7.5, 7.5)], [0, 1])
+    untuned = tmp_path / "untuned"
+    untuned.mkdir()
+    (untuned / "results.json").write_text(json.dumps({"rows": {"SeqGAN": {"nll_oracle": 9.1, "nll_test": 7.2}}}))
+    result = tuning_comparison.run({"seqgan": gan, "mle": mle}, untuned, tmp_path / "out")
+    # (8, 7) beats (8.5, 6)? no; (7.5, 7.5)? no: it stands. (9, 6.5) is dominated by (8.5, 6).
+    assert result["studies"]["seqgan"]["not_dominated_by_others"] == [[8.0, 7.0]] or \
+        result["studies"]["seqgan"]["not_dominated_by_others"] == [(8.0, 7.0)]
+    assert len(result["studies"]["mle"]["not_dominated_by_others"]) == 2
+    assert result["untuned"]["point"] == (9.1, 7.2)
+    assert (tmp_path / "out" / "pareto_fronts.png").stat().st_size > 1000
+    assert "| seqgan | 3 | 2 | 1 |" in (tmp_path / "out" / "comparison.md").read_text()
+
+
+def test_eval_temperature_scores_the_tempered_generator(tmp_path):
+    """The MLE side of the comparison tunes eval.temperature: a run's NLL-test is its generator's at
+    that temperature, the figure `seqgan evaluate --temperature` gives."""
+    run_dir = tmp_path / "run"
+    base = [sys.executable, "-m", "seqgan.cli"]
+    proc = subprocess.run([*base, "train", str(SMOKE), "--run-dir", str(run_dir), "--set", "baselines.rows=[]",
+                           "--set", "train.rounds=0", "--set", "train.pretrain_d_steps=0", "--set", "eval.temperature=0.7",
+                           "--set", "threads=1"], env=env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads((run_dir / "results.json").read_text())["rows"]["SeqGAN"]["nll_test"]
+    ev = subprocess.run([*base, "evaluate", str(run_dir / "checkpoint.pt"), "--temperature", "0.7"], env=env(),
+                        capture_output=True, text=True, timeout=300)
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    assert json.loads(ev.stdout)["nll_test"] == pytest.approx(got, rel=1e-6)
+    ev1 = subprocess.run([*base, "evaluate", str(run_dir / "checkpoint.pt")], env=env(), capture_output=True, text=True, timeout=300)
+    assert json.loads(ev1.stdout)["nll_test"] != pytest.approx(got, rel=1e-3)  # the temperature mattered
