@@ -197,13 +197,13 @@ def barrier() -> None:
 
 def rng_states() -> list[torch.Tensor]:
     """Every rank's CPU random state, in rank order (each 5056 bytes)."""
-    return list(gather(torch.get_rng_state().unsqueeze(0)))
+    return [s.clone() for s in gather(torch.get_rng_state().unsqueeze(0))]  # clones: set_rng_state wants its own storage
 
 
 def cuda_rng_states(device: torch.device) -> list[torch.Tensor]:
     """Every rank's CUDA random state on its own device, in rank order."""
     state = torch.cuda.get_rng_state(device).to(device).unsqueeze(0)
-    return [s.cpu() for s in gather(state)]
+    return [s.cpu().clone() for s in gather(state)]
 
 
 def assert_replicated(modules: dict[str, nn.Module]) -> None:
@@ -251,7 +251,7 @@ class Replica(DistributedDataParallel):
     def __init__(self, model: nn.Module):
         device = next(model.parameters()).device
         super().__init__(
-            _Losses(model), device_ids=[device.index] if device.type == "cuda" else None, broadcast_buffers=False,
+            _Losses(model), device_ids=[device.index] if device.type == "cuda" else None,
         )
 
     @property

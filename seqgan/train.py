@@ -174,8 +174,9 @@ def mle_epoch(
     for b_seqs in batches(data, batch_size):
         mb_seqs = distributed.shard(b_seqs)  # this rank's rows of the batch (all of them in one process)
         loss = generator.mle_loss(mb_seqs) if sample_prob == 0.0 else generator.scheduled_sampling_loss(mb_seqs, sample_prob)[0]
+        loss = loss * distributed.row_weight(len(mb_seqs), len(b_seqs))  # 1 unless the last batch splits unevenly
         optimizer.zero_grad(set_to_none=True)
-        (loss * distributed.row_weight(len(mb_seqs), len(b_seqs))).backward()  # 1 unless shards are uneven
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
         optimizer.step()
         losses.append(loss.detach())
