@@ -195,15 +195,10 @@ def barrier() -> None:
         dist.barrier()
 
 
-def rng_states() -> list[torch.Tensor]:
-    """Every rank's CPU random state, in rank order (each 5056 bytes)."""
-    return [s.clone() for s in gather(torch.get_rng_state().unsqueeze(0))]  # clones: set_rng_state wants its own storage
-
-
-def cuda_rng_states(device: torch.device) -> list[torch.Tensor]:
-    """Every rank's CUDA random state on its own device, in rank order."""
-    state = torch.cuda.get_rng_state(device).to(device).unsqueeze(0)
-    return [s.cpu().clone() for s in gather(state)]
+def all_ranks(state: torch.Tensor) -> list[torch.Tensor]:
+    """Every rank's ``state`` (a random state, the same shape everywhere), on the CPU, in rank order."""
+    parts = gather(state.to(_device()).unsqueeze(0)) if world_size() > 1 else state.unsqueeze(0)
+    return [s.cpu().clone() for s in parts]  # clones: set_rng_state wants a tensor of its own
 
 
 def assert_replicated(modules: dict[str, nn.Module]) -> None:

@@ -74,7 +74,8 @@ class StopRequest:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        tqdm.write("seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)")
+        if distributed.is_master():  # every rank gets the signal under torchrun; one says so
+            tqdm.write("seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)")
 
 
 # -- building blocks from the config (the config stops here) ----------------------------------------
@@ -307,7 +308,8 @@ class Run:
         self.g_opt = adam(self.generator.parameters(), cfg.generator.lr)
         self.d_opt = adam(self.discriminator.parameters(), cfg.discriminator.lr)
         # under torchrun: the same initial weights on every rank, then a random stream of each rank's own
-        self.master, self.quiet = distributed.is_master(), None if distributed.is_master() else True  # quiet: no bars
+        self.master = distributed.is_master()  # under torchrun only rank 0 writes and prints
+        self.quiet = None if self.master else True  # tqdm's ``disable``: None draws bars on a terminal only
         if distributed.world_size() > 1:
             torch.manual_seed(distributed.rank_seed(cfg.seed, distributed.rank()))
         # built when adversarial training starts, from the pre-trained generator
@@ -348,8 +350,8 @@ class Run:
             "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
         } | ({"distributed": {  # under torchrun: every rank's random state
             "world_size": distributed.world_size(),
-            "rng_cpu": distributed.rng_states(),
-            "rng_cuda": distributed.cuda_rng_states(self.device) if self.device.type == "cuda" else None,
+            "rng_cpu": distributed.all_ranks(torch.get_rng_state()),
+            "rng_cuda": distributed.all_ranks(torch.cuda.get_rng_state(self.device)) if self.device.type == "cuda" else None,
         }} if distributed.world_size() > 1 else {})
 
     def save(self) -> None:

@@ -65,10 +65,26 @@ def steps() -> dict:
     return out
 
 
+def replication_check() -> str:
+    """assert_replicated on equal weights, then on weights that differ on rank 1 by one ulp; returns
+    the second check's message ('' if it passed)."""
+    torch.manual_seed(0)
+    m = torch.nn.Linear(3, 2)
+    distributed.assert_replicated({"linear": m})
+    if distributed.rank() == 1:
+        with torch.no_grad():
+            m.weight[0, 0] = torch.nextafter(m.weight[0, 0], torch.tensor(1.0))
+    try:
+        distributed.assert_replicated({"linear": m})
+    except AssertionError as e:
+        return str(e)
+    return ""
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     torch.distributed.init_process_group("gloo")
     try:
-        torch.save(steps(), Path(sys.argv[1]) / f"rank{distributed.rank()}.pt")
+        torch.save(steps() | {"replication_check": replication_check()}, Path(sys.argv[1]) / f"rank{distributed.rank()}.pt")
     finally:
         distributed.shutdown()

@@ -111,6 +111,8 @@ def test_one_step_on_two_ranks_equals_one_process_with_the_whole_batch(tmp_path)
         for key in set(whole[step]) - {"params"}:  # the returned mean loss or reward: the whole batch's
             assert ranks[0][step][key] == pytest.approx(whole[step][key], rel=1e-6), (step, key)
             assert ranks[1][step][key] == ranks[0][step][key], (step, key)
+    # the check that roll-out policies and baseline rows are the same on every rank sees one ulp
+    assert all(r["replication_check"] == "linear: weights on rank 1 differ from rank 0's" for r in ranks), ranks[0]["replication_check"]
 
 
 def test_smoke_run_under_torchrun_writes_its_outputs_once(ddp_run):
