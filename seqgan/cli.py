@@ -64,7 +64,7 @@ def cmd_train(args) -> int:
     return 0
 
 
-ROW_CHOICES = ["seqgan", *BASELINE_ROWS]
+ROW_CHOICES = ["seqgan", "pretrained", *BASELINE_ROWS]
 
 
 def _load_models(path: str, data_dir: str | None, row: str = "seqgan"):

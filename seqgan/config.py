@@ -96,6 +96,10 @@ class GeneratorConfig:
     """Adam learning rate, for MLE and policy gradient alike (authors' code)."""
     grad_clip: float = 5.0
     """Global gradient-norm clip."""
+    single_bias: bool = True
+    """One bias per LSTM gate, as the authors' cell has (``bias_hh`` held at zero, outside the
+    optimiser and the clip). False: ``nn.LSTM``'s two trained biases, which move the effective bias
+    twice as fast under Adam (the behaviour of runs made before this key existed)."""
 
 
 @dataclass
@@ -136,12 +140,17 @@ class TrainConfig:
     """Policy-gradient updates of G per round."""
     rollout_num: int = 16
     """Monte Carlo completions N per prefix."""
-    rollout_update_rate: float = 0.8
-    """r in beta <- r * beta + (1 - r) * theta."""
+    rollout_update_rate: float = 0.0
+    """r in beta <- r * beta + (1 - r) * theta after each round. 0 (the default) is the paper's
+    G_beta = G_theta, which is also what the authors' code computes; 0.8 is the delayed update their
+    ``rollout.py`` writes but never runs (its update ops are not in the graph that is executed)."""
     d_steps: int = 5
     """D updates per round, each on fresh negatives."""
     d_epochs: int = 3
     """Epochs k over each fresh D training set."""
+    adam_epsilon: str = "pytorch"
+    """Where every Adam adds epsilon (1e-8): 'pytorch' (after the bias correction) or 'tf1' (before
+    it, as TensorFlow 1's AdamOptimizer in the authors' code: an effective 3.2e-7 at step 1; optim.py)."""
     score_batch_size: int = 512
     """Batch size for D scoring rollouts (larger batches are slower on CPU: the unfolded windows
     fall out of cache)."""
@@ -356,6 +365,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'eval.bleu_max_n': must be in 2..5, got {cfg.eval.bleu_max_n}")
     if not 1 <= bl.bleu_max_n <= 5:
         raise ConfigError(f"key 'baselines.bleu_max_n': must be in 1..5, got {bl.bleu_max_n}")
+    if cfg.train.adam_epsilon not in ("pytorch", "tf1"):
+        raise ConfigError(f"key 'train.adam_epsilon': 'pytorch' or 'tf1', got {cfg.train.adam_epsilon!r}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
         raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
     if cfg.dist_backend not in ("auto", "gloo", "nccl"):
@@ -423,9 +434,22 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
     return cfg
 
 
+# A key added after runs were saved takes its default when a saved config lacks it, and every
+# default reproduces the old behaviour, except these: for them the old behaviour is this value.
+LEGACY_VALUES = {"generator.single_bias": False}
+
+
 def config_from_dict(values: dict) -> Config:
-    """Rebuild a Config from ``to_dict`` output (a checkpoint's or a run directory's)."""
+    """Rebuild a Config from ``to_dict`` output (a checkpoint's or a run directory's).
+
+    A key missing from ``values`` (a config saved by an older seqgan) takes the value that
+    reproduces what that older seqgan did: ``LEGACY_VALUES``, else the default.
+    """
     cfg = Config()
+    for dotted, old in LEGACY_VALUES.items():
+        section, key = dotted.split(".")
+        if key not in values.get(section, {}):
+            setattr(getattr(cfg, section), key, old)
     _apply(cfg, values, "", {}, "saved config")
     _check(cfg)
     return cfg

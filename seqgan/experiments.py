@@ -334,48 +334,99 @@ def _plot_strategies(summary: dict, path: Path) -> None:
 
 # -- quality against diversity ----------------------------------------------------------------------------
 
+TEMPERATURE_ROWS = (("pretrained", "pretrained"), ("MLE", "mle"), ("SeqGAN", "seqgan"))  # label, checkpoint row
+
+
+def curve_at_nll_test(curve: list[tuple[float, float]], nll_test: float) -> float | None:
+    """The NLL-oracle of a temperature curve of (nll_test, nll_oracle) points at ``nll_test``, by
+    linear interpolation along NLL-test; None where the curve does not reach that NLL-test."""
+    pts = sorted(curve)
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        if x0 <= nll_test <= x1:
+            y = y0 if x1 == x0 else y0 + (y1 - y0) * (nll_test - x0) / (x1 - x0)
+            return y
+    return None
+
+
 def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: int, out: Path, seed: int = 0) -> dict:
     """NLL-oracle of samples at each temperature, and NLL-test under the same tempered distribution,
-    for the SeqGAN and MLE generators of finished runs."""
+    for the pre-trained, MLE-row and SeqGAN generators of finished runs; and, per run, how far
+    SeqGAN's T = 1 point lies below each tempered MLE curve at equal NLL-test (Caccia et al. 2020)."""
     from .data import oracle_corpus
     from .train import load_run_models
 
-    curves: dict[str, dict[float, list[tuple[float, float]]]] = {"MLE": {}, "SeqGAN": {}}
+    per_run: list[dict] = []
     for run_dir in run_dirs:
-        for row, name in (("SeqGAN", "seqgan"), ("MLE", "mle")):
-            _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
+        curves: dict[str, list[dict]] = {}
+        for label, name in TEMPERATURE_ROWS:
+            try:
+                _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
+            except ValueError as e:
+                if name == "pretrained":  # a run from an older seqgan: no pre-trained G saved
+                    print(f"seqgan: {e}; its pre-trained curve is left out", flush=True)
+                    continue
+                raise
             if oracle is None:
                 raise ValueError(f"{run_dir}: a real-data run; the temperature sweep needs the synthetic oracle")
             _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
             for tau in temperatures:
                 torch.manual_seed(seed)
                 samples = g.sample(num_samples, temperature=tau)
-                curves[row].setdefault(tau, []).append((metrics.nll_oracle(oracle, samples), g.nll(test, temperature=tau)))
+                seq_nll = oracle.token_nll(samples.cpu()).mean(dim=1)  # (num,)
+                curves.setdefault(label, []).append({
+                    "temperature": tau, "nll_oracle": seq_nll.mean().item(),
+                    # the sampling noise of the point: standard error of the mean over sequences
+                    "nll_oracle_se": (seq_nll.std() / len(seq_nll) ** 0.5).item(),
+                    "nll_test": g.nll(test, temperature=tau),
+                })
+        seqgan_t1 = next((p for p in curves["SeqGAN"] if abs(p["temperature"] - 1.0) < 1e-9), None)
+        gaps = {}
+        if seqgan_t1 is not None:
+            for label in ("pretrained", "MLE"):
+                if label in curves:
+                    y = curve_at_nll_test([(p["nll_test"], p["nll_oracle"]) for p in curves[label]], seqgan_t1["nll_test"])
+                    gaps[label] = None if y is None else y - seqgan_t1["nll_oracle"]
+        per_run.append({"run": str(run_dir), "curves": curves, "seqgan_t1": seqgan_t1, "gap_below": gaps})
     table = []
-    for row, by_tau in curves.items():
-        for tau, points in sorted(by_tau.items()):
-            table.append({"row": row, "temperature": tau,
-                          "nll_oracle": sum(p[0] for p in points) / len(points),
-                          "nll_test": sum(p[1] for p in points) / len(points), "runs": len(points)})
+    for label, _ in TEMPERATURE_ROWS:
+        for tau in temperatures:
+            points = [p for r in per_run for p in r["curves"].get(label, []) if p["temperature"] == tau]
+            if points:
+                table.append({"row": label, "temperature": tau, "runs": len(points),
+                              "nll_oracle": sum(p["nll_oracle"] for p in points) / len(points),
+                              "nll_test": sum(p["nll_test"] for p in points) / len(points)})
     summary = {
-        "command": f"seqgan experiment temperature {' '.join(map(str, run_dirs))} --num {num_samples}",
+        "command": f"seqgan experiment temperature --runs {' '.join(map(str, run_dirs))} --num {num_samples}",
         "runs": [str(r) for r in run_dirs], "temperatures": temperatures, "num_samples": num_samples,
-        "machine": machine(), "points": table,
+        "sampling_seed": seed, "machine": machine(), "points": table, "per_run": per_run,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "temperature.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _plot_temperature(table, out / "temperature.png")
-    lines = ["| temperature | MLE NLL-oracle | MLE NLL-test | SeqGAN NLL-oracle | SeqGAN NLL-test |",
-             "| ---: | ---: | ---: | ---: | ---: |"]
+    labels = [label for label, _ in TEMPERATURE_ROWS if any(p["row"] == label for p in table)]
+    lines = ["| temperature | " + " | ".join(f"{label} NLL-oracle | {label} NLL-test" for label in labels) + " |",
+             "| ---: |" + " ---: | ---: |" * len(labels)]
     by = {(p["row"], p["temperature"]): p for p in table}
     for tau in temperatures:
-        m, s = by[("MLE", tau)], by[("SeqGAN", tau)]
-        lines.append(f"| {tau:.2f} | {m['nll_oracle']:.3f} | {m['nll_test']:.3f} | {s['nll_oracle']:.3f} | {s['nll_test']:.3f} |")
+        cells = [f"{by[(label, tau)]['nll_oracle']:.3f} | {by[(label, tau)]['nll_test']:.3f}" for label in labels]
+        lines.append(f"| {tau:.2f} | " + " | ".join(cells) + " |")
+    gap_lines = ["| run | SeqGAN at T = 1: NLL-oracle ± s.e. | NLL-test | below the pre-trained curve by | below the MLE row's curve by |",
+                 "| --- | ---: | ---: | ---: | ---: |"]
+    fmt = lambda v: "outside the curve's range" if v is None else f"{v:+.3f}"
+    for r in per_run:
+        p = r["seqgan_t1"]
+        if p is not None:
+            gap_lines.append(f"| {r['run']} | {p['nll_oracle']:.3f} ± {p['nll_oracle_se']:.3f} | {p['nll_test']:.3f} | "
+                             f"{fmt(r['gap_below'].get('pretrained')) if 'pretrained' in r['gap_below'] else 'n/a'} | "
+                             f"{fmt(r['gap_below'].get('MLE'))} |")
     (out / "temperature.md").write_text("\n".join([
         "# Quality against coverage: a temperature sweep", "",
         f"Command: `{summary['command']}`  ", f"Runs: {', '.join(summary['runs'])} (means over them); "
-        f"{num_samples} samples a point; machine: {summary['machine']}", "", *lines, "",
-        "![temperature](temperature.png)", "",
+        f"{num_samples} samples a point, sampling seed {seed}; machine: {summary['machine']}", "", *lines, "",
+        "SeqGAN's T = 1 point against each tempered MLE curve of the same run, at equal NLL-test (linear "
+        "interpolation along NLL-test); positive: SeqGAN has the lower NLL-oracle at that coverage. "
+        "The ± is the sampling noise of the point (standard error over its sequences).", "",
+        *gap_lines, "", "![temperature](temperature.png)", "",
     ]), encoding="utf-8")
     return summary
 
@@ -387,8 +438,10 @@ def _plot_temperature(table: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for row, color in (("MLE", "tab:blue"), ("SeqGAN", "tab:red")):
+    for row, color in (("pretrained", "tab:green"), ("MLE", "tab:blue"), ("SeqGAN", "tab:red")):
         pts = sorted((p["temperature"], p["nll_test"], p["nll_oracle"]) for p in table if p["row"] == row)
+        if not pts:
+            continue
         ax.plot([p[1] for p in pts], [p[2] for p in pts], marker="o", color=color, label=row)
         for tau, x, y in pts:
             if abs(tau - 1.0) < 1e-9 or tau == pts[0][0] or tau == pts[-1][0]:

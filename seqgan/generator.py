@@ -108,6 +108,7 @@ class Generator(nn.Module):
         hidden_dim: int = 32,
         start_token: int = 0,
         init_std: float = 0.1,
+        single_bias: bool = True,
         eos_token: int | None = None,
         pad_token: int = 0,
     ):
@@ -122,6 +123,13 @@ class Generator(nn.Module):
         with torch.no_grad():
             for p in self.parameters():
                 p.normal_(0.0, init_std)
+        if single_bias:
+            # The authors' LSTM cell has one bias per gate; nn.LSTM has two (b_ih + b_hh), and each
+            # would get the full bias gradient and its own Adam step: twice the movement, counted
+            # twice by the gradient clip. b_hh is held at zero and never trained, so b_ih is the bias.
+            with torch.no_grad():
+                self.lstm.bias_hh_l0.zero_()
+            self.lstm.bias_hh_l0.requires_grad_(False)
 
     def _inputs(self, seqs: torch.Tensor) -> torch.Tensor:
         """Teacher-forcing inputs: start token then y_1..y_{T-1}; (B, T) -> (T, B)."""

@@ -1,11 +1,12 @@
 """Monte Carlo rollouts: the action values Q that reward the generator (paper Section 3, eq. 4-5).
 
 For a sample Y_1:T and t < T, Q(Y_1:t-1, y_t) is the mean of D over N completions of the prefix
-Y_1:t drawn by the roll-out policy G_beta; at t = T it is D(Y_1:T). The roll-out policy is a delayed
-copy of the generator, beta <- r * beta + (1 - r) * theta after each generator update, r = 0.8 as
-in the paper. (The authors' ``rollout.py`` reads the generator's variables through ``tf.identity``,
-so its roll-out network always equals the current generator, and its ``update_params`` builds graph
-nodes that nothing runs: r = 0 reproduces what their code did.)
+Y_1:t drawn by the roll-out policy G_beta; at t = T it is D(Y_1:T). The roll-out policy is updated
+after each round by beta <- r * beta + (1 - r) * theta. The paper's Algorithm 1 sets beta <- theta
+(r = 0, the default), and so does the authors' code in effect: their ``rollout.py`` reads the
+generator's variables through ``tf.identity``, so its roll-out network always equals the current
+generator, and the r = 0.8 delayed update that its ``update_params`` writes builds graph nodes that
+nothing runs. r = 0.8 here runs that intended update.
 
 Everything is batched: one teacher-forced pass gives the state after every prefix, the N x (T-1)
 completions of the whole batch are sampled together, and D scores them in large batches.

@@ -38,6 +38,7 @@ from .config import Config, config_from_dict
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
 from .discriminator import Discriminator
 from .generator import Generator
+from .optim import TF1Adam
 from .oracle import Oracle, resolve_oracle_path
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
 
@@ -96,7 +97,7 @@ def build_generator(cfg: Config, vocab_size: int) -> Generator:
     real_data = cfg.data.source != "oracle"
     return Generator(
         vocab_size, cfg.seq_len, emb_dim=cfg.generator.emb_dim, hidden_dim=cfg.generator.hidden_dim,
-        start_token=corpus.PAD if real_data else 0, eos_token=corpus.EOS if real_data else None, pad_token=corpus.PAD,
+        single_bias=cfg.generator.single_bias, start_token=corpus.PAD if real_data else 0, eos_token=corpus.EOS if real_data else None, pad_token=corpus.PAD,
     )
 
 
@@ -127,6 +128,11 @@ def load_run_models(path: str | Path, data_dir: str | None = None, row: str = "s
         generator = build_generator(cfg, vocab_size)
         if row == "seqgan":
             weights = ckpt["generator"]
+        elif row == "pretrained":
+            weights = ckpt.get("pretrained")
+            if weights is None:
+                raise ValueError(f"{path}: the run has no pre-trained generator saved (it has not reached adversarial "
+                                 "training, or an older seqgan wrote it)")
         elif row in ckpt["baselines"]:
             weights = ckpt["baselines"][row]["generator"]
         else:
@@ -154,8 +160,11 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     return cpu_has_native_bf16()
 
 
-def adam(params, lr: float) -> torch.optim.Adam:
+def adam(params, lr: float, epsilon_form: str = "pytorch") -> torch.optim.Adam:
+    """Adam for G or D; ``epsilon_form`` 'tf1' places epsilon as the authors' TensorFlow 1 did (optim.py)."""
     # the fused kernel is one launch for all weights: 23 ms -> 3 ms a step on D's 7 M weights (CPU)
+    if epsilon_form == "tf1":
+        return TF1Adam(params, lr=lr, fused=True)
     return torch.optim.Adam(params, lr=lr, fused=True)
 
 
@@ -305,8 +314,9 @@ class Run:
         torch.manual_seed(cfg.seed)
         self.generator = build_generator(cfg, self.vocab_size).to(self.device)
         self.discriminator = build_discriminator(cfg, self.vocab_size).to(self.device)
-        self.g_opt = adam(self.generator.parameters(), cfg.generator.lr)
-        self.d_opt = adam(self.discriminator.parameters(), cfg.discriminator.lr)
+        eps_form = cfg.train.adam_epsilon
+        self.g_opt = adam(self.generator.parameters(), cfg.generator.lr, eps_form)
+        self.d_opt = adam(self.discriminator.parameters(), cfg.discriminator.lr, eps_form)
         # under torchrun: the same initial weights on every rank, then a random stream of each rank's own
         self.master = distributed.is_master()  # under torchrun only rank 0 writes and prints
         self.quiet = None if self.master else True  # tqdm's ``disable``: None draws bars on a terminal only
@@ -315,6 +325,7 @@ class Run:
         # built when adversarial training starts, from the pre-trained generator
         self.rollout_policy: RolloutPolicy | None = None
         self.pg_opt: torch.optim.Optimizer | None = None
+        self.pretrained: dict | None = None  # G's weights at the end of pre-training: the best MLE model
         self.baselines: dict[str, Baseline] = {}
         if "random" in cfg.baselines.rows:  # the untrained generator, kept as it is
             self.baselines["random"] = Baseline(copy.deepcopy(self.generator).requires_grad_(False))
@@ -344,6 +355,7 @@ class Run:
                 for name, row in self.baselines.items()
             },
             "pg_opt": self.pg_opt.state_dict() if self.pg_opt else None,
+            "pretrained": self.pretrained,
             "progress": dict(self.progress),
             "seconds": self.elapsed(),
             "rng_cpu": torch.get_rng_state(),
@@ -382,6 +394,7 @@ class Run:
             self._start_adversarial()
             self.rollout_policy.load_state_dict(ckpt["rollout_policy"])
             self.pg_opt.load_state_dict(ckpt["pg_opt"])
+            self.pretrained = ckpt.get("pretrained")  # absent from checkpoints of older seqgan
         if set(ckpt["baselines"]) != set(self.baselines):
             raise KeyError(f"baseline rows {sorted(ckpt['baselines'])} in the checkpoint, {sorted(self.baselines)} expected")
         for name, row in self.baselines.items():
@@ -406,15 +419,18 @@ class Run:
 
     def _start_adversarial(self) -> None:
         cfg = self.cfg
+        # kept for the fair comparison of quality against coverage (Caccia et al. 2020): the
+        # pre-trained G, not the MLE row trained on beside SeqGAN, is the best MLE model
+        self.pretrained = {k: v.detach().clone() for k, v in self.generator.state_dict().items()}
         self.rollout_policy = RolloutPolicy(self.generator, cfg.train.rollout_update_rate)
         # the policy gradient gets an Adam of its own, as in the authors' code (separate optimisers
         # for pretrain_loss and g_loss); the MLE-trained rows continue pre-training's Adam moments
-        self.pg_opt = adam(self.generator.parameters(), cfg.generator.lr)
+        self.pg_opt = adam(self.generator.parameters(), cfg.generator.lr, cfg.train.adam_epsilon)
         for name in cfg.baselines.rows:
             if name == "random":
                 continue
             g = copy.deepcopy(self.generator)
-            opt = adam(g.parameters(), cfg.generator.lr)
+            opt = adam(g.parameters(), cfg.generator.lr, cfg.train.adam_epsilon)
             if name in ("mle", "scheduled_sampling"):
                 opt.load_state_dict(copy.deepcopy(self.g_opt.state_dict()))  # a copy: no shared moments
             rollout = RolloutPolicy(g, cfg.train.rollout_update_rate) if name == "pg_bleu" else None
@@ -570,8 +586,13 @@ def _resumed_config(cfg: Config, saved: dict) -> Config:
     from .config import config_from_dict
 
     now, then = _flatten(cfg.to_dict()), _flatten(saved)
+    # a key newer than the checkpoint takes the value that reproduces the run as it was started
+    # (config_from_dict), whatever this invocation's config says of it
+    newer = sorted(key for key in now if key not in then and key not in EXECUTION_KEYS)
+    if newer and distributed.is_master():
+        tqdm.write(f"seqgan: the checkpoint predates {', '.join(newer)}: resuming with the values that reproduce its run")
     for key, value in now.items():
-        if key not in EXECUTION_KEYS and then.get(key) != value:
+        if key not in EXECUTION_KEYS and key in then and then[key] != value:
             raise RunError(
                 f"--resume: key '{key}' is {value!r} now but {then.get(key)!r} in the run's checkpoint; "
                 "a resumed run keeps its settings (only threads, device and data_dir may change)"

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import np_oracle
-from seqgan.checkpoint import load_checkpoint
+from seqgan.checkpoint import load_checkpoint, save_checkpoint
 from seqgan.config import config_from_dict, load_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -244,11 +244,11 @@ def test_same_seed_gives_identical_metrics(run_a, run_b):
 
 
 def test_other_seed_gives_other_metrics(run_a, workdir):
-    """Also: with roll-out update rate 0 the roll-out policy ends equal to the generator (beta <-
-    theta after every g-step), while at the default 0.8 it trails behind."""
+    """Also: at the default roll-out update rate 0 the roll-out policy ends equal to the generator
+    (beta <- theta after every round, the paper's G_beta = G_theta), while at 0.8 it trails behind."""
     run_dir = workdir / "seed1"
     proc = seqgan("train", SMOKE, "--run-dir", run_dir, "--seed", "1", "--set", "train.rounds=2",
-                  "--set", "train.rollout_update_rate=0", cwd=workdir)
+                  "--set", "train.rollout_update_rate=0.8", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     other = read_metrics(run_dir)
     for phase in ("random", "pretrain"):
@@ -261,11 +261,13 @@ def test_other_seed_gives_other_metrics(run_a, workdir):
         ckpt = load_checkpoint(path)
         return ckpt["rollout_policy"], ckpt["generator"]
 
-    beta, theta = policy_and_generator(run_dir)
+    beta, theta = policy_and_generator(run_a[0])
     assert beta.keys() == {f"policy.{k}" for k in theta}
     assert all(torch.equal(beta[f"policy.{k}"], v) for k, v in theta.items())
-    beta, theta = policy_and_generator(run_a[0])
-    assert not any(torch.equal(beta[f"policy.{k}"], v) for k, v in theta.items())
+    beta, theta = policy_and_generator(run_dir)
+    trained = [k for k in theta if k != "lstm.bias_hh_l0"]  # the single-bias LSTM's b_hh stays zero
+    assert not any(torch.equal(beta[f"policy.{k}"], theta[k]) for k in trained)
+    assert torch.equal(theta["lstm.bias_hh_l0"], torch.zeros_like(theta["lstm.bias_hh_l0"]))
 
 
 def test_existing_run_dir_is_refused_untouched(run_a, workdir):
@@ -393,6 +395,27 @@ def test_ctrl_c_finishes_the_round_checkpoints_and_resumes_to_the_same_end(run_a
     final, ref_final = load_checkpoint(run_dir), load_checkpoint(run_a[0])
     for name, value in ref_final["generator"].items():
         assert torch.equal(final["generator"][name], value), f"generator.{name} differs after resuming"
+
+
+def test_resume_of_a_checkpoint_older_than_a_key(workdir):
+    """A checkpoint written before ``generator.single_bias`` existed (its config lacks the key, and
+    its LSTM has two trained biases) resumes under today's config, which defaults the key to True:
+    the missing key takes the value that reproduces the old run, which ends where it would have."""
+    old = ("--set", "generator.single_bias=false", "--set", "train.rounds=8")
+    ref = seqgan("train", SMOKE, "--run-dir", workdir / "two_bias_ref", *TRAIN_SET, *old, cwd=workdir)
+    assert ref.returncode == 0, ref.stderr
+    run_dir, _, alive, _ = _train_and_kill_when(workdir, "two_bias", lambda progress, _: progress["round"] >= 3, *old)
+    assert alive, "the run finished before it was killed"
+    ckpt = load_checkpoint(run_dir)
+    del ckpt["config"]["generator"]["single_bias"]  # as an older seqgan wrote it
+    save_checkpoint(ckpt, run_dir / "checkpoint.pt")
+
+    resumed = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, "--set", "train.rounds=8", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "predates generator.single_bias" in resumed.stdout + resumed.stderr
+    assert without_seconds(read_metrics(run_dir)) == without_seconds(read_metrics(workdir / "two_bias_ref"))
+    final = load_checkpoint(run_dir)["generator"]
+    assert torch.count_nonzero(final["lstm.bias_hh_l0"]) > 0  # still the two-bias LSTM it started as
 
 
 def test_resume_without_checkpoint_fails(workdir):

@@ -33,10 +33,10 @@ def test_defaults_are_the_papers_synthetic_experiment():
     assert d.num_filters == [100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160]
     assert (d.dropout_keep, d.l2_reg, d.lr) == (0.75, 0.2, 1e-4)
     # training: batch 64, 120 MLE epochs, 50 D pre-training sets of 3 epochs, 200 adversarial
-    # rounds of 1 g-step with 16 rollouts, roll-out update rate 0.8, 5 d-steps of 3 epochs
+    # rounds of 1 g-step with 16 rollouts, roll-out update rate 0 (G_beta = G_theta), 5 d-steps of 3 epochs
     assert t.batch_size == 64
     assert (t.pretrain_g_epochs, t.pretrain_d_steps, t.pretrain_d_epochs) == (120, 50, 3)
-    assert (t.rounds, t.g_steps, t.rollout_num, t.rollout_update_rate) == (200, 1, 16, 0.8)
+    assert (t.rounds, t.g_steps, t.rollout_num, t.rollout_update_rate) == (200, 1, 16, 0.0)
     assert (t.d_steps, t.d_epochs, t.num_negatives) == (5, 3, 10_000)
     assert cfg.eval.num_samples == 10_000
 
@@ -159,6 +159,8 @@ def test_unreadable_or_odd_files(tmp_path):
     ("discriminator.dropout_keep=1.5", "discriminator.dropout_keep"),
     ("discriminator.dropout_keep=0", "discriminator.dropout_keep"),
     ("train.rollout_update_rate=1.5", "train.rollout_update_rate"),
+    ("train.adam_epsilon=tf2", "train.adam_epsilon"),
+    ("generator.single_bias=1", "generator.single_bias"),
     ("discriminator.filter_sizes=[1,2,3,4,5,6,7,8,9,10,15,30]", "discriminator.filter_sizes"),
     ("oracle.seq_len=10", "discriminator.filter_sizes"),  # the default widths reach 20
     ("discriminator.num_filters=[1,2]", "discriminator.num_filters"),

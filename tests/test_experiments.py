@@ -8,7 +8,7 @@ import math
 import pytest
 
 from seqgan.config import load_config
-from seqgan.experiments import budget_overrides, mean_std, welch_p
+from seqgan.experiments import budget_overrides, curve_at_nll_test, mean_std, welch_p
 from seqgan.metrics import pitch_mse
 
 from test_cli import SMOKE, assert_one_line_error, seqgan
@@ -65,12 +65,33 @@ def test_table1_and_temperature_end_to_end(tmp_path):
     proc = seqgan("experiment", "temperature", "--runs", out / "seed0", out / "seed1", "--temperatures", "0.7,1.0,1.3",
                   "--num", "200", "--out", tmp_path / "temp", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    points = json.loads((tmp_path / "temp" / "temperature.json").read_text())["points"]
-    for row in ("MLE", "SeqGAN"):
+    summary = json.loads((tmp_path / "temp" / "temperature.json").read_text())
+    points = summary["points"]
+    for row in ("pretrained", "MLE", "SeqGAN"):
         curve = sorted((p["temperature"], p["nll_oracle"], p["nll_test"]) for p in points if p["row"] == row)
         assert [c[0] for c in curve] == [0.7, 1.0, 1.3]
         assert curve[0][1] < curve[-1][1]  # colder samples are likelier under the oracle
+    # the pre-trained curve is the generator at the end of pre-training: its T = 1 point is the
+    # run's pre-training evaluation (same seeded sampler aside, so compare NLL-test, which is exact)
+    pretrain = [json.loads(line) for line in (out / "seed0" / "metrics.jsonl").read_text().splitlines()]
+    pretrain_test = [r["nll_test"] for r in pretrain if r["phase"] == "pretrain"][-1]
+    run0 = summary["per_run"][0]
+    assert next(p for p in run0["curves"]["pretrained"] if p["temperature"] == 1.0)["nll_test"] == pytest.approx(pretrain_test, rel=1e-6)
+    seqgan_t1 = run0["seqgan_t1"]
+    for label, gap in run0["gap_below"].items():
+        curve = [(p["nll_test"], p["nll_oracle"]) for p in run0["curves"][label]]
+        y = curve_at_nll_test(curve, seqgan_t1["nll_test"])
+        assert gap == (None if y is None else pytest.approx(y - seqgan_t1["nll_oracle"]))
+    assert "below the pre-trained curve by" in (tmp_path / "temp" / "temperature.md").read_text()
     assert (tmp_path / "temp" / "temperature.png").stat().st_size > 1000
+
+
+def test_curve_at_nll_test_interpolates_along_nll_test():
+    curve = [(7.6, 7.9), (7.2, 8.3), (7.4, 8.0)]  # (nll_test, nll_oracle), in any order
+    assert curve_at_nll_test(curve, 7.3) == pytest.approx(8.15)
+    assert curve_at_nll_test(curve, 7.5) == pytest.approx(7.95)
+    assert curve_at_nll_test(curve, 7.6) == pytest.approx(7.9)
+    assert curve_at_nll_test(curve, 7.7) is None and curve_at_nll_test(curve, 7.1) is None
 
 
 def test_experiment_argument_errors(tmp_path):

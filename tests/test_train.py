@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -213,8 +215,35 @@ def test_pg_bleu_steps_raise_bleu():
     policy = RolloutPolicy(g, 0.8)
     opt = torch.optim.Adam(g.parameters(), lr=0.03)
     before = scorer(g.sample(512)).mean().item()
-    for _ in range(30):
+    for _ in range(40):
         policy_gradient_step(g, opt, policy, scorer, batch_size=32, rollout_num=2, grad_clip=5.0)
         policy.update(g)
     after = scorer(g.sample(512)).mean().item()
     assert after > before + 0.15, (before, after)
+
+
+def test_tf1_adam_steps_by_tensorflow_1s_formula():
+    """Three steps of TF1Adam equal TF 1's AdamOptimizer update written out by hand, with tiny
+    gradients where the placement of epsilon matters (|g| ~ 1e-7), and differ from torch's Adam there."""
+    from seqgan.optim import TF1Adam
+
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    start = torch.tensor([0.5, -0.3, 0.2, 0.1], dtype=torch.float64)
+    grads = [torch.tensor([1e-7, -2e-7, 0.3, 0.0], dtype=torch.float64) * (k + 1) for k in range(3)]
+    for fused in (False, True):
+        w = torch.nn.Parameter(start.clone().float())
+        torch_w = torch.nn.Parameter(start.clone().float())
+        opt = TF1Adam([w], lr=lr, fused=fused)
+        torch_opt = torch.optim.Adam([torch_w], lr=lr, fused=fused)
+        theta, m, v = start.clone(), torch.zeros(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
+        for t, g in enumerate(grads, start=1):
+            m = b1 * m + (1 - b1) * g
+            v = b2 * v + (1 - b2) * g * g
+            lr_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            theta = theta - lr_t * m / (v.sqrt() + eps)
+            for p, o in ((w, opt), (torch_w, torch_opt)):
+                p.grad = g.float()
+                o.step()
+            torch.testing.assert_close(w.detach().double(), theta, rtol=1e-6, atol=1e-7)
+        # torch's form at the tiny gradients: a visibly different step (eps is 32x smaller at t = 1)
+        assert (torch_w.detach().double() - theta)[:2].abs().max() > 1e-4
