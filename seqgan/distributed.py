@@ -79,7 +79,7 @@ def check_divisible(sizes: dict[str, int]) -> None:
     p = int(os.environ.get("WORLD_SIZE", 1))
     for key, n in sizes.items():
         if n % p:
-            raise ValueError(f"key '{key}': {n} does not divide by the world size {p} (torchrun processes in all)")
+            raise ValueError(f"key '{key}': {n} does not divide by the world size {p} (processes on all nodes)")
 
 
 def setup(device: torch.device, backend: str, timeout_s: float) -> torch.device:
