@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -28,6 +29,13 @@ from seqgan.train import adam, build_discriminator, build_generator, mle_epoch, 
 CFG = Config()  # the paper's settings
 V, T, B, N = CFG.oracle.vocab_size, CFG.oracle.seq_len, CFG.train.batch_size, CFG.train.rollout_num
 SIZES = {"full": dict(seqs=10_000, pg_batch=B, repeats=3), "quick": dict(seqs=1_000, pg_batch=16, repeats=2)}
+
+
+def cpu_name() -> str:
+    for line in open("/proc/cpuinfo", encoding="utf-8"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.machine()
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -70,7 +78,8 @@ def main() -> None:
     if distributed.is_master():
         line = json.dumps({
             "world_size": distributed.world_size(), "seqs": seqs, "pg_batch": size["pg_batch"], "repeats": size["repeats"], "seconds": result,
-            "machine": platform.processor() or platform.machine(), "torch": torch.__version__, "threads_per_rank": 1,
+            "machine": cpu_name(), "cores": os.cpu_count(), "load_average": os.getloadavg(), "torch": torch.__version__,
+            "threads_per_rank": 1,
         })
         print(line)
         if args.out:
