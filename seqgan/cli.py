@@ -1,4 +1,5 @@
-"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data. Parses arguments and dispatches.
+"""The ``seqgan`` command: train, sample, evaluate, score, bleu, data, experiment, human-eval.
+Parses arguments and dispatches.
 
 Every user error (bad config, data or checkpoint) is one line on stderr and exit status 2.
 """
@@ -239,6 +240,31 @@ def cmd_experiment(args) -> int:
     return 0
 
 
+def cmd_human_eval(args) -> int:
+    from . import human_eval
+
+    if args.action == "make":
+        if not args.out:
+            return _fail("human-eval make needs --out DIR (where sheet.html and key.json go)")
+        rows = tuple(r for r in args.rows.split(",") if r)
+        key = human_eval.make_sheet(args.paths, args.out, args.num, args.seed, rows=rows, real=args.real,
+                                    scale=args.scale, data_dir=args.data_dir)
+        counts = {s: sum(1 for it in key["items"] if it["system"] == s) for s in key["systems"]}
+        print(f"sheet {key['sheet_id']}: {len(key['items'])} items ({', '.join(f'{n} {s}' for s, n in counts.items())})")
+        print(f"hand out {Path(args.out) / 'sheet.html'}; keep {Path(args.out) / 'key.json'} from the raters")
+        return 0
+    if len(args.paths) != 1:
+        return _fail("human-eval score takes one sheet directory (the --out of human-eval make)")
+    if not args.ratings:
+        return _fail("human-eval score needs --ratings FILE [FILE ...] (the CSV files the raters downloaded)")
+    result = human_eval.score(args.paths[0], args.ratings, key_path=args.key)
+    out = Path(args.json or Path(args.paths[0]) / "scores.json")
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(human_eval.score_markdown(result))
+    print(f"\nJSON: {out}")
+    return 0
+
+
 def _default_table1_config(data_dir: str | None) -> str:
     """The paper's oracle when the data directory has it, else the seeded random one."""
     from .oracle import resolve_oracle_path
@@ -319,6 +345,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every run")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("human-eval", help="human evaluation: a blinded rating sheet (make) and its unblinded scores (score)")
+    p.add_argument("action", choices=["make", "score"])
+    p.add_argument("paths", nargs="+", metavar="DIR",
+                   help="make: finished run directories on real data; score: the sheet directory")
+    p.add_argument("--num", type=int, default=20, help="make: items of each row of each run, and real items (default 20, the paper's)")
+    p.add_argument("--seed", type=int, default=0, help="make: which samples are drawn and their order")
+    p.add_argument("--out", help="make: where to write sheet.html and key.json")
+    p.add_argument("--rows", default="seqgan,mle", help="make: comma-separated rows of each run (default seqgan,mle)")
+    p.add_argument("--real", help="make: a file of real sequences, one a line (default: the test split of the run's data)")
+    p.add_argument("--scale", default="judge+quality", choices=["judge+quality", "judge", "quality"],
+                   help="make: the paper's person-or-machine judgement, with or without an optional 1-5 quality score")
+    p.add_argument("--data-dir", help="make: data directory (default: $SEQGAN_DATA_DIR)")
+    p.add_argument("--ratings", nargs="+", metavar="FILE", help="score: the ratings CSV files the raters downloaded")
+    p.add_argument("--key", help="score: the key (default DIR/key.json)")
+    p.add_argument("--json", help="score: where to write the scores as JSON (default DIR/scores.json)")
+    p.set_defaults(func=cmd_human_eval)
     return parser
 
 
