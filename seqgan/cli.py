@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from . import distributed
 from .config import BASELINE_ROWS, ConfigError, load_config
 
 USAGE_ERROR = 2
@@ -50,7 +51,12 @@ def cmd_train(args) -> int:
     cfg = load_config(args.config, overrides)
     if args.resume and not args.run_dir:
         return _fail("--resume needs --run-dir: the run directory to continue")
+    if distributed.launched() and not args.run_dir:  # each rank would pick its own free directory
+        return _fail("under torchrun, --run-dir is needed: the one run directory of all ranks")
     run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg.seed)
+    if not distributed.is_master():  # rank 0 speaks for the run
+        train(cfg, run_dir, resume=args.resume)
+        return 0
     print(f"run directory: {run_dir}", flush=True)
     results = train(cfg, run_dir, resume=args.resume)
     print()
@@ -444,7 +450,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (ConfigError, ValueError) as e:
         return _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
+    except distributed.RankLost as e:  # under torchrun: another rank failed, or a collective timed out
+        print(f"seqgan: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt as e:
+        if not distributed.is_master():  # rank 0 says it
+            return 130
         print(f"\nseqgan: {e}" if str(e) else "\nseqgan: interrupted; resume with --resume from the last checkpoint",
               file=sys.stderr)
         return 130

@@ -252,6 +252,10 @@ class Config:
     """torch intra-op threads; 0 keeps torch's default."""
     data_dir: str = ""
     """Where the shared data sets live (else SEQGAN_DATA_DIR)."""
+    dist_backend: str = "auto"
+    """Under torchrun: the process-group backend, 'auto' (gloo on CPU, NCCL on CUDA), 'gloo' or 'nccl'."""
+    dist_timeout: float = 1800.0
+    """Under torchrun: seconds a rank waits for the others in a collective before it stops with an error."""
     oracle: OracleConfig = field(default_factory=OracleConfig)
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
@@ -431,6 +435,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError(
             f"key 'discriminator.gradient_penalty': one of {', '.join(PENALTIES)}, got {cfg.discriminator.gradient_penalty!r}"
         )
+    if cfg.dist_backend not in ("auto", "gloo", "nccl"):
+        raise ConfigError(f"key 'dist_backend': 'auto', 'gloo' or 'nccl', got {cfg.dist_backend!r}")
+    if cfg.dist_timeout <= 0:
+        raise ConfigError(f"key 'dist_timeout': must be positive, got {cfg.dist_timeout}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):
         raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
 

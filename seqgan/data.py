@@ -14,6 +14,7 @@ from typing import Iterator
 
 import torch
 
+from . import distributed
 from .oracle import Oracle
 
 
@@ -28,6 +29,7 @@ def oracle_corpus(oracle: Oracle, num_train: int, num_test: int, seed: int) -> t
 def batches(data: torch.Tensor, batch_size: int, shuffle: bool = True) -> Iterator[torch.Tensor]:
     """Minibatches of the rows of ``data`` (one permutation, no per-row Python work)."""
     order = torch.randperm(len(data), device=data.device) if shuffle else torch.arange(len(data), device=data.device)
+    order = distributed.same_on_all_ranks(order)  # under torchrun: rank 0's order, so ranks shard the same batches
     for i in range(0, len(data), batch_size):
         yield data[order[i : i + batch_size]]
 

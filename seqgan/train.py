@@ -13,6 +13,9 @@ Alongside step 3 a copy of the pre-trained G keeps training by MLE (the MLE row 
 one run yields both rows. Everything is written to a run directory: the resolved config,
 ``metrics.jsonl``, TensorBoard events, checkpoints (atomic; ``--resume`` continues exactly),
 final samples, ``results.json`` and the NLL-oracle plot.
+
+Under torchrun the same recipe runs on every rank (``distributed.py``): each rank does its share of
+every batch, DDP averages the gradients, and only rank 0 (``master``) writes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +37,7 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from . import corpus, metrics
+from . import corpus, distributed, metrics
 from .bleu import BleuReference
 from .checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from .config import Config, config_from_dict
@@ -81,7 +85,8 @@ class StopRequest:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        tqdm.write("seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)")
+        if distributed.is_master():  # every rank gets the signal under torchrun; one says so
+            tqdm.write("seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)")
 
 
 # -- building blocks from the config (the config stops here) ----------------------------------------
@@ -183,16 +188,19 @@ def mle_epoch(
 
     ``sample_prob`` > 0 is scheduled sampling at that probability (``Generator.scheduled_sampling_loss``).
     """
+    generator = distributed.replicate(generator)  # under torchrun: DDP, which averages gradients over ranks
     generator.train()
     losses = []
     for b_seqs in batches(data, batch_size):
-        loss = generator.mle_loss(b_seqs) if sample_prob == 0.0 else generator.scheduled_sampling_loss(b_seqs, sample_prob)[0]
+        mb_seqs = distributed.shard(b_seqs)  # this rank's rows of the batch (all of them in one process)
+        loss = generator.mle_loss(mb_seqs) if sample_prob == 0.0 else generator.scheduled_sampling_loss(mb_seqs, sample_prob)[0]
+        loss = loss * distributed.row_weight(len(mb_seqs), len(b_seqs))  # 1 unless the last batch splits unevenly
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
         optimizer.step()
         losses.append(loss.detach())
-    return torch.stack(losses).mean().item()
+    return distributed.mean(torch.stack(losses).mean())
 
 
 def train_discriminator(
@@ -200,14 +208,21 @@ def train_discriminator(
     epochs: int, batch_size: int, bf16: bool, gp: str = "none", gp_weight: float = 0.0,
 ) -> float:
     """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss
-    (cross-entropy and L2, without the gradient penalty ``gp``, if any, at weight ``gp_weight``)."""
+    (cross-entropy and L2, without the gradient penalty ``gp``, if any, at weight ``gp_weight``).
+
+    Under torchrun ``fake`` is this rank's own negatives; it trains on its block of ``real``, in
+    minibatches of its share of ``batch_size``.
+    """
+    raw = discriminator
+    discriminator = distributed.replicate(discriminator)
+    real, batch_size = distributed.shard(real, even=True), distributed.share(batch_size)
     discriminator.train()
     if len(fake) < len(real):  # a balanced set: as many real sequences as negatives
         real = real[torch.randperm(len(real), device=real.device)[: len(fake)]]
     seqs, labels = discriminator_set(real, fake)
     device_type = seqs.device.type
     # bf16: persistent bf16 copies of the convolutions' and the highway's weights (mixed_precision.py)
-    weights = BF16Weights([*discriminator.convs, discriminator.highway]) if bf16 else None
+    weights = BF16Weights([*raw.convs, raw.highway]) if bf16 else None
     loss_sum = torch.zeros((), device=seqs.device)
     for _ in range(epochs):
         order = torch.randperm(len(seqs), device=seqs.device)
@@ -228,7 +243,7 @@ def train_discriminator(
                 weights.refresh()
             loss_sum += loss.detach()
             steps += 1
-    return (loss_sum / max(steps, 1)).item()
+    return distributed.mean(loss_sum / max(steps, 1))
 
 
 def ss_sample_prob(schedule: str, progress: float, final_prob: float, k: float = 10.0) -> float:
@@ -272,18 +287,20 @@ def policy_gradient_step(
     search), rewarding whole sequences by D for SeqGAN or BLEU for PG-BLEU; ``baseline`` (None:
     the paper) turns Q into advantages.
     """
-    samples = generator.sample(batch_size)  # (B, T)
+    mask = generator.token_mask  # of the plain model (a Replica under torchrun forwards the losses only)
+    generator = distributed.replicate(generator)  # under torchrun: DDP, which averages gradients over ranks
+    samples = generator.sample(distributed.share(batch_size))  # (B, T); under torchrun this rank's B/P
     rewards = estimator(samples)  # (B, T)
     advantages = rewards if baseline is None else baseline(samples, rewards)
     if normalize_advantages:
-        advantages = normalize(advantages, generator.token_mask(samples))
+        advantages = normalize(advantages, mask(samples))
     generator.train()
-    loss = generator.pg_loss(samples, advantages)
+    loss = generator.pg_loss(samples, advantages) * distributed.world_size()  # a sum: P x the mean over ranks is the batch's sum
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
     optimizer.step()
-    return rewards.mean().item()
+    return distributed.mean(rewards.mean())
 
 
 @dataclass
@@ -336,6 +353,11 @@ class Run:
         eps_form = cfg.train.adam_epsilon
         self.g_opt = adam(self.generator.parameters(), cfg.generator.lr, eps_form)
         self.d_opt = adam(self.discriminator.parameters(), cfg.discriminator.lr, eps_form)
+        # under torchrun: the same initial weights on every rank, then a random stream of each rank's own
+        self.master = distributed.is_master()  # under torchrun only rank 0 writes and prints
+        self.quiet = None if self.master else True  # tqdm's ``disable``: None draws bars on a terminal only
+        if distributed.world_size() > 1:
+            torch.manual_seed(distributed.rank_seed(cfg.seed, distributed.rank()))
         # built when adversarial training starts, from the pre-trained generator
         self.rollout_policy: RolloutPolicy | None = None
         self.pg_opt: torch.optim.Optimizer | None = None
@@ -379,10 +401,30 @@ class Run:
             "seconds": self.elapsed(),
             "rng_cpu": torch.get_rng_state(),
             "rng_cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
-        }
+        } | ({"distributed": {  # under torchrun: every rank's random state
+            "world_size": distributed.world_size(),
+            "rng_cpu": distributed.all_ranks(torch.get_rng_state()),
+            "rng_cuda": distributed.all_ranks(torch.cuda.get_rng_state(self.device)) if self.device.type == "cuda" else None,
+        }} if distributed.world_size() > 1 else {})
 
     def save(self) -> None:
-        save_checkpoint(self.state(), self.run_dir / CHECKPOINT)
+        """Rank 0 writes the checkpoint atomically; every rank waits until it is on disk."""
+        distributed.assert_replicated(self.replicated())
+        state = self.state()  # on every rank: it gathers their random states
+        if self.master:
+            save_checkpoint(state, self.run_dir / CHECKPOINT)
+        distributed.barrier()
+
+    def replicated(self) -> dict[str, torch.nn.Module]:
+        """The models that must be the same on every rank."""
+        models = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.rollout_policy is not None:
+            models["rollout_policy"] = self.rollout_policy
+        for name, row in self.baselines.items():
+            models[f"baselines.{name}"] = row.generator
+            if row.rollout_policy is not None:
+                models[f"baselines.{name}.rollout_policy"] = row.rollout_policy
+        return models
 
     def restore(self, ckpt: dict) -> None:
         self.generator.load_state_dict(ckpt["generator"])
@@ -410,9 +452,16 @@ class Run:
                 row.rollout_policy.load_state_dict(saved["rollout_policy"])
         self.progress = dict(ckpt["progress"])
         self.seconds = float(ckpt["seconds"])
-        torch.set_rng_state(ckpt["rng_cpu"])
-        if ckpt["rng_cuda"] is not None:
-            torch.cuda.set_rng_state(ckpt["rng_cuda"], self.device)
+        saved = ckpt.get("distributed") or {"world_size": 1, "rng_cpu": [ckpt["rng_cpu"]], "rng_cuda": [ckpt["rng_cuda"]]}
+        if saved["world_size"] == distributed.world_size():  # each rank continues its own stream
+            torch.set_rng_state(saved["rng_cpu"][distributed.rank()])
+            if saved["rng_cuda"] is not None and saved["rng_cuda"][distributed.rank()] is not None:
+                torch.cuda.set_rng_state(saved["rng_cuda"][distributed.rank()], self.device)
+        else:  # fresh streams, not the ones the run started with
+            torch.manual_seed(distributed.rank_seed(self.cfg.seed, distributed.rank(), _global_step(self)))
+            if self.master:
+                print(f"seqgan: warning: the run was trained by {saved['world_size']} process(es) and resumes with "
+                      f"{distributed.world_size()}: it continues, but not exactly as it would have", file=sys.stderr)
 
     def _start_adversarial(self) -> None:
         cfg = self.cfg
@@ -450,7 +499,7 @@ class Run:
     # -- logging
     def evaluate(self, phase: str, step: int, generator: Generator, extra: dict | None = None) -> dict:
         cfg = self.cfg
-        samples = generator.sample(cfg.eval.num_samples, temperature=cfg.eval.temperature)
+        samples = distributed.gather(generator.sample(distributed.share(cfg.eval.num_samples), temperature=cfg.eval.temperature))  # each rank its share
         d_loss, d_acc = metrics.discriminator_metrics(
             self.discriminator, self.test[: len(samples)], samples, bf16=self.bf16
         )
@@ -463,11 +512,14 @@ class Run:
             record.update(metrics.real_data_metrics(
                 self.bleu_reference, self.reference_rows, hypotheses, cfg.eval.self_bleu_samples, cfg.data.source == "midi",
             ))
-            self.write_decoded(self.run_dir / "samples" / f"{phase}_{step:05d}.txt", hypotheses)
+            if self.master:
+                self.write_decoded(self.run_dir / "samples" / f"{phase}_{step:05d}.txt", hypotheses)
         record.update({"d_loss": d_loss, "d_acc": d_acc, **(extra or {}), "seconds": round(self.elapsed(), 3)})
+        self.progress["metrics_lines"] += 1
+        if not self.master:
+            return record
         with open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
-        self.progress["metrics_lines"] += 1
         tag = "seqgan" if phase == "adversarial" else phase
         for key, value in record.items():
             if key not in ("step", "round", "seconds") and isinstance(value, (int, float)):
@@ -484,7 +536,7 @@ class Run:
 
     def heartbeat(self, bar: tqdm, desc: str, done: int, text: str) -> None:
         """Without a terminal tqdm draws no bar; a log file gets a plain line per unit instead."""
-        if bar.disable:
+        if bar.disable and self.master:
             tqdm.write(f"[{desc} {done}/{bar.total}] {text} ({self.elapsed():.0f}s)")
 
     def write_decoded(self, path: Path, hypotheses: list[list[str]]) -> None:
@@ -514,9 +566,30 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -
     """Run Algorithm 1 with the MLE baseline alongside; returns the final results.
 
     ``report(step, record)``, if given, sees each evaluation of the trained generator (pre-training
-    and adversarial phases) as it is written; ``seqgan tune`` prunes trials on it.
+    and adversarial phases) as it is written; ``seqgan tune`` prunes trials on it. Under torchrun
+    every rank calls this; they join the process group first and leave it at the end.
     """
-    run_dir = Path(run_dir)
+    ddp = distributed.launched()  # one of several processes started by torchrun
+    if not ddp:
+        return _train(cfg, Path(run_dir), resume, report)
+    if cfg.discriminator.gradient_penalty != "none":  # its extra backward is not routed through DDP
+        raise RunError("key 'discriminator.gradient_penalty': runs under torchrun support only 'none' for now")
+    distributed.check_divisible({
+        "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
+        "eval.num_samples": cfg.eval.num_samples,
+    })
+    cfg.device = str(distributed.setup(torch.device(cfg.device), cfg.dist_backend, cfg.dist_timeout))
+    try:
+        return _train(cfg, Path(run_dir), resume, report)
+    except RuntimeError as e:  # a collective failed: name this rank in one line, not a traceback of C++
+        if distributed.is_collective_failure(e):
+            raise distributed.lost(e, cfg.dist_timeout) from None
+        raise
+    finally:
+        distributed.shutdown()
+
+
+def _train(cfg: Config, run_dir: Path, resume: bool, report=None) -> dict:
     ckpt = prepare_run_dir(run_dir, resume)
     if ckpt is not None:
         cfg = _resumed_config(cfg, ckpt["config"])
@@ -524,7 +597,9 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -
         torch.set_num_threads(cfg.threads)
     run = Run(cfg, run_dir)  # reads the data first: bad input leaves no run directory behind
     run.report = report
-    run_dir.mkdir(parents=True, exist_ok=True)
+    distributed.barrier()  # every rank has checked the run directory before rank 0 writes to it
+    if run.master:
+        run_dir.mkdir(parents=True, exist_ok=True)
     if ckpt is not None:
         try:
             run.restore(ckpt)
@@ -535,26 +610,29 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -
                 run.started = time.perf_counter()
                 return _finish(run)
             return json.loads((run_dir / "results.json").read_text())
-        _truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
+        if run.master:
+            _truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
     else:
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
-        if run.vocab is not None:
-            run.vocab.save(run_dir / "vocab.json")
-            (run_dir / "data_stats.json").write_text(json.dumps(run.corpus_stats, indent=2) + "\n", encoding="utf-8")
+        if run.master:
+            (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+            if run.vocab is not None:
+                run.vocab.save(run_dir / "vocab.json")
+                (run_dir / "data_stats.json").write_text(json.dumps(run.corpus_stats, indent=2) + "\n", encoding="utf-8")
         run.started = time.perf_counter()
         run.save()  # a run stopped before its first periodic checkpoint can still --resume
     from torch.utils.tensorboard import SummaryWriter
 
     run.started = time.perf_counter()
-    run.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=_global_step(run) if ckpt else None)
+    run.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=_global_step(run) if ckpt else None) if run.master else None
     try:
         with run.stop:
             return _algorithm_1(run)
     finally:
-        run.writer.close()
+        if run.writer is not None:
+            run.writer.close()
 
 
-EXECUTION_KEYS = ("threads", "device", "data_dir")  # may change on resume; the rest fixes the experiment
+EXECUTION_KEYS = ("threads", "device", "data_dir", "dist_backend", "dist_timeout")  # may change on resume; the rest fixes the experiment
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -576,7 +654,7 @@ def _resumed_config(cfg: Config, saved: dict) -> Config:
     # a key newer than the checkpoint takes the value that reproduces the run as it was started
     # (config_from_dict), whatever this invocation's config says of it
     newer = sorted(key for key in now if key not in then and key not in EXECUTION_KEYS)
-    if newer:
+    if newer and distributed.is_master():
         tqdm.write(f"seqgan: the checkpoint predates {', '.join(newer)}: resuming with the values that reproduce its run")
     for key, value in now.items():
         if key not in EXECUTION_KEYS and key in then and then[key] != value:
@@ -603,7 +681,7 @@ def _truncate_lines(path: Path, keep: int) -> None:
 
 def _stop_if_asked(run: Run) -> None:
     """Between units of work: on a stop request, checkpoint and stop."""
-    if run.stop.requested:
+    if distributed.any_rank(run.stop.requested):  # all ranks stop at the same unit of work
         run.save()
         raise TrainingStopped(f"stopped; all finished work is in {run.run_dir / CHECKPOINT}: continue with --resume")
 
@@ -614,13 +692,14 @@ def _algorithm_1(run: Run) -> dict:
     bf16 = run.bf16
     gp = (cfg.discriminator.gradient_penalty, cfg.discriminator.gp_weight)  # D's gradient penalty, 'none' in the paper
     pretrain_epochs = tc.pretrain_g_epochs
+    num_negatives = distributed.share(tc.num_negatives)  # under torchrun each rank samples its share
 
     # Table 1's Random row: the generator before any training.
     if "random" in run.baselines and p["metrics_lines"] == 0:
         run.evaluate("random", 0, run.baselines["random"].generator)
 
     # 1. Pre-train G_theta by MLE on the real data.
-    bar = tqdm(total=pretrain_epochs, initial=p["g_epoch"], desc="MLE pre-training", unit="epoch", disable=None)
+    bar = tqdm(total=pretrain_epochs, initial=p["g_epoch"], desc="MLE pre-training", unit="epoch", disable=run.quiet)
     while p["g_epoch"] < pretrain_epochs:
         loss = mle_epoch(g, run.g_opt, run.real, tc.batch_size, cfg.generator.grad_clip)
         p["g_epoch"] += 1
@@ -635,9 +714,9 @@ def _algorithm_1(run: Run) -> dict:
         run.save()
 
     # 2. Pre-train D_phi on real data vs negatives freshly generated by G_theta.
-    bar = tqdm(total=tc.pretrain_d_steps, initial=p["d_step"], desc="D pre-training", unit="set", disable=None)
+    bar = tqdm(total=tc.pretrain_d_steps, initial=p["d_step"], desc="D pre-training", unit="set", disable=run.quiet)
     while p["d_step"] < tc.pretrain_d_steps:
-        negatives = g.sample(tc.num_negatives)
+        negatives = g.sample(num_negatives)
         d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, *gp)
         p["d_step"] += 1
         bar.update()
@@ -662,7 +741,7 @@ def _algorithm_1(run: Run) -> dict:
     reward = discriminator_scorer(d, batch_size=tc.score_batch_size, bf16=bf16)
     # Q and its baseline: the paper's Monte Carlo rollouts and none, or train.rewards and train.baseline
     estimator, baseline = reward_estimator(run, reward), pg_baseline(run)
-    bar = tqdm(total=tc.rounds, initial=p["round"], desc="adversarial", unit="round", disable=None)
+    bar = tqdm(total=tc.rounds, initial=p["round"], desc="adversarial", unit="round", disable=run.quiet)
     while p["round"] < tc.rounds:
         # g-steps: sample Y_1:T ~ G_theta, Q from Monte Carlo rollouts by G_beta and D, REINFORCE
         for _ in range(tc.g_steps):
@@ -674,7 +753,7 @@ def _algorithm_1(run: Run) -> dict:
         # d-steps: fresh negatives each time, k epochs over them
         d_loss = None
         for _ in range(tc.d_steps):
-            negatives = g.sample(tc.num_negatives)
+            negatives = g.sample(num_negatives)
             d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp)
         # the baseline rows: the same pre-trained G, trained their own way for the same rounds
         for name in trained_rows:
@@ -685,7 +764,7 @@ def _algorithm_1(run: Run) -> dict:
             f"{k}={v:.4f}" for k, v in (("mean_reward", mean_reward if tc.g_steps else None), ("d_loss", d_loss)) if v is not None
         ))
         step = pretrain_epochs + p["round"]
-        if tc.g_steps:
+        if tc.g_steps and run.master:
             run.writer.add_scalar("seqgan/mean_reward_train", mean_reward, step)
         if p["round"] % cfg.eval.every == 0 or p["round"] == tc.rounds:
             run.evaluate("adversarial", step, g, {
@@ -767,7 +846,7 @@ FINAL_KEYS = ("nll_oracle", "nll_test", "bleu2", "bleu3", "bleu4", "bleu5",
 
 def _finish(run: Run) -> dict:
     cfg = run.cfg
-    records = metrics.read_metrics(run.run_dir / "metrics.jsonl")
+    records = metrics.read_metrics(run.run_dir / "metrics.jsonl") if run.master else []
     final = {}
     for phase, name in ROW_NAMES.items():
         rows = [r for r in records if r["phase"] == phase]
@@ -775,7 +854,9 @@ def _finish(run: Run) -> dict:
             final[name] = {k: rows[-1][k] for k in FINAL_KEYS if k in rows[-1]} | {"step": rows[-1]["step"]}
     generators = {"": run.generator} | {f"_{name}": row.generator for name, row in run.baselines.items()}
     for suffix, generator in generators.items():
-        samples = generator.sample(cfg.eval.num_samples).cpu()
+        samples = distributed.gather(generator.sample(distributed.share(cfg.eval.num_samples))).cpu()
+        if not run.master:
+            continue
         write_token_file(run.run_dir / f"samples{suffix}.txt", samples)
         if run.vocab is not None:
             decoded = [run.vocab.decode(row) for row in samples.tolist()]
@@ -788,16 +869,18 @@ def _finish(run: Run) -> dict:
                 label = suffix.lstrip("_") or "seqgan"
                 for i, melody in enumerate(decoded[:cfg.eval.midi_files]):
                     write_midi([int(t) for t in melody if t.isdigit()], folder / f"{label}_{i:02d}.mid", step=cfg.data.midi_step)
-    if run.oracle is not None:
+    if run.master and run.oracle is not None:
         metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_oracle.png",
                                 title=f"oracle {cfg.oracle.source}, seed {cfg.seed}")
-    else:
+    elif run.master:
         metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_test.png",
                                 title=f"{cfg.data.train}, seed {cfg.seed}", key="nll_test")
     results = {"rows": final, "seconds": round(run.seconds + time.perf_counter() - run.started, 1), "seed": cfg.seed}
-    tmp = run.run_dir / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(run.run_dir / "results.json")
+    if run.master:
+        tmp = run.run_dir / "results.json.tmp"
+        tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(run.run_dir / "results.json")
+    results = distributed.from_master(results)  # every rank returns rank 0's results
     run.progress["finished"] = True
     run.save()
     return results
