@@ -264,10 +264,10 @@ def main() -> None:
               f"{1e3 * floor:.1f} ms; peak {peak:.0f} GFLOP/s", file=sys.stderr, flush=True)
 
     # 2c. one D training step (a minibatch of 64) with each gradient penalty (seqgan/penalty.py), fp32
-    def d_step(gp: str):
+    def penalised_d_step(gp: str):
         return lambda: train_discriminator(d, d_opt, real[: B // 2], fake[: B // 2], 1, B, False, gp, 10.0)
 
-    bench_group({f"d_step.{gp}": (d_step(gp), 1.0, f"batch {B}", "fp32") for gp in PENALTIES}, R)
+    bench_group({f"d_step.{gp}": (penalised_d_step(gp), 1.0, f"batch {B}", "fp32") for gp in PENALTIES}, R)
 
     # 3. one MLE epoch over 10,000 sequences; 4. sampling 10,000 sequences
     n = S["mle_seqs"]

@@ -222,7 +222,8 @@ def train_discriminator(
     seqs, labels = discriminator_set(real, fake)
     device_type = seqs.device.type
     # bf16: persistent bf16 copies of the convolutions' and the highway's weights (mixed_precision.py)
-    weights = BF16Weights([*raw.convs, raw.highway]) if bf16 else None
+    # (one process only: DDP's reducer expects gradients on the fp32 weights the forward used)
+    weights = BF16Weights([*raw.convs, raw.highway]) if bf16 and raw is discriminator else None
     loss_sum = torch.zeros((), device=seqs.device)
     for _ in range(epochs):
         order = torch.randperm(len(seqs), device=seqs.device)
@@ -230,7 +231,7 @@ def train_discriminator(
         steps = 0
         for i in range(0, len(seqs), batch_size):
             mb = order[i : i + batch_size]
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16), weights if bf16 else contextlib.nullcontext():
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16), weights if weights is not None else contextlib.nullcontext():
                 loss = discriminator.loss(seqs[mb], labels[mb])
                 # a gradient penalty in one-hot input space (R1, zero-centred or WGAN-GP; seqgan/penalty.py)
                 penalty = gradient_penalty(discriminator, seqs[mb], labels[mb], gp, gp_weight) if gp != "none" else 0.0
