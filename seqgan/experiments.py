@@ -396,7 +396,8 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
                               "nll_oracle": sum(p["nll_oracle"] for p in points) / len(points),
                               "nll_test": sum(p["nll_test"] for p in points) / len(points)})
     summary = {
-        "command": f"seqgan experiment temperature --runs {' '.join(map(str, run_dirs))} --num {num_samples}",
+        "command": f"seqgan experiment temperature --runs {' '.join(map(str, run_dirs))} "
+                   f"--temperatures {','.join(f'{t:g}' for t in temperatures)} --num {num_samples} --seed {seed}",
         "runs": [str(r) for r in run_dirs], "temperatures": temperatures, "num_samples": num_samples,
         "sampling_seed": seed, "machine": machine(), "points": table, "per_run": per_run,
     }
