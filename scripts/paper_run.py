@@ -88,7 +88,8 @@ def main(run_dir: Path) -> str:
         sets, t = d_beats[-1]
         d_projection = (f"D pre-training at {(t - t_pre) / sets:.0f} s a set projects to {(t - t_pre) / sets * D_SETS / 3600:.2f} h; "
                         "the rounds' time is measured from two adversarial evaluations on.")
-    done = max([r["seconds"] for r in records] + [t for _, t in d_beats])
+    round_beats = [float(m[1]) for m in re.finditer(r"\[adversarial round \d+/\d+\].*\((\d+)s\)", log)]
+    done = max([r["seconds"] for r in records] + [t for _, t in d_beats] + round_beats)
     text = "\n".join([
         f"Training time so far: {done / 3600:.2f} h (sum over sessions, one thread; see the log for the machine).", "",
         *lines, "", *phase, "",
