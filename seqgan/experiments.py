@@ -358,6 +358,7 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
     per_run: list[dict] = []
     for run_dir in run_dirs:
         curves: dict[str, list[dict]] = {}
+        test = None  # the run's held-out oracle data: drawn once, shared by its rows
         for label, name in TEMPERATURE_ROWS:
             try:
                 _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
@@ -368,7 +369,8 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
                 raise
             if oracle is None:
                 raise ValueError(f"{run_dir}: a real-data run; the temperature sweep needs the synthetic oracle")
-            _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+            if test is None:
+                _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
             for tau in temperatures:
                 torch.manual_seed(seed)
                 samples = g.sample(num_samples, temperature=tau)
