@@ -54,6 +54,19 @@ class PrefixValue(nn.Module):
         hidden, _ = self.lstm(self.embedding(torch.cat([start, seqs], dim=1)))  # (B, T+1, H)
         return torch.sigmoid(self.out(hidden).squeeze(2))
 
+    @torch.no_grad()
+    def calibrate(self, mean_reward: float) -> None:
+        """Make V the constant ``mean_reward`` (a zero output layer and its bias at logit(mean)).
+
+        A fresh sigmoid output reads 0.5, while D's rewards in SeqGAN fall to a few hundredths as D
+        overfits; a value that starts there and learns at ~1e-3 a step subtracts a large wrong
+        constant for hundreds of steps, which adds variance instead of removing it (measured in
+        results/rewards). Starting from the batch mean, V is at worst the mean baseline.
+        """
+        p = min(max(mean_reward, 1e-4), 1.0 - 1e-4)
+        self.out.weight.zero_()
+        self.out.bias.fill_(torch.logit(torch.tensor(p)).item())
+
 
 # -- baselines -----------------------------------------------------------------------------------------
 
@@ -73,21 +86,32 @@ class MeanBaseline:
 
 class ValueBaseline:
     """A_t = Q_t - V(Y_1:t-1), V read before it learns from this batch; then ``updates`` Adam steps
-    of squared error toward Q."""
+    of squared error toward Q.
+
+    The first batch it sees calibrates V to that batch's mean Q (``PrefixValue.calibrate``); that
+    batch itself gets the leave-one-out mean as its baseline, so no sample's own Q enters its baseline.
+    """
 
     def __init__(self, value: PrefixValue, lr: float, updates: int):
         self.value, self.updates = value, updates
         self.optimizer = torch.optim.Adam(value.parameters(), lr=lr)
         self.last_loss = float("nan")
+        self.calibrated = False
 
     def __call__(self, samples: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            baseline = self.value(samples)[:, :-1]  # (B, T): V(Y_1:t-1) for t = 1..T
+        if not self.calibrated:
+            baseline = leave_one_out_mean(rewards)
+        else:
+            with torch.no_grad():
+                baseline = self.value(samples)[:, :-1]  # (B, T): V(Y_1:t-1) for t = 1..T
         self.fit(samples, rewards)
         return rewards - baseline
 
     def fit(self, samples: torch.Tensor, rewards: torch.Tensor) -> None:
         rewards = rewards.detach()
+        if not self.calibrated:
+            self.value.calibrate(rewards.mean().item())
+            self.calibrated = True
         for _ in range(self.updates):
             loss = ((self.value(samples)[:, :-1] - rewards) ** 2).mean()
             self.optimizer.zero_grad(set_to_none=True)
@@ -96,11 +120,12 @@ class ValueBaseline:
             self.last_loss = loss.item()
 
     def state_dict(self) -> dict:
-        return {"value": self.value.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return {"value": self.value.state_dict(), "optimizer": self.optimizer.state_dict(), "calibrated": self.calibrated}
 
     def load_state_dict(self, state: dict) -> None:
         self.value.load_state_dict(state["value"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.calibrated = state.get("calibrated", True)  # checkpoints from before calibration had started fitting
 
 
 def normalize(advantages: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:

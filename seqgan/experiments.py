@@ -75,7 +75,8 @@ def _train_command(config: str, run_dir: Path, seed: int, overrides: list[str]) 
 
 
 def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> int:
-    """Run ``seqgan train`` commands, ``jobs`` at a time, one thread each (threads = cores / jobs).
+    """Run ``seqgan train`` commands, ``jobs`` at a time, with threads = cores / jobs each, unless a
+    command sets ``threads`` itself.
 
     A run whose directory holds results is skipped; one with a checkpoint is resumed. Each run's
     output goes to RUN_DIR.log. Returns how many runs it started; raises ValueError naming the log
@@ -103,12 +104,15 @@ def _schedule(pending: list, running: list, failed: list, jobs: int, threads: in
             run_dir, cmd = pending.pop(0)
             if (run_dir / "results.json").exists():
                 continue
-            argv = [sys.executable, "-m", "seqgan.cli", *cmd[1:], "--set", f"threads={threads}"]
+            # a --set threads=N of the user's (e.g. one thread beside a long run) wins over cores / jobs
+            own = [int(a.split("=", 1)[1]) for a in cmd if a.startswith("threads=")]
+            run_threads = own[-1] if own else threads
+            argv = [sys.executable, "-m", "seqgan.cli", *cmd[1:], "--set", f"threads={run_threads}"]
             if (run_dir / "checkpoint.pt").exists():
                 argv.append("--resume")
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             log = open(run_dir.parent / f"{run_dir.name}.log", "a", encoding="utf-8")
-            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "TQDM_DISABLE": "1"}
+            env = {**os.environ, "OMP_NUM_THREADS": str(run_threads), "TQDM_DISABLE": "1"}
             if not quiet:
                 print(f"started: {shlex.join(cmd)}", flush=True)
             running.append((run_dir, subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env), log))

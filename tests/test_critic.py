@@ -113,6 +113,7 @@ def test_the_value_loss_never_reaches_g():
     baseline = ValueBaseline(PrefixValue(V, 6, g.start_token), lr=0.05, updates=3)
     before_g = [p.detach().clone() for p in g.parameters()]
     before_v = [p.detach().clone() for p in baseline.value.parameters()]
+    baseline(g.sample(16), torch.rand(16, T))  # the first batch calibrates V
     samples = g.sample(16)
     rewards = torch.rand(16, T)
     with torch.no_grad():
@@ -128,6 +129,30 @@ def test_the_value_loss_never_reaches_g():
     g.pg_loss(samples, advantages).backward()
     assert all(p.grad is not None for p in g.parameters() if p.requires_grad)
     assert all(torch.equal(a, p.grad) for a, p in zip(value_grads, baseline.value.parameters()))
+
+
+def test_the_first_batch_calibrates_v_to_its_mean_and_gets_the_leave_one_out_mean():
+    torch.manual_seed(0)
+    baseline = ValueBaseline(PrefixValue(V, 6, 0), lr=0.05, updates=0)
+    samples = torch.randint(0, V, (5, T))
+    rewards = torch.rand(5, T) * 0.1  # D's rewards late in a run: far from a fresh sigmoid's 0.5
+    torch.testing.assert_close(baseline(samples, rewards), rewards - leave_one_out_mean(rewards))
+    with torch.no_grad():
+        v = baseline.value(torch.randint(0, V, (7, T)))
+    torch.testing.assert_close(v, torch.full_like(v, rewards.mean().item()), atol=1e-6, rtol=0)
+    # calibrated once: the next batch is measured against V, which stays where learning moves it
+    other = torch.rand(5, T)
+    with torch.no_grad():
+        v_next = baseline.value(samples)[:, :-1]
+    torch.testing.assert_close(baseline(samples, other), other - v_next)
+    state = baseline.state_dict()
+    fresh = ValueBaseline(PrefixValue(V, 6, 0), lr=0.05, updates=0)
+    fresh.load_state_dict(state)
+    assert fresh.calibrated
+    del state["calibrated"]  # a checkpoint from before calibration existed: it had been fitting all along
+    fresh = ValueBaseline(PrefixValue(V, 6, 0), lr=0.05, updates=0)
+    fresh.load_state_dict(state)
+    assert fresh.calibrated
 
 
 def test_the_value_baseline_learns_the_mean_q_of_each_prefix():
