@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from seqgan import tune
+from seqgan import search_space, tune
 from seqgan.config import ConfigError, load_config
 
 optuna = pytest.importorskip("optuna", reason="seqgan tune's tests need Optuna: pip install -e '.[test]'")
@@ -73,7 +73,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_bad_space_is_an_error_naming_file_and_line(tmp_path, text, needle):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as e:
-        tune.load_space(path, str(SMOKE))
+        search_space.load_space(path, str(SMOKE))
     assert str(e.value).startswith(f"space {path}"), str(e.value)
     assert needle in str(e.value), str(e.value)
     assert "\n" not in str(e.value)
@@ -89,7 +89,7 @@ def test_bad_space_from_the_command_line_is_one_line_on_stderr(tmp_path):
 
 
 def test_space_suggests_the_config_types():
-    space = {p.key: p for p in tune.load_space(SPACE, str(SMOKE))}
+    space = {p.key: p for p in search_space.load_space(SPACE, str(SMOKE))}
     trial = optuna.trial.FixedTrial({"generator.lr": 0.01, "train.d_steps": 2, "train.rollout_update_rate": 0.4,
                                      "discriminator.gradient_penalty": "r1"})
     assert space["generator.lr"].log and space["train.d_steps"].type is int
