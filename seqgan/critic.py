@@ -166,13 +166,14 @@ class TDCritic:
 
     def __init__(
         self, value: PrefixValue, *, lam: float, lr: float, updates: int, warmup: int, target_rate: float,
-        completions: int = 0,
+        completions: int = 0, eos_token: int | None = None,
     ):
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"td lambda must be in [0, 1], got {lam}")
         self.value, self.lam, self.updates, self.warmup = value, lam, updates, warmup
         self.target = copy.deepcopy(value).requires_grad_(False)
         self.target_rate, self.completions = target_rate, completions
+        self.eos_token = eos_token  # a prefix holding it is a finished episode: its value is D(Y), not V
         self.optimizer = torch.optim.Adam(value.parameters(), lr=lr)
         self.steps = 0  # critic updates so far
         self.warmed_up = warmup == 0
@@ -194,11 +195,28 @@ class TDCritic:
         mc = scores.view(t_len - 1, self.completions, b).mean(dim=1).t()  # (B, T-1): Y_1:1 .. Y_1:T-1
         return torch.cat([torch.zeros_like(mc[:, :1]), mc, final_reward.float().unsqueeze(1)], dim=1)
 
+    def finished(self, samples: torch.Tensor) -> torch.Tensor | None:
+        """(B, T) bool, column t-1: the prefix Y_1:t holds the end token (real data); None without one."""
+        if self.eos_token is None:
+            return None
+        return (samples == self.eos_token).cumsum(dim=1) > 0
+
+    def terminal(self, samples: torch.Tensor, final_reward: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """``values`` (B, T') of the prefixes Y_1:1.. with each finished prefix's value set to D(Y_1:T)."""
+        finished = self.finished(samples)
+        if finished is None:
+            return values
+        finished = finished[:, : values.shape[1]]
+        return torch.where(finished, final_reward.unsqueeze(1).to(values.dtype), values)
+
     def targets(self, samples: torch.Tensor, final_reward: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
         """Regression targets (B, T) for V(Y_1:t), t = 0..T-1: lambda-returns bootstrapped from ``values``
-        (B, T+1), by default the target critic's."""
+        (B, T+1), by default the target critic's. An episode ends at its end token: every prefix from
+        there on bootstraps from D(Y_1:T), so its return, and the step into it, are exact."""
         with torch.no_grad():
-            return lambda_returns(self.target(samples) if values is None else values, final_reward, self.lam)
+            values = self.target(samples) if values is None else values
+            values = torch.cat([values[:, :1], self.terminal(samples, final_reward, values[:, 1:])], dim=1)
+            return lambda_returns(values, final_reward, self.lam)
 
     def update(self, samples: torch.Tensor, targets: torch.Tensor) -> None:
         """One Adam step of squared error of V(Y_1:t), t = 0..T-1, toward ``targets``; then the target network moves."""
@@ -228,11 +246,13 @@ class TDCritic:
         self.warmed_up = True
 
     def rewards(self, samples: torch.Tensor, rollout_policy: RolloutPolicy | None, scorer: Scorer) -> torch.Tensor:
-        """Q (B, T) of a g-step's batch: the critic learns the batch first, then Q_t = V(Y_1:t) (t < T), Q_T = D(Y_1:T)."""
+        """Q (B, T) of a g-step's batch: the critic learns the batch first, then Q_t = V(Y_1:t) (t < T), Q_T = D(Y_1:T),
+        and Q_t = D(Y_1:T) where Y_1:t holds the end token."""
         final_reward = self.learn(samples, rollout_policy, scorer)
         with torch.no_grad():
             values = self.value(samples)  # (B, T+1)
-        return torch.cat([values[:, 1:-1], final_reward.unsqueeze(1).to(values.dtype)], dim=1)
+        q = torch.cat([values[:, 1:-1], final_reward.unsqueeze(1).to(values.dtype)], dim=1)
+        return self.terminal(samples, final_reward, q)  # the end token's Q, and any after it, is D(Y)
 
     def state_dict(self) -> dict:
         return {"value": self.value.state_dict(), "target": self.target.state_dict(),

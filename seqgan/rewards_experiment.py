@@ -5,7 +5,7 @@
   across repeats, D evaluations and wall time a g-step), and the TD critic's error against the
   number of batches it has learned (how fast it catches up with a D it has not seen). Baselines:
   the variance of the policy-gradient estimate (trace of the covariance of the flattened gradient
-  over independent batches) and each estimate's cosine to the mean gradient, all from the same
+  over independent batches) and each estimate's cosine to the other batches' mean gradient, all from the same
   batches and the same Monte Carlo Q, so the baselines cost the same D evaluations.
 * ``rewards_train``: the paper's setting and five others trained at a preset's budget over seeds,
   side by side (``seqgan experiment table1`` style), with each setting's temperature curve beside
@@ -74,7 +74,7 @@ def _critic(cfg, g) -> TDCritic:
     tc = cfg.train
     return TDCritic(PrefixValue(g.vocab_size, tc.critic_hidden_dim, g.start_token), lam=tc.td_lambda, lr=tc.critic_lr,
                     updates=tc.critic_updates, warmup=tc.critic_warmup, target_rate=tc.critic_target_rate,
-                    completions=tc.td_completions)
+                    completions=tc.td_completions, eos_token=g.eos_token)
 
 
 def _flat_grad(g, samples: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
@@ -97,8 +97,9 @@ def _error_stats(estimates: list[torch.Tensor], reference: torch.Tensor) -> dict
 def rewards(run_dir: Path, out: Path, *, reference_n: int = 1024, repeats: int = 8, batches: int = 32,
             fit_batches: int = 32, batch_size: int = 0, seed: int = 0, overrides: list[str] = ()) -> dict:
     """The estimator and baseline measurements on a run's frozen G and D; writes rewards.{json,md,png}."""
-    if reference_n < 1 or repeats < 2 or batches < 2 or fit_batches < 0:
-        raise ValueError("--reference >= 1, --repeats >= 2, --batches >= 2 and --fit-batches >= 0 needed")
+    if reference_n < 1 or repeats < 2 or batches < 2 or fit_batches < 1:
+        raise ValueError("--reference >= 1, --repeats >= 2, --batches >= 2 and --fit-batches >= 1 needed "
+                         "(the value baseline calibrates on its first batch)")
     cfg, g, d, policy, scorer = load_frozen(run_dir, list(overrides))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -182,16 +183,7 @@ def rewards(run_dir: Path, out: Path, *, reference_n: int = 1024, repeats: int =
                 adv = baseline(batch, q)
             grads[name].append(_flat_grad(g, batch, adv))
             grads[f"{name} + normalize"].append(_flat_grad(g, batch, normalize(adv, mask)))
-    pooled = torch.stack([v for k in settings for v in grads[k]]).double().mean(dim=0)  # unbiased estimates alike
-    baselines = {}
-    for name, vs in grads.items():
-        stack = torch.stack(vs).double()  # (K, P)
-        mean = stack.mean(dim=0)
-        trace = stack.var(dim=0).sum().item()
-        cos = torch.nn.functional.cosine_similarity(stack, pooled.unsqueeze(0), dim=1)
-        baselines[name] = {"trace_cov": trace, "relative_variance": trace / mean.pow(2).sum().item(),
-                           "cosine_mean": cos.mean().item(), "cosine_std": cos.std().item(),
-                           "mean_grad_norm": mean.norm().item()}
+    baselines = gradient_statistics(grads, unbiased=list(settings))
     ratio = baselines["none"]["trace_cov"] / baselines["value"]["trace_cov"]
 
     summary = {
@@ -213,6 +205,30 @@ def rewards(run_dir: Path, out: Path, *, reference_n: int = 1024, repeats: int =
     return summary
 
 
+def gradient_statistics(grads: dict[str, list[torch.Tensor]], unbiased: list[str]) -> dict[str, dict]:
+    """Per setting, the spread of its K gradient estimates (K, P) over independent batches.
+
+    ``unbiased`` names the settings whose estimates share one expectation (the unnormalised
+    baselines); batch k of every setting is compared with their mean over the *other* batches,
+    which shares no noise with it. ``relative_variance`` is trace(Cov) / ||E g||^2 with ||E g||^2
+    estimated as ||mean||^2 - trace / K: the plain ||mean||^2 carries the noise too, and with the
+    noise dominating the ratio would tend to K whatever the truth (inf where the estimate is <= 0).
+    """
+    k = len(grads[unbiased[0]])
+    per_batch = torch.stack([torch.stack(grads[name]).double() for name in unbiased]).sum(dim=0)  # (K, P)
+    others = (per_batch.sum(dim=0, keepdim=True) - per_batch) / (len(unbiased) * (k - 1))  # (K, P)
+    out = {}
+    for name, vs in grads.items():
+        stack = torch.stack(vs).double()  # (K, P)
+        mean = stack.mean(dim=0)
+        trace = stack.var(dim=0).sum().item()
+        signal = mean.pow(2).sum().item() - trace / k
+        cos = torch.nn.functional.cosine_similarity(stack, others, dim=1)
+        out[name] = {"trace_cov": trace, "relative_variance": trace / signal if signal > 0 else float("inf"),
+                     "cosine_mean": cos.mean().item(), "cosine_std": cos.std().item(), "mean_grad_norm": mean.norm().item()}
+    return out
+
+
 def _reference_se(reference: torch.Tensor, n: int) -> float:
     """An upper bound on the reference's standard error: D lies in [0, 1], so its variance is at most q (1 - q)."""
     q = reference[:, :-1].double()
@@ -228,7 +244,7 @@ def _rewards_markdown(s: dict) -> str:
     cu = ["| batches learned | critic updates | bias | RMSE |", "| ---: | ---: | ---: | ---: |"]
     for c in s["critic_catch_up"]:
         cu.append(f"| {c['batches']} | {c['critic_updates']} | {c['bias']:+.4f} | {c['rmse']:.4f} |")
-    bl = ["| baseline | trace of gradient covariance | relative variance (trace / ‖mean‖²) | cosine to the mean gradient |",
+    bl = ["| baseline | trace of gradient covariance | relative variance (trace / ‖E g‖²) | cosine to the other batches' mean gradient |",
           "| --- | ---: | ---: | ---: |"]
     for name, v in s["baselines"].items():
         bl.append(f"| {name} | {v['trace_cov']:.4g} | {v['relative_variance']:.3g} | {v['cosine_mean']:.3f} ± {v['cosine_std']:.3f} |")
@@ -248,7 +264,9 @@ def _rewards_markdown(s: dict) -> str:
         f"Every baseline sees the same {s['batches']} independent batches and the same Monte Carlo Q (N = {s['rollout_num']}), "
         f"so all cost the same D evaluations. The value network first learned {s['fit_batches']} other batches of the frozen G "
         "(during training it learns as G and D move). The gradient is the flattened gradient of G's policy-gradient loss "
-        "before clipping; the mean gradient is pooled over the unnormalised estimates (all unbiased).", "",
+        "before clipping. ‖E g‖² is estimated without the noise's share (‖mean‖² − trace / K; inf where the noise "
+        "swamps it). Each batch's estimate is compared with the mean of every unnormalised estimate (all unbiased) "
+        "over the other batches, which shares no noise with it.", "",
         *bl, "",
         f"Variance ratio none / value: {s['variance_ratio_none_over_value']:.2f}x (target: at least 2x).", "",
         "![rewards](rewards.png)", "",

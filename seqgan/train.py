@@ -478,7 +478,7 @@ class Run:
             self.critic = TDCritic(
                 PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device), lam=tc.td_lambda,
                 lr=tc.critic_lr, updates=tc.critic_updates, warmup=tc.critic_warmup,
-                target_rate=tc.critic_target_rate, completions=tc.td_completions,
+                target_rate=tc.critic_target_rate, completions=tc.td_completions, eos_token=self.generator.eos_token,
             )
         if tc.baseline == "value":
             self.value_baseline = ValueBaseline(
@@ -575,6 +575,12 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -
         return _train(cfg, Path(run_dir), resume, report)
     if cfg.discriminator.gradient_penalty != "none":  # its extra backward is not routed through DDP
         raise RunError("key 'discriminator.gradient_penalty': runs under torchrun support only 'none' for now")
+    # each process's critic or value network would learn from its own batches and drift apart, and a
+    # checkpoint holds process 0's: a resumed run would not be the run that was started
+    if cfg.train.rewards == "td":
+        raise RunError("key 'train.rewards': runs under torchrun support 'mc' and 'mcts' for now, not 'td'")
+    if cfg.train.baseline == "value":
+        raise RunError("key 'train.baseline': runs under torchrun support 'none' and 'mean' for now, not 'value'")
     distributed.check_divisible({
         "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
         "eval.num_samples": cfg.eval.num_samples,

@@ -221,6 +221,28 @@ def test_the_critic_bootstraps_from_its_target_network():
         torch.testing.assert_close(new, 0.5 * old + 0.5 * online)
 
 
+def test_an_episode_ends_at_its_end_token():
+    """Real data: a prefix holding the end token is finished, so its value, its return and the Q of the
+    end token (and of any padding after it) are D(Y), not the critic's guess."""
+    torch.manual_seed(0)
+    eos = 1
+    critic = TDCritic(PrefixValue(V, 6, 0), lam=0.5, lr=0.01, updates=1, warmup=0, target_rate=0.5, eos_token=eos)
+    samples = torch.tensor([[0, eos, 2], [2, 2, 0]])  # row 0 ends at t = 2; row 1 runs to T
+    final = torch.tensor([0.3, 0.9])
+    with torch.no_grad():
+        v = critic.target(samples)  # (B, T+1)
+    targets = critic.targets(samples, final)
+    # row 0: Y_1:2 and Y_1:3 are finished, so G_2 = G_1 = D; G_0 bootstraps from V(Y_1:1)
+    torch.testing.assert_close(targets[0], torch.stack([0.5 * v[0, 1] + 0.5 * 0.3, torch.tensor(0.3), torch.tensor(0.3)]))
+    # row 1 has no end token: the plain lambda-return
+    torch.testing.assert_close(targets[1], lambda_returns(v[1:], final[1:], 0.5)[0])
+    q = critic.rewards(samples, None, lambda seqs: final[: len(seqs)])
+    with torch.no_grad():
+        after = critic.value(samples)
+    torch.testing.assert_close(q[0], torch.stack([after[0, 1], torch.tensor(0.3), torch.tensor(0.3)]))
+    torch.testing.assert_close(q[1], torch.cat([after[1, 1:-1], torch.tensor([0.9])]))
+
+
 def test_real_completions_replace_the_bootstrap_values():
     """td_completions K: the bootstrap value of Y_1:t is the mean D of K completions by G_beta."""
     g = tiny_generator().float()

@@ -6,8 +6,9 @@ import json
 import math
 
 import pytest
+import torch
 
-from seqgan.rewards_experiment import _gap_below
+from seqgan.rewards_experiment import _gap_below, gradient_statistics
 
 from test_cli import SMOKE, assert_one_line_error, seqgan
 
@@ -18,6 +19,32 @@ def test_gap_to_a_temperature_curve_by_hand():
     at_one, best = _gap_below([(0.9, 4.5, 2.0), (1.0, 5.5, 1.9), (1.1, 7.0, 1.0)], curve)
     assert at_one == pytest.approx(1.75 - 1.9) and best == pytest.approx(2.5 - 2.0)
     assert math.isnan(_gap_below([(1.0, 7.0, 1.0)], curve)[0])
+
+
+def test_gradient_statistics_against_known_means_and_noise():
+    """Estimates mu + noise with known covariance: the noise-corrected ratio finds trace / ||mu||^2 where
+    the plain ||mean||^2 would not, a pure-noise setting is inf, and an exact estimate has cosine 1."""
+    torch.manual_seed(0)
+    k, p = 400, 50
+    mu = torch.zeros(p)
+    mu[0] = 1.0
+    sigma = 0.5  # per coordinate: trace = p * sigma^2 = 12.5, ratio 12.5
+    grads = {
+        "exact": [mu.clone() for _ in range(k)],
+        "noisy": [mu + sigma * torch.randn(p) for _ in range(k)],
+        "noise only": [sigma * torch.randn(p) for _ in range(k)],
+    }
+    stats = gradient_statistics(grads, unbiased=["exact", "noisy"])
+    assert stats["exact"]["trace_cov"] == 0 and stats["exact"]["relative_variance"] == 0
+    assert abs(stats["noisy"]["trace_cov"] - 12.5) < 1.0
+    assert abs(stats["noisy"]["relative_variance"] - 12.5) < 2.0
+    # the mean over the other batches of 'exact' and 'noisy' is mu up to noise / sqrt(2K): an exact estimate is aligned
+    assert stats["exact"]["cosine_mean"] > 0.99
+    # cosine of a noisy estimate with mu: ||mu|| / sqrt(||mu||^2 + trace) = 1 / sqrt(13.5)
+    assert abs(stats["noisy"]["cosine_mean"] - 13.5 ** -0.5) < 0.03
+    # no signal: the plain trace / ||mean||^2 would sit near K = 400; the corrected one is inf or far above it
+    assert stats["noise only"]["relative_variance"] > 1000
+    assert abs(stats["noise only"]["cosine_mean"]) < 0.02
 
 
 def test_rewards_on_a_smoke_run(tmp_path):
