@@ -298,10 +298,12 @@ def _plot_rewards(s: dict, path: Path) -> None:
     ax.legend()
     ax = axes[2]
     bl = s["baselines"]
-    ax.bar(list(bl), [v["trace_cov"] for v in bl.values()], color="tab:purple")
+    # the relative variance, not the trace: normalising rescales the gradient, so only the ratio compares all six
+    finite = {k: v["relative_variance"] for k, v in bl.items() if math.isfinite(v["relative_variance"])}
+    ax.bar(list(finite), list(finite.values()), color="tab:purple")
     ax.set_yscale("log")
-    ax.set_ylabel("trace of the gradient's covariance")
-    ax.set_title(f"policy-gradient variance over {s['batches']} batches")
+    ax.set_ylabel("trace(Cov g) / ||E g||^2")
+    ax.set_title(f"policy-gradient relative variance, {s['batches']} batches")
     ax.tick_params(axis="x", rotation=30)
     fig.suptitle(f"{s['run']} — {s['machine'].split(',')[0]}", fontsize=9)
     fig.tight_layout()
