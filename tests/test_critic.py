@@ -155,6 +155,33 @@ def test_the_first_batch_calibrates_v_to_its_mean_and_gets_the_leave_one_out_mea
     assert fresh.calibrated
 
 
+def test_with_the_default_settings_v_keeps_up_with_a_falling_reward():
+    """D's rewards fall from ~0.58 to ~0.04 over a quick run's 30 g-steps; V must follow them, or the
+    advantage becomes a large negative constant (what value_lr 1e-3 with one update a g-step did)."""
+    from seqgan.config import TrainConfig
+
+    tc = TrainConfig()
+    torch.manual_seed(0)
+    baseline = ValueBaseline(PrefixValue(50, tc.critic_hidden_dim, 0), lr=tc.value_lr, updates=tc.value_updates)
+    lags = []
+    for k in range(30):
+        level = 0.58 * (0.04 / 0.58) ** (k / 29)
+        samples = torch.randint(0, 50, (64, 20))
+        if baseline.calibrated:
+            with torch.no_grad():
+                lags.append(baseline.value(samples)[:, :-1].mean().item() - level)
+        baseline(samples, (level + 0.05 * torch.randn(64, 20)).clamp(0, 1))
+    assert max(abs(x) for x in lags) < 0.06, lags
+    slow = ValueBaseline(PrefixValue(50, tc.critic_hidden_dim, 0), lr=1e-3, updates=1)
+    torch.manual_seed(0)
+    for k in range(30):
+        level = 0.58 * (0.04 / 0.58) ** (k / 29)
+        samples = torch.randint(0, 50, (64, 20))
+        slow(samples, (level + 0.05 * torch.randn(64, 20)).clamp(0, 1))
+    with torch.no_grad():
+        assert slow.value(samples)[:, :-1].mean().item() - 0.04 > 0.3  # the lag the defaults were raised for
+
+
 def test_the_value_baseline_learns_the_mean_q_of_each_prefix():
     """Squared error toward Q: on one fixed batch V(Y_1:t-1) converges to the mean Q over rows sharing the prefix."""
     torch.manual_seed(0)
