@@ -60,8 +60,9 @@ class PrefixValue(nn.Module):
 
         A fresh sigmoid output reads 0.5, while D's rewards in SeqGAN fall to a few hundredths as D
         overfits; a value that starts there and learns at ~1e-3 a step subtracts a large wrong
-        constant for hundreds of steps, which adds variance instead of removing it (measured in
-        results/rewards). Starting from the batch mean, V is at worst the mean baseline.
+        constant for hundreds of steps, which adds variance instead of removing it (an earlier
+        measurement had 20x the variance of no baseline). Starting from the batch mean, V starts
+        as the mean baseline.
         """
         p = min(max(mean_reward, 1e-4), 1.0 - 1e-4)
         self.out.weight.zero_()
