@@ -493,6 +493,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         cursor[parts[-1]] = value
         _apply(cfg, nested, "", {}, "--set")
         origin[key] = "--set"
+    # which keys this invocation wrote (the file or --set): on --resume only these may not differ from
+    # the run's; a default that changed since the run started takes the run's value
+    cfg.explicit_keys = frozenset(origin)
     try:
         _check(cfg)
     except ConfigError as e:  # say where the offending value was written
