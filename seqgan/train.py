@@ -664,20 +664,17 @@ def _resumed_config(cfg: Config, saved: dict) -> Config:
     if newer and distributed.is_master():
         tqdm.write(f"seqgan: the checkpoint predates {', '.join(newer)}: resuming with the values that reproduce its run")
     explicit = getattr(cfg, "explicit_keys", None)  # None: a Config built in code, every key counts
-    changed_defaults = sorted(
-        key for key, value in now.items()
-        if key not in EXECUTION_KEYS and key in then and then[key] != value and explicit is not None and key not in explicit
-    )
+    differing = [key for key, value in now.items() if key not in EXECUTION_KEYS and key in then and then[key] != value]
+    changed_defaults = [key for key in differing if explicit is not None and key not in explicit]
     if changed_defaults and distributed.is_master():
         tqdm.write(f"seqgan: the defaults of {', '.join(changed_defaults)} changed since the run started: resuming with the run's values")
-    for key, value in now.items():
-        if key in changed_defaults:
-            continue
-        if key not in EXECUTION_KEYS and key in then and then[key] != value:
-            raise RunError(
-                f"--resume: key '{key}' is {value!r} now but {then.get(key)!r} in the run's checkpoint; "
-                "a resumed run keeps its settings (only threads, device and data_dir may change)"
-            )
+    refused = [key for key in differing if key not in changed_defaults]
+    if refused:
+        key = refused[0]
+        raise RunError(
+            f"--resume: key '{key}' is {now[key]!r} now but {then[key]!r} in the run's checkpoint; "
+            "a resumed run keeps its settings (only threads, device and data_dir may change)"
+        )
     resumed = config_from_dict(saved)
     for key in EXECUTION_KEYS:
         setattr(resumed, key, getattr(cfg, key))
