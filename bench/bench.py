@@ -1,6 +1,6 @@
 """Benchmarks of seqgan at the paper's settings (V 5000, T 20, batch 64, N 16; models from Config()).
 
-    .venv/bin/python bench/bench.py [--quick] [--device cpu|cuda] [--out bench/out/bench.json] [--threads N]
+    .venv/bin/python bench/bench.py [--quick] [--device cpu|cuda] [--compile MODE] [--out bench/out/bench.json] [--threads N]
 
 nanoGPT bench.py style: fixed synthetic input, warm-up, timed repeats (torch.cuda.synchronize on
 CUDA), median. Where a unit is measured at a reduced size (``--quick``, emulated bf16, the looped
@@ -29,6 +29,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 import public_style  # noqa: E402  (bench/public_style.py)
 from reference import rewards_looped  # noqa: E402  (tests/reference.py)
 from seqgan import metrics  # noqa: E402
+from seqgan.compiled import COMPILE_MODES  # noqa: E402
 from seqgan.config import Config  # noqa: E402
 from seqgan.penalty import PENALTIES  # noqa: E402
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
@@ -185,6 +186,9 @@ def main() -> None:
     ap.add_argument("--cpu-time", action="store_true", help="time the thread's CPU seconds, not wall time (CPU, "
                     "--threads 1): on a shared machine this leaves out the time other processes had the core, "
                     "not their cache and memory traffic")
+    ap.add_argument("--compile", default="none", choices=COMPILE_MODES,
+                    help="also time D epochs with discriminator.compile=MODE (seqgan/compiled.py; 'reduce-overhead' "
+                    "is CUDA graphs on a GPU); compiling takes minutes on a CPU and is reported apart")
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: torch sees no CUDA device")
@@ -249,6 +253,28 @@ def main() -> None:
     bench("d_epoch.bf16", d_epoch(n, True), 1 if bf16_emulated else R, scale=D_SEQS / n,
           measured=f"{n} seqs, {-(-n // B)} steps", note=bf16_tag)
     RESULTS["d_epoch.bf16"]["steps"] = -(-n // B)
+
+    # 2d. the same D epochs with D's loss under torch.compile, on a copy of D; the first epoch compiles
+    # (the full and the short last minibatch) and is timed apart
+    compiled_rows = []
+    if args.compile != "none":
+        d_c = copy.deepcopy(d)
+        d_c_opt = adam(d_c.parameters(), CFG.discriminator.lr)
+        n = S["d_seqs"]
+        for tag, bf16 in (("fp32", False), ("bf16", True)):
+            if bf16 and bf16_emulated:
+                continue
+            epoch = lambda bf16=bf16: train_discriminator(d_c, d_c_opt, real[: n // 2], fake[: n // 2], 1, B, bf16,
+                                                          compile_mode=args.compile)
+            t0 = time.perf_counter()
+            epoch()
+            sync()
+            compile_s = time.perf_counter() - t0
+            key = f"d_epoch.{tag}.compiled"
+            bench(key, epoch, R, warmup=0, scale=D_SEQS / n, measured=f"{n} seqs, {-(-n // B)} steps",
+                  note=f"compile {args.compile}; first epoch (compiling) {compile_s:.0f} s wall")
+            RESULTS[key]["compile_s"] = compile_s
+            compiled_rows.append((f"2d. D epoch, 20,000 seqs, {tag}, compiled", key, tag))
 
     # 2c. the D step: achieved GFLOP/s against the matrix-product floor and peak for each dtype, and a profile
     flop = d_step_flop(d, B, T)
@@ -412,6 +438,8 @@ def main() -> None:
         "difference of noisy medians |",
         row("2. D epoch, 20,000 seqs, fp32", "d_epoch.fp32"),
         row("2b. D epoch, 20,000 seqs, bf16", "d_epoch.bf16"),
+        *[row(label, key, f"{RESULTS[key]['median'] / RESULTS[f'd_epoch.{tag}']['median']:.2f}x eager")
+          for label, key, tag in compiled_rows],
         *[row(f"2c. D step, batch {B}, gradient penalty {gp}", f"d_step.{gp}",
               f"{RESULTS[f'd_step.{gp}']['median'] / RESULTS['d_step.none']['median']:.1f}x none") for gp in PENALTIES],
         row("3. MLE epoch, 10,000 seqs", "mle_epoch"),

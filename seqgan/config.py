@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
+from .compiled import COMPILE_MODES
 from .penalty import PENALTIES
 
 
@@ -128,6 +129,10 @@ class DiscriminatorConfig:
     Thanh-Tung et al. 2019) or 'wgan_gp' (two-sided on interpolates, Gulrajani et al. 2017)."""
     gp_weight: float = 10.0
     """The penalty's weight: gamma of R1, lambda of the other two."""
+    compile: str = "none"
+    """D's training step under torch.compile (seqgan/compiled.py): 'none' (eager), 'default',
+    'reduce-overhead' (inductor plus CUDA graphs on a GPU) or 'max-autotune'. Agrees with eager to
+    rounding, not bit for bit; not with a gradient penalty or torchrun."""
 
 
 @dataclass
@@ -437,6 +442,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError(
             f"key 'discriminator.gradient_penalty': one of {', '.join(PENALTIES)}, got {cfg.discriminator.gradient_penalty!r}"
         )
+    if cfg.discriminator.compile not in COMPILE_MODES:
+        raise ConfigError(f"key 'discriminator.compile': one of {', '.join(COMPILE_MODES)}, got {cfg.discriminator.compile!r}")
+    if cfg.discriminator.compile != "none" and cfg.discriminator.gradient_penalty != "none":
+        raise ConfigError("key 'discriminator.compile': a compiled D step takes no gradient penalty (its double backward); set one of them to 'none'")
     if cfg.dist_backend not in ("auto", "gloo", "nccl"):
         raise ConfigError(f"key 'dist_backend': 'auto', 'gloo' or 'nccl', got {cfg.dist_backend!r}")
     if cfg.dist_timeout <= 0:

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from . import corpus, distributed, metrics
 from .bleu import BleuReference
 from .checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from .compiled import discriminator_loss_fn, mark_step
 from .config import Config, config_from_dict
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
@@ -205,10 +206,11 @@ def mle_epoch(
 
 def train_discriminator(
     discriminator: Discriminator, optimizer: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-    epochs: int, batch_size: int, bf16: bool, gp: str = "none", gp_weight: float = 0.0,
+    epochs: int, batch_size: int, bf16: bool, gp: str = "none", gp_weight: float = 0.0, compile_mode: str = "none",
 ) -> float:
     """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss
     (cross-entropy and L2, without the gradient penalty ``gp``, if any, at weight ``gp_weight``).
+    ``compile_mode`` other than 'none' runs D's loss under torch.compile (compiled.py).
 
     Under torchrun ``fake`` is this rank's own negatives; it trains on its block of ``real``, in
     minibatches of its share of ``batch_size``.
@@ -223,7 +225,9 @@ def train_discriminator(
     device_type = seqs.device.type
     # bf16: persistent bf16 copies of the convolutions' and the highway's weights (mixed_precision.py)
     # (one process only: DDP's reducer expects gradients on the fp32 weights the forward used)
-    weights = BF16Weights([*raw.convs, raw.highway]) if bf16 and raw is discriminator else None
+    # (not under torch.compile either: autocast's casts are fused inside the compiled graph)
+    weights = BF16Weights([*raw.convs, raw.highway]) if bf16 and raw is discriminator and compile_mode == "none" else None
+    loss_fn = discriminator_loss_fn(raw, compile_mode) if compile_mode != "none" else discriminator.loss
     loss_sum = torch.zeros((), device=seqs.device)
     for _ in range(epochs):
         order = torch.randperm(len(seqs), device=seqs.device)
@@ -231,8 +235,9 @@ def train_discriminator(
         steps = 0
         for i in range(0, len(seqs), batch_size):
             mb = order[i : i + batch_size]
+            mark_step(seqs.device)  # CUDA graphs (compile_mode 'reduce-overhead'): the last step's buffers are free
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16), weights if weights is not None else contextlib.nullcontext():
-                loss = discriminator.loss(seqs[mb], labels[mb])
+                loss = loss_fn(seqs[mb], labels[mb])
                 # a gradient penalty in one-hot input space (R1, zero-centred or WGAN-GP; seqgan/penalty.py)
                 penalty = gradient_penalty(discriminator, seqs[mb], labels[mb], gp, gp_weight) if gp != "none" else 0.0
             optimizer.zero_grad(set_to_none=True)
@@ -575,6 +580,8 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -
         return _train(cfg, Path(run_dir), resume, report)
     if cfg.discriminator.gradient_penalty != "none":  # its extra backward is not routed through DDP
         raise RunError("key 'discriminator.gradient_penalty': runs under torchrun support only 'none' for now")
+    if cfg.discriminator.compile != "none":  # DDP's reducer and a compiled D's step have not been run together here
+        raise RunError("key 'discriminator.compile': runs under torchrun support only 'none' for now")
     # each process's critic or value network would learn from its own batches and drift apart, and a
     # checkpoint holds process 0's: a resumed run would not be the run that was started
     if cfg.train.rewards == "td":
@@ -704,6 +711,7 @@ def _algorithm_1(run: Run) -> dict:
     g, d = run.generator, run.discriminator
     bf16 = run.bf16
     gp = (cfg.discriminator.gradient_penalty, cfg.discriminator.gp_weight)  # D's gradient penalty, 'none' in the paper
+    compile_mode = cfg.discriminator.compile  # D's step under torch.compile / CUDA graphs (compiled.py), 'none' eager
     pretrain_epochs = tc.pretrain_g_epochs
     num_negatives = distributed.share(tc.num_negatives)  # under torchrun each rank samples its share
 
@@ -730,7 +738,7 @@ def _algorithm_1(run: Run) -> dict:
     bar = tqdm(total=tc.pretrain_d_steps, initial=p["d_step"], desc="D pre-training", unit="set", disable=run.quiet)
     while p["d_step"] < tc.pretrain_d_steps:
         negatives = g.sample(num_negatives)
-        d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, *gp)
+        d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, *gp, compile_mode)
         p["d_step"] += 1
         bar.update()
         bar.set_postfix(d_loss=f"{d_loss:.4f}")
@@ -767,7 +775,7 @@ def _algorithm_1(run: Run) -> dict:
         d_loss = None
         for _ in range(tc.d_steps):
             negatives = g.sample(num_negatives)
-            d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp)
+            d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp, compile_mode)
         # the baseline rows: the same pre-trained G, trained their own way for the same rounds
         for name in trained_rows:
             train_baseline_round(run, name, p["round"])

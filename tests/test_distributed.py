@@ -179,6 +179,7 @@ def test_two_process_run_killed_and_resumed_ends_like_an_uninterrupted_one(ddp_r
     (["--set", "train.batch_size=31"], ["train.batch_size", "31 does not divide by the world size 2"]),
     (["--set", "dist_backend=nccl"], ["dist_backend", "'nccl' does not fit device 'cpu'"]),
     (["--set", "discriminator.gradient_penalty=r1"], ["discriminator.gradient_penalty", "support only 'none'"]),
+    (["--set", "discriminator.compile=default"], ["discriminator.compile", "support only 'none'"]),
     (["--set", "train.rewards=td"], ["train.rewards", "support 'mc' and 'mcts'"]),
     (["--set", "train.baseline=value"], ["train.baseline", "support 'none' and 'mean'"]),
     pytest.param(["--device", "cuda"], ["dist_backend", "has no 'nccl' backend"],
