@@ -28,6 +28,28 @@ def save_checkpoint(state: dict, path: str | Path) -> None:
         tmp.unlink(missing_ok=True)  # only left if the save failed; the old checkpoint stands
 
 
+def set_aside_unresumable(run_dir: str | Path) -> Path | None:
+    """Rename a run directory that holds an unfinished run with no checkpoint to RUN_DIR.unfinished[-K].
+
+    Such a directory is what a run leaves when its checkpoint is gone: git keeps a long run's
+    metrics and log, never its checkpoint, so a run started on another machine arrives this way.
+    It cannot be resumed and a new run refuses to write into it; a sweep (``seqgan experiment``,
+    ``seqgan tune``) sets it aside, keeping what it wrote, and starts the run again. Returns the
+    new name, or None where there was nothing to set aside (empty, missing, finished or resumable).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or not any(run_dir.iterdir()):
+        return None
+    if (run_dir / "results.json").exists() or (run_dir / "checkpoint.pt").exists():
+        return None
+    aside, k = run_dir.with_name(f"{run_dir.name}.unfinished"), 1
+    while aside.exists():
+        k += 1
+        aside = run_dir.with_name(f"{run_dir.name}.unfinished-{k}")
+    run_dir.rename(aside)
+    return aside
+
+
 def load_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint; raise ValueError naming the file if it is missing, corrupt or foreign."""
     path = Path(path)

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 from . import metrics
+from .checkpoint import set_aside_unresumable
 from .config import Config, load_config
 from .data import read_token_file
 from .oracle import Oracle
@@ -110,6 +111,9 @@ def _schedule(pending: list, running: list, failed: list, jobs: int, threads: in
             argv = [sys.executable, "-m", "seqgan.cli", *cmd[1:], "--set", f"threads={run_threads}"]
             if (run_dir / "checkpoint.pt").exists():
                 argv.append("--resume")
+            elif (aside := set_aside_unresumable(run_dir)) is not None:
+                print(f"note: {run_dir} held an unfinished run without a checkpoint; kept as {aside}, starting it again",
+                      flush=True)
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             log = open(run_dir.parent / f"{run_dir.name}.log", "a", encoding="utf-8")
             env = {**os.environ, "OMP_NUM_THREADS": str(run_threads), "TQDM_DISABLE": "1"}

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from .checkpoint import set_aside_unresumable
 from .config import Config, load_config
 from .search_space import Param, load_space
 
@@ -161,7 +162,10 @@ def trial_dir(study: Study, trial) -> tuple[Path, bool]:
     """A trial's run directory, and whether to resume it: a retried trial inherits the failed one's
     user attributes (RetryFailedTrialCallback), its run directory among them, and continues that run."""
     run_dir = Path(trial.user_attrs.get("run_dir") or study.study_dir / f"trial-{trial.number:04d}")
-    return run_dir, (run_dir / "checkpoint.pt").exists()
+    resume = (run_dir / "checkpoint.pt").exists()
+    if not resume and (aside := set_aside_unresumable(run_dir)) is not None:  # its checkpoint was lost: start again
+        print(f"note: {run_dir} held an unfinished run without a checkpoint; kept as {aside}, starting it again", flush=True)
+    return run_dir, resume
 
 
 def objective(trial, study: Study) -> float | tuple[float, ...]:

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from seqgan.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from seqgan.checkpoint import FORMAT, load_checkpoint, save_checkpoint, set_aside_unresumable
 
 
 def sample_state() -> dict:
@@ -119,3 +119,28 @@ def test_missing_checkpoint(tmp_path):
         load_checkpoint(tmp_path / "nope.pt")
     with pytest.raises(ValueError, match=str(tmp_path / "checkpoint.pt")):
         load_checkpoint(tmp_path)
+
+
+def test_an_unfinished_run_without_checkpoint_is_set_aside_whole(tmp_path):
+    """What git brings of a long run to a new machine: its metrics and log, no checkpoint. It is
+    renamed, not deleted; finished, resumable, empty and missing directories are left alone."""
+    run = tmp_path / "r1-seed0"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"phase": "pretrain", "step": 5}\n')
+    (run / "config.yaml").write_text("seed: 0\n")
+    assert set_aside_unresumable(run) == tmp_path / "r1-seed0.unfinished"
+    assert not run.exists()
+    assert (tmp_path / "r1-seed0.unfinished" / "metrics.jsonl").read_text() == '{"phase": "pretrain", "step": 5}\n'
+    run.mkdir()  # a second loss of the same run keeps the first one's remains too
+    (run / "metrics.jsonl").write_text("{}\n")
+    assert set_aside_unresumable(run) == tmp_path / "r1-seed0.unfinished-2"
+    assert (tmp_path / "r1-seed0.unfinished").is_dir()
+    for keep in ("results.json", "checkpoint.pt"):
+        kept = tmp_path / f"with-{keep}"
+        kept.mkdir()
+        (kept / keep).write_text("x")
+        (kept / "metrics.jsonl").write_text("{}\n")
+        assert set_aside_unresumable(kept) is None and (kept / keep).exists()
+    (tmp_path / "empty").mkdir()
+    assert set_aside_unresumable(tmp_path / "empty") is None and (tmp_path / "empty").is_dir()
+    assert set_aside_unresumable(tmp_path / "missing") is None

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from seqgan.config import load_config
-from seqgan.experiments import budget_overrides, curve_at_nll_test, mean_std, welch_p
+from seqgan.experiments import budget_overrides, curve_at_nll_test, mean_std, run_all, welch_p
 from seqgan.metrics import pitch_mse
 
 from test_cli import SMOKE, assert_one_line_error, seqgan
@@ -98,3 +98,19 @@ def test_experiment_argument_errors(tmp_path):
     assert_one_line_error(seqgan("experiment", "table1", "--seeds", "a,b", "--config", SMOKE, cwd=tmp_path), "--seeds")
     assert_one_line_error(seqgan("experiment", "temperature", cwd=tmp_path), "--runs")
     assert_one_line_error(seqgan("experiment", "table1", "--config", SMOKE, "--budget", "0", "--out", tmp_path / "x", cwd=tmp_path), "budget")
+
+
+def test_a_run_that_lost_its_checkpoint_is_started_again_and_its_remains_kept(tmp_path, capsys):
+    """A sweep continued on a new machine finds, from git, a run's metrics without its checkpoint:
+    it keeps them aside (RUN_DIR.unfinished) and runs the seed again instead of failing on the
+    'already holds a run' refusal."""
+    run_dir = tmp_path / "none-seed0"
+    run_dir.mkdir()
+    (run_dir / "metrics.jsonl").write_text('{"phase": "pretrain", "step": 5, "nll_oracle": 99.0}\n')
+    cmd = ["seqgan", "train", str(SMOKE), "--run-dir", str(run_dir), "--seed", "0", "--set", "train.rounds=1",
+           "--set", "baselines.rows=[]", "--set", "threads=1"]
+    assert run_all([(run_dir, cmd)], jobs=1) == 1
+    assert "held an unfinished run without a checkpoint; kept as" in capsys.readouterr().out
+    assert (run_dir / "results.json").exists()
+    assert "99.0" not in (run_dir / "metrics.jsonl").read_text()
+    assert "99.0" in (tmp_path / "none-seed0.unfinished" / "metrics.jsonl").read_text()

@@ -293,3 +293,23 @@ def test_eval_temperature_scores_the_tempered_generator(tmp_path):
     assert json.loads(ev.stdout)["nll_test"] == pytest.approx(got, rel=1e-6)
     ev1 = subprocess.run([*base, "evaluate", str(run_dir / "checkpoint.pt")], env=env(), capture_output=True, text=True, timeout=300)
     assert json.loads(ev1.stdout)["nll_test"] != pytest.approx(got, rel=1e-3)  # the temperature mattered
+
+
+def test_a_trial_that_lost_its_checkpoint_starts_again(tmp_path):
+    """A study continued from a committed journal on another machine: a retried trial whose run
+    directory came without its checkpoint is set aside and run afresh, not refused."""
+    from types import SimpleNamespace
+
+    from seqgan.tune import trial_dir
+
+    study = SimpleNamespace(study_dir=tmp_path)
+    stale = tmp_path / "trial-0000"
+    stale.mkdir()
+    (stale / "metrics.jsonl").write_text("{}\n")
+    retried = SimpleNamespace(number=7, user_attrs={"run_dir": str(stale)})
+    assert trial_dir(study, retried) == (stale, False)
+    assert not stale.exists() and (tmp_path / "trial-0000.unfinished" / "metrics.jsonl").exists()
+    stale.mkdir()
+    (stale / "checkpoint.pt").write_bytes(b"x")
+    assert trial_dir(study, retried) == (stale, True)  # a checkpoint: resumed, left in place
+    assert trial_dir(study, SimpleNamespace(number=3, user_attrs={})) == (tmp_path / "trial-0003", False)
