@@ -106,3 +106,16 @@ def test_micro_benchmarks_run():
                  "bf16 + weight copies, library", "widths 1-10 merged", "shifted adds", "### bf16", "CPU time",
                  "MLE output-layer product"):
         assert line in proc.stdout, line
+
+
+def test_thread_settings_bench_runs_its_children_and_tabulates():
+    bench = str(ROOT / "bench" / "threads.py")
+    proc = subprocess.run([sys.executable, bench, "--steps", "1", "--rounds", "1", "--variants", "1,glibc-keep"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("| 1 |", "| glibc-keep |"))]
+    assert len(rows) == 2 and rows[0].split("|")[2].strip() == "1", proc.stdout
+    ms = float(rows[0].split("|")[3])
+    assert ms > 0 and math.isfinite(ms)
+    bad = subprocess.run([sys.executable, bench, "--variants", "1,turbo"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "unknown turbo" in bad.stderr
