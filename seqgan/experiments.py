@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 from . import metrics
 from .checkpoint import set_aside_unresumable
@@ -75,14 +76,39 @@ def _train_command(config: str, run_dir: Path, seed: int, overrides: list[str]) 
     return cmd
 
 
+def check_finished_run(run_dir: Path, cmd: list[str]) -> None:
+    """Refuse to reuse a finished run that the command would not have made: a setting the command
+    writes (in its config file or a --set, as ``--resume`` counts them) differs from the run's
+    ``config.yaml``. Execution settings (threads, device, data_dir) may differ; so may defaults
+    that changed since the run was made, and keys newer than it."""
+    from .train import EXECUTION_KEYS, flat_keys
+
+    config, flags = cmd[2], dict(zip(cmd[3::2], cmd[4::2]))  # `seqgan train CONFIG --flag value ...`
+    overrides = [value for flag, value in zip(cmd[3::2], cmd[4::2]) if flag == "--set"]
+    if "--seed" in flags:
+        overrides.append(f"seed={flags['--seed']}")
+    cfg = load_config(config, overrides)
+    now = flat_keys(cfg.to_dict())
+    saved = flat_keys(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {})
+    for key in sorted(cfg.explicit_keys):
+        if key in EXECUTION_KEYS or key not in now or key not in saved or saved[key] == now[key]:
+            continue
+        raise ValueError(f"{run_dir} holds a finished run with {key}: {saved[key]!r}, but this experiment sets "
+                         f"{now[key]!r}; move that run aside or write this experiment elsewhere (--out)")
+
+
 def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> int:
     """Run ``seqgan train`` commands, ``jobs`` at a time, with threads = cores / jobs each, unless a
     command sets ``threads`` itself.
 
-    A run whose directory holds results is skipped; one with a checkpoint is resumed. Each run's
+    A run whose directory holds results is skipped, if its settings are the command's
+    (``check_finished_run``); one with a checkpoint is resumed. Each run's
     output goes to RUN_DIR.log. Returns how many runs it started; raises ValueError naming the log
     of a run that failed.
     """
+    for run_dir, cmd in commands:  # before anything starts: a finished run is reused only if it is this run
+        if (run_dir / "results.json").exists():
+            check_finished_run(run_dir, cmd)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     pending, running = list(commands), []
     failed: list[str] = []

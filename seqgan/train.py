@@ -44,6 +44,7 @@ from .compiled import discriminator_loss_fn, mark_step
 from .config import Config, config_from_dict
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
+from .experiments import machine
 from .discriminator import Discriminator
 from .generator import Generator
 from .mcts import mcts_rewards
@@ -637,6 +638,8 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None) -> dict:
     from torch.utils.tensorboard import SummaryWriter
 
     run.started = time.perf_counter()
+    if run.master:  # each start and resume says where it ran: a long run may span machines that round differently
+        tqdm.write(f"machine: {machine()}; D in {'bf16' if run.bf16 else 'fp32'}")
     run.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=_global_step(run) if ckpt else None) if run.master else None
     try:
         with run.stop:
@@ -649,11 +652,12 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None) -> dict:
 EXECUTION_KEYS = ("threads", "device", "data_dir", "dist_backend", "dist_timeout")  # may change on resume; the rest fixes the experiment
 
 
-def _flatten(d: dict, prefix: str = "") -> dict:
+def flat_keys(d: dict, prefix: str = "") -> dict:
+    """A nested config dict as {"section.key": value}."""
     out = {}
     for k, v in d.items():
         if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
+            out.update(flat_keys(v, f"{prefix}{k}."))
         else:
             out[f"{prefix}{k}"] = v
     return out
@@ -664,7 +668,7 @@ def _resumed_config(cfg: Config, saved: dict) -> Config:
     setting is an error: a resumed run must be the run that was started."""
     from .config import config_from_dict
 
-    now, then = _flatten(cfg.to_dict()), _flatten(saved)
+    now, then = flat_keys(cfg.to_dict()), flat_keys(saved)
     # a key newer than the checkpoint takes the value that reproduces the run as it was started
     # (config_from_dict), whatever this invocation's config says of it
     newer = sorted(key for key in now if key not in then and key not in EXECUTION_KEYS)
@@ -896,7 +900,8 @@ def _finish(run: Run) -> dict:
     elif run.master:
         metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_test.png",
                                 title=f"{cfg.data.train}, seed {cfg.seed}", key="nll_test")
-    results = {"rows": final, "seconds": round(run.seconds + time.perf_counter() - run.started, 1), "seed": cfg.seed}
+    results = {"rows": final, "seconds": round(run.seconds + time.perf_counter() - run.started, 1), "seed": cfg.seed,
+               "machine": machine(), "d_precision": "bf16" if run.bf16 else "fp32"}  # where it finished (the log has each part)
     if run.master:
         tmp = run.run_dir / "results.json.tmp"
         tmp.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

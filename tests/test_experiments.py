@@ -114,3 +114,27 @@ def test_a_run_that_lost_its_checkpoint_is_started_again_and_its_remains_kept(tm
     assert (run_dir / "results.json").exists()
     assert "99.0" not in (run_dir / "metrics.jsonl").read_text()
     assert "99.0" in (tmp_path / "none-seed0.unfinished" / "metrics.jsonl").read_text()
+
+
+def test_a_finished_run_is_reused_only_if_the_command_would_have_made_it(tmp_path):
+    """results.json alone does not make a run this experiment's: the settings the command writes
+    must match the run's config.yaml (execution settings such as threads may differ)."""
+    import yaml
+
+    run_dir = tmp_path / "none-seed0"
+    run_dir.mkdir()
+    made = load_config(SMOKE, ["discriminator.gradient_penalty=none", "seed=0", "threads=2"])
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(made.to_dict(), sort_keys=False))
+    (run_dir / "results.json").write_text("{}\n")
+
+    def cmd(*overrides):
+        return ["seqgan", "train", str(SMOKE), "--seed", "0", "--run-dir", str(run_dir),
+                *[a for o in overrides for a in ("--set", o)]]
+
+    assert run_all([(run_dir, cmd("discriminator.gradient_penalty=none", "threads=1"))], jobs=1, quiet=True) == 0
+    with pytest.raises(ValueError) as err:
+        run_all([(run_dir, cmd("discriminator.gradient_penalty=none", "discriminator.precision=fp32"))], jobs=1)
+    assert str(err.value) == (f"{run_dir} holds a finished run with discriminator.precision: 'auto', but this experiment "
+                              "sets 'fp32'; move that run aside or write this experiment elsewhere (--out)")
+    with pytest.raises(ValueError, match="with seed: 0, but this experiment sets 1"):
+        run_all([(run_dir, ["seqgan", "train", str(SMOKE), "--seed", "1", "--run-dir", str(run_dir)])], jobs=1)
