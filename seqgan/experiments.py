@@ -83,11 +83,9 @@ def check_finished_run(run_dir: Path, cmd: list[str]) -> None:
     that changed since the run was made, and keys newer than it."""
     from .train import EXECUTION_KEYS, flat_keys
 
-    config, flags = cmd[2], dict(zip(cmd[3::2], cmd[4::2]))  # `seqgan train CONFIG --flag value ...`
-    overrides = [value for flag, value in zip(cmd[3::2], cmd[4::2]) if flag == "--set"]
-    if "--seed" in flags:
-        overrides.append(f"seed={flags['--seed']}")
-    cfg = load_config(config, overrides)
+    pairs = zip(cmd[3::2], cmd[4::2])  # `seqgan train CONFIG --flag value ...`, as _train_command writes it
+    overrides = [value if flag == "--set" else f"seed={value}" for flag, value in pairs if flag in ("--set", "--seed")]
+    cfg = load_config(cmd[2], overrides)
     now = flat_keys(cfg.to_dict())
     saved = flat_keys(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {})
     for key in sorted(cfg.explicit_keys):

@@ -44,8 +44,8 @@ from .compiled import discriminator_loss_fn, mark_step
 from .config import Config, config_from_dict
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
-from .experiments import machine
 from .discriminator import Discriminator
+from .experiments import machine
 from .generator import Generator
 from .mcts import mcts_rewards
 from .mixed_precision import BF16Weights
