@@ -25,13 +25,13 @@ from . import metrics
 from .config import load_config
 from .experiments import _train_command, _wall_time, budget_overrides, machine, mean_std, run_all
 
-FINAL = ("nll_oracle", "nll_test", "d_train_loss", "d_loss", "gap", "mean_reward")
+FINAL = ("nll_oracle", "nll_test", "d_train_loss", "d_loss", "gap", "d_acc", "mean_reward")
 
 
 def _curves(run_dir: Path) -> dict:
     """Per adversarial evaluation: round, D's training and held-out loss, mean reward, NLL-oracle."""
     adv = [r for r in metrics.read_metrics(run_dir / "metrics.jsonl") if r["phase"] == "adversarial"]
-    keys = ("round", "d_train_loss", "d_loss", "mean_reward", "nll_oracle", "nll_test")
+    keys = ("round", "d_train_loss", "d_loss", "d_acc", "mean_reward", "nll_oracle", "nll_test")
     return {k: [r.get(k) for r in adv] for k in keys}
 
 
@@ -60,6 +60,7 @@ def run(config: str, penalties: list[str], seeds: list[int], budget: float, out:
             finals["d_train_loss"].append(c["d_train_loss"][-1])
             finals["d_loss"].append(c["d_loss"][-1])
             finals["gap"].append(c["d_loss"][-1] - c["d_train_loss"][-1])
+            finals["d_acc"].append(c["d_acc"][-1])
             finals["mean_reward"].append(c["mean_reward"][-1])
         table[kind] = {k: {"values": v, "mean": mean_std(v)[0], "std": mean_std(v)[1]} for k, v in finals.items()}
     final_cfg = load_config(config, extra)
@@ -83,8 +84,9 @@ def _cell(stat: dict) -> str:
 
 def _write_markdown(summary: dict, path: Path) -> None:
     n = len(summary["seeds"])
-    lines = [f"| penalty | NLL-oracle | NLL-test | D train loss | D held-out loss | gap (held-out − train) | mean reward |",
-             "| --- |" + " ---: |" * 6]
+    lines = ["| penalty | NLL-oracle | NLL-test | D train loss | D held-out loss | gap (held-out − train) "
+             "| D held-out accuracy | mean reward |",
+             "| --- |" + " ---: |" * len(FINAL)]
     for kind, row in summary["table"].items():
         lines.append(f"| {kind} | " + " | ".join(_cell(row[k]) for k in FINAL) + " |")
     path.write_text("\n".join([
@@ -92,8 +94,11 @@ def _write_markdown(summary: dict, path: Path) -> None:
         f"Command: `{summary['command']}`  ",
         f"Seeds: {', '.join(map(str, summary['seeds']))} (mean ± std over {n}); weight {summary['gp_weight']}; "
         f"{summary['rounds']} adversarial rounds; machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min", "",
-        "Values at the last evaluation. D's training loss is the last epoch of the last d-step (without the "
-        "penalty term); its held-out loss is on held-out real against fresh generated sequences.", "",
+        "Values at the last evaluation. D's training loss is the mean over the last epoch of the last d-step, "
+        "with dropout on: its cross-entropy plus the paper's L2 term on the output layer (0.2 × half the sum of "
+        "squares), without the gradient penalty. Its held-out loss (cross-entropy alone) and accuracy are on "
+        "held-out real against fresh generated sequences, in eval mode; ln 2 = 0.693 and 0.5 are a D that says "
+        "0.5 to everything.", "",
         *lines, "", "![penalty](penalty.png)", "", "Runs:", "", *[f"    {c}" for c in summary["run_commands"]], "",
     ]), encoding="utf-8")
 

@@ -26,6 +26,7 @@ def test_penalty_experiment_end_to_end(tmp_path):
         row = summary["table"][kind]
         assert row["nll_oracle"]["values"] == [last["nll_oracle"]] and row["d_loss"]["values"] == [last["d_loss"]]
         assert row["gap"]["values"] == [pytest.approx(last["d_loss"] - last["d_train_loss"])]
+        assert row["d_acc"]["values"] == [last["d_acc"]]
     # the penalty changed D's training, so the runs part after pre-training G
     assert summary["table"]["none"]["d_train_loss"]["values"] != summary["table"]["r1"]["d_train_loss"]["values"]
     assert "| r1 |" in (out / "penalty.md").read_text() and (out / "penalty.png").stat().st_size > 1000

@@ -45,3 +45,24 @@ def test_ablation_names_an_unfinished_run(tmp_path):
     (tmp_path / "running").mkdir()
     with pytest.raises(SystemExit, match="running/results.json: no such file"):
         ablation.main(["--title", "T", "--arm", "A", str(done), "--arm", "B", str(tmp_path / "running"), "--out", str(tmp_path / "t.md")])
+
+
+def test_d_output_l2_takes_the_papers_l2_term_out_of_ds_logged_training_loss(tmp_path):
+    import torch
+
+    from seqgan.checkpoint import FORMAT
+
+    d_output_l2 = load_script("d_output_l2")
+    run = tmp_path / "run"
+    run.mkdir()
+    state = {"format": FORMAT, "config": {"discriminator": {"l2_reg": 0.2}},
+             "discriminator": {"out.weight": torch.tensor([[1.0, 2.0], [3.0, 0.0]]), "out.bias": torch.tensor([1.0, 0.0])}}
+    torch.save(state, run / "checkpoint.pt")
+    records = [{"phase": "adversarial", "round": 1, "d_train_loss": 2.0}, {"phase": "adversarial", "round": 2, "d_train_loss": 1.75},
+               {"phase": "mle", "round": 2}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    # 0.2 * 0.5 * (1 + 4 + 9 + 0 + 1 + 0) = 1.5, from the last logged loss 1.75
+    assert d_output_l2.output_l2_term(run) == (pytest.approx(1.5), 1.75)
+    assert f"| {run} | 1.7500 | 1.5000 | 0.2500 |" in d_output_l2.main([str(run)])
+    with pytest.raises(SystemExit, match="no such checkpoint"):
+        d_output_l2.main([str(tmp_path / "missing")])
