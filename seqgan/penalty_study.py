@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import metrics
 from .config import load_config
-from .experiments import _train_command, _wall_time, budget_overrides, machine, mean_std, run_all
+from .experiments import _fmt_p, _train_command, _wall_time, budget_overrides, machine, mean_std, run_all, welch_p
 
 FINAL = ("nll_oracle", "nll_test", "d_train_loss", "d_loss", "gap", "d_acc", "mean_reward")
 
@@ -62,13 +62,19 @@ def run(config: str, penalties: list[str], seeds: list[int], budget: float, out:
             finals["gap"].append(c["d_loss"][-1] - c["d_train_loss"][-1])
             finals["d_acc"].append(c["d_acc"][-1])
             finals["mean_reward"].append(c["mean_reward"][-1])
+        # each run's own training time (results.json), so a table of reused runs still shows the penalty's cost
+        finals["minutes"] = [json.loads((out / f"{kind}-seed{s}" / "results.json").read_text())["seconds"] / 60 for s in seeds]
         table[kind] = {k: {"values": v, "mean": mean_std(v)[0], "std": mean_std(v)[1]} for k, v in finals.items()}
+    if "none" in table:  # Welch's p over seeds of each penalty's final NLLs against the paper's none
+        for kind in penalties:
+            for k in ("nll_oracle", "nll_test"):
+                table[kind][k]["p_vs_none"] = None if kind == "none" else welch_p(table[kind][k]["values"], table["none"][k]["values"])
     final_cfg = load_config(config, extra)
     summary = {
         "command": f"seqgan experiment penalty --config {config} --penalties {','.join(penalties)} "
                    f"--seeds {','.join(map(str, seeds))} --budget {budget}" + "".join(f" --set {o}" for o in overrides),
         "seeds": seeds, "penalties": penalties, "gp_weight": final_cfg.discriminator.gp_weight, "budget": budget,
-        "rounds": final_cfg.train.rounds, "machine": machine(), "wall_seconds": round(wall, 1),
+        "rounds": final_cfg.train.rounds, "machine": machine(), "wall_seconds": round(wall, 1), "runs_trained": ran,
         "table": table, "curves": curves, "run_commands": [shlex.join(cmd) for _, cmd in commands],
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -78,8 +84,8 @@ def run(config: str, penalties: list[str], seeds: list[int], budget: float, out:
     return summary
 
 
-def _cell(stat: dict) -> str:
-    return f"{stat['mean']:.3f}" + ("" if math.isnan(stat["std"]) else f" ± {stat['std']:.3f}")
+def _cell(stat: dict, digits: int = 3) -> str:
+    return f"{stat['mean']:.{digits}f}" + ("" if math.isnan(stat["std"]) else f" ± {stat['std']:.{digits}f}")
 
 
 def _write_markdown(summary: dict, path: Path) -> None:
@@ -89,17 +95,23 @@ def _write_markdown(summary: dict, path: Path) -> None:
              "| --- |" + " ---: |" * len(FINAL)]
     for kind, row in summary["table"].items():
         lines.append(f"| {kind} | " + " | ".join(_cell(row[k]) for k in FINAL) + " |")
+    costs = ["| penalty | minutes a run | Welch p vs none: NLL-oracle | NLL-test |", "| --- | ---: | ---: | ---: |"]
+    for kind, row in summary["table"].items():
+        ps = [row[k].get("p_vs_none") for k in ("nll_oracle", "nll_test")]
+        costs.append(f"| {kind} | {_cell(row['minutes'], 1)} | " + " | ".join("" if p is None else _fmt_p(p) for p in ps) + " |")
     path.write_text("\n".join([
         "# D's gradient penalty against none", "",
         f"Command: `{summary['command']}`  ",
         f"Seeds: {', '.join(map(str, summary['seeds']))} (mean ± std over {n}); weight {summary['gp_weight']}; "
-        f"{summary['rounds']} adversarial rounds; machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min", "",
+        f"{summary['rounds']} adversarial rounds; machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min "
+        f"({summary['runs_trained']} of {len(summary['run_commands'])} runs trained by this invocation, the rest reused)", "",
         "Values at the last evaluation. D's training loss is the mean over the last epoch of the last d-step, "
         "with dropout on: its cross-entropy plus the paper's L2 term on the output layer (0.2 × half the sum of "
         "squares), without the gradient penalty. Its held-out loss (cross-entropy alone) and accuracy are on "
         "held-out real against fresh generated sequences, in eval mode; ln 2 = 0.693 and 0.5 are a D that says "
         "0.5 to everything.", "",
-        *lines, "", "![penalty](penalty.png)", "", "Runs:", "", *[f"    {c}" for c in summary["run_commands"]], "",
+        *lines, "", "Each run's training time (its results.json, one thread) and Welch's p over seeds of the final "
+        "NLLs against `none`:", "", *costs, "", "![penalty](penalty.png)", "", "Runs:", "", *[f"    {c}" for c in summary["run_commands"]], "",
     ]), encoding="utf-8")
 
 

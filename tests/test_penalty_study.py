@@ -27,9 +27,15 @@ def test_penalty_experiment_end_to_end(tmp_path):
         assert row["nll_oracle"]["values"] == [last["nll_oracle"]] and row["d_loss"]["values"] == [last["d_loss"]]
         assert row["gap"]["values"] == [pytest.approx(last["d_loss"] - last["d_train_loss"])]
         assert row["d_acc"]["values"] == [last["d_acc"]]
+        seconds = json.loads((out / f"{kind}-seed0" / "results.json").read_text())["seconds"]
+        assert row["minutes"]["values"] == [pytest.approx(seconds / 60)]
     # the penalty changed D's training, so the runs part after pre-training G
     assert summary["table"]["none"]["d_train_loss"]["values"] != summary["table"]["r1"]["d_train_loss"]["values"]
-    assert "| r1 |" in (out / "penalty.md").read_text() and (out / "penalty.png").stat().st_size > 1000
+    text = (out / "penalty.md").read_text()
+    assert "| r1 |" in text and (out / "penalty.png").stat().st_size > 1000
+    assert "2 of 2 runs trained by this invocation" in text
+    assert summary["table"]["none"]["nll_oracle"]["p_vs_none"] is None  # one seed: Welch's p is undefined
+    assert summary["table"]["r1"]["nll_oracle"]["p_vs_none"] != summary["table"]["r1"]["nll_oracle"]["p_vs_none"]  # nan
 
 
 def test_penalty_experiment_names_a_bad_penalty(tmp_path):
