@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 
 from seqgan.checkpoint import load_checkpoint
+from seqgan.discriminator import output_l2
 from seqgan.metrics import read_metrics
 
 
 def output_l2_term(run_dir: Path) -> tuple[float, float]:
     """(l2_reg * 0.5 * sum of squares of D's output weight and bias, the last logged d_train_loss)."""
     state = load_checkpoint(run_dir)
-    out_weight, out_bias = state["discriminator"]["out.weight"], state["discriminator"]["out.bias"]
-    l2_reg = state["config"]["discriminator"]["l2_reg"]
-    term = l2_reg * 0.5 * float(out_weight.double().square().sum() + out_bias.double().square().sum())
+    weights = state["discriminator"]
+    term = float(output_l2(weights["out.weight"].double(), weights["out.bias"].double(), state["config"]["discriminator"]["l2_reg"]))
     logged = [r["d_train_loss"] for r in read_metrics(run_dir / "metrics.jsonl") if r.get("d_train_loss") is not None]
     if not logged:
         raise ValueError(f"{run_dir / 'metrics.jsonl'}: no d_train_loss logged (no adversarial round finished)")

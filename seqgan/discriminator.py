@@ -62,6 +62,12 @@ class _Windows(torch.autograd.Function):
         return grad_x.to(ctx.dtype), None
 
 
+def output_l2(weight: torch.Tensor, bias: torch.Tensor, l2_reg: float) -> torch.Tensor:
+    """The paper's L2 term on D's output layer: ``l2_reg`` times half the sum of squares of its
+    weight (2, F) and bias (2,), as ``tf.nn.l2_loss``."""
+    return l2_reg * 0.5 * (weight.square().sum() + bias.square().sum())
+
+
 class Discriminator(nn.Module):
     """CNN classifier; ``forward`` returns logits (B, 2), class 1 meaning real."""
 
@@ -134,8 +140,7 @@ class Discriminator(nn.Module):
     def loss(self, seqs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on (B, T) sequences with labels (B,) plus the output layer's L2 penalty."""
         logits = self(seqs).float()
-        l2 = 0.5 * (self.out.weight.square().sum() + self.out.bias.square().sum())
-        return F.cross_entropy(logits, labels) + self.l2_reg * l2
+        return F.cross_entropy(logits, labels) + output_l2(self.out.weight, self.out.bias, self.l2_reg)
 
     @torch.no_grad()
     def prob_real(self, seqs: torch.Tensor, batch_size: int = 512, bf16: bool = False) -> torch.Tensor:
