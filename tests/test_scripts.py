@@ -66,3 +66,34 @@ def test_d_output_l2_takes_the_papers_l2_term_out_of_ds_logged_training_loss(tmp
     assert f"| {run} | 1.7500 | 1.5000 | 0.2500 |" in d_output_l2.main([str(run)])
     with pytest.raises(SystemExit, match="no such checkpoint"):
         d_output_l2.main([str(tmp_path / "missing")])
+
+
+def test_penalty_weight_probe_finds_a_constant_d_at_a_large_weight_and_continues_a_sweep(tmp_path):
+    import math
+    import subprocess
+    import sys as _sys
+
+    penalty_weight = load_script("penalty_weight")
+    run = tmp_path / "run"
+    # enough D pre-training at toy size (a larger learning rate) that an unpenalised D separates the sets
+    subprocess.run([_sys.executable, "-m", "seqgan", "train", str(ROOT / "configs" / "synthetic_smoke.yaml"), "--run-dir", str(run),
+                    "--set", "train.rounds=0", "--set", "baselines.rows=[]", "--set", "train.pretrain_d_steps=10",
+                    "--set", "train.pretrain_d_epochs=3", "--set", "discriminator.lr=0.001"],
+                   check=True, capture_output=True, cwd=tmp_path)
+    out = tmp_path / "sweep"
+    penalty_weight.main([str(run), "--penalties", "none,r1", "--weights", "1000", "--threads", "1", "--out", str(out)])
+    records = {(r["penalty"], r["weight"]): r for r in json.loads((out / "weights.json").read_text())["records"]}
+    none, r1 = records[("none", 0.0)], records[("r1", 1000.0)]
+    # R1 at weight 1000 flattens D in one-hot space: a constant D, loss ln 2 on both sets
+    assert r1["grad_norm"] < 0.1 * none["grad_norm"]
+    assert abs(r1["held_out_loss"] - math.log(2)) < 0.01 and abs(r1["train_loss"] - math.log(2)) < 0.01
+    assert none["train_loss"] < math.log(2) - 0.05 and none["gap"] > r1["gap"] + 0.05
+    # a second call adds only the new cell and keeps the finished ones as they were
+    text = penalty_weight.main([str(run), "--penalties", "none,r1", "--weights", "1000,1", "--threads", "1", "--out", str(out)])
+    again = json.loads((out / "weights.json").read_text())["records"]
+    assert len(again) == 3 and {(r["penalty"], r["weight"]): r for r in again}[("r1", 1000.0)] == r1
+    assert "| r1 | 1000 | 1 |" in text and "| r1 | 1 | 1 |" in text and (out / "weights.png").stat().st_size > 1000
+    with pytest.raises(SystemExit, match="holds a sweep from"):
+        penalty_weight.main([str(tmp_path / "other"), "--out", str(out)])
+    with pytest.raises(SystemExit, match="unknown r2"):
+        penalty_weight.main([str(run), "--penalties", "r2", "--out", str(out)])
