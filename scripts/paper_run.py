@@ -79,17 +79,20 @@ def main(run_dir: Path) -> str:
         sets, t = d_beats[-1]
         d_time = (t_adv0 if t_adv0 else t) - (t_pre or 0)
         phase.append(f"| D pre-training | {sets}/{D_SETS} sets | {d_time:.0f} |")
+    # rounds are evaluated every few rounds, but each one's end is a heartbeat line of the log:
+    # the round reached is the later of the two
+    round_beats = [(int(m[1]), float(m[2])) for m in re.finditer(r"\[adversarial round (\d+)/\d+\].*\((\d+)s\)", log)]
     if len(adv) >= 2:
-        per_round = (adv[-1]["seconds"] - adv[0]["seconds"]) / (adv[-1]["round"] - adv[0]["round"])
-        phase.append(f"| adversarial rounds | {adv[-1]['round']}/{ROUNDS} | {per_round:.0f} a round |")
-        projection = adv[-1]["seconds"] + per_round * (ROUNDS - adv[-1]["round"])
+        reached, t_reached = max([(adv[-1]["round"], adv[-1]["seconds"]), *round_beats])
+        per_round = (t_reached - adv[0]["seconds"]) / (reached - adv[0]["round"])
+        phase.append(f"| adversarial rounds | {reached}/{ROUNDS} | {per_round:.0f} a round |")
+        projection = t_reached + per_round * (ROUNDS - reached)
     d_projection = ""
     if t_pre is not None and d_beats and not adv:
         sets, t = d_beats[-1]
         d_projection = (f"D pre-training at {(t - t_pre) / sets:.0f} s a set projects to {(t - t_pre) / sets * D_SETS / 3600:.2f} h; "
                         "the rounds' time is measured from two adversarial evaluations on.")
-    round_beats = [float(m[1]) for m in re.finditer(r"\[adversarial round \d+/\d+\].*\((\d+)s\)", log)]
-    done = max([r["seconds"] for r in records] + [t for _, t in d_beats] + round_beats)
+    done = max([r["seconds"] for r in records] + [t for _, t in d_beats] + [t for _, t in round_beats])
     text = "\n".join([
         f"Training time so far: {done / 3600:.2f} h (sum over sessions, one thread; see the log for the machine).", "",
         *lines, "", *phase, "",

@@ -97,3 +97,20 @@ def test_penalty_weight_probe_finds_a_constant_d_at_a_large_weight_and_continues
         penalty_weight.main([str(tmp_path / "other"), "--out", str(out)])
     with pytest.raises(SystemExit, match="unknown r2"):
         penalty_weight.main([str(run), "--penalties", "r2", "--out", str(out)])
+
+
+def test_paper_run_summary_counts_rounds_from_the_logs_heartbeats_past_the_last_evaluation(tmp_path):
+    paper_run = load_script("paper_run")
+    run = tmp_path / "seed0"
+    run.mkdir()
+    records = [{"phase": "pretrain", "step": 120, "nll_oracle": 9.0, "seconds": 1000.0},
+               {"phase": "adversarial", "step": 120, "round": 0, "nll_oracle": 9.0, "seconds": 2000.0},
+               {"phase": "adversarial", "step": 130, "round": 10, "nll_oracle": 8.9, "seconds": 7000.0}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    beats = "".join(f"[adversarial round {k}/200] mean_reward=0.1 d_loss=0.1 ({2000 + 500 * k}s)\n" for k in range(1, 15))
+    (tmp_path / "seed0.log").write_text("[D pre-training 50/50] d_loss=0.1 (1900s)\n" + beats)
+    text = paper_run.main(run)
+    # round 14 ended at 9000 s: 500 s a round from round 0, and 186 rounds to go
+    assert "| adversarial rounds | 14/200 | 500 a round |" in text
+    assert f"Projected total: {(9000 + 500 * 186) / 3600:.1f} h of training." in text
+    assert "Training time so far: 2.50 h" in text
