@@ -53,12 +53,18 @@ def cmd_train(args) -> int:
         return _fail("--resume needs --run-dir: the run directory to continue")
     if distributed.launched() and not args.run_dir:  # each rank would pick its own free directory
         return _fail("under torchrun, --run-dir is needed: the one run directory of all ranks")
+    if args.resume and args.start_from:
+        return _fail("--resume and --start-from: a run either continues itself or starts from another's pre-training")
     run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg.seed)
+    options = {"resume": args.resume, "start_from": args.start_from, "stop_after_pretraining": args.stop_after_pretraining}
     if not distributed.is_master():  # rank 0 speaks for the run
-        train(cfg, run_dir, resume=args.resume)
+        train(cfg, run_dir, **options)
         return 0
     print(f"run directory: {run_dir}", flush=True)
-    results = train(cfg, run_dir, resume=args.resume)
+    results = train(cfg, run_dir, **options)
+    if "stopped_after" in results:
+        print(f"\nstopped after MLE pre-training ({results['seconds']:.0f} s); start runs from it with --start-from {run_dir}")
+        return 0
     print()
     print(results_table(results))
     print(f"\n{results['seconds']:.0f} s of training; metrics, samples, plot and checkpoint in {run_dir}")
@@ -333,6 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
     p.add_argument("--run-dir", help="where to write the run (default runs/CONFIG-seedS)")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    p.add_argument("--stop-after-pretraining", action="store_true",
+                   help="stop with a checkpoint at the end of MLE pre-training, for --start-from")
+    p.add_argument("--start-from", metavar="RUN_DIR",
+                   help="skip MLE pre-training: continue from RUN_DIR's (a --stop-after-pretraining run that agrees with this "
+                        "config on every key read before D pre-training); ends where this run would from scratch")
     p.add_argument("--oracle", help="'paper', a .npz path, or 'random' (same as --set oracle.source=...)")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.add_argument("--device", help="cpu, cuda or cuda:N")
@@ -438,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confirm-seeds", help="re-run the best settings on these fresh seeds, e.g. 3,4,5")
     p.add_argument("--heartbeat", type=int, default=60, help="seconds between a running trial's heartbeats (default 60)")
     p.add_argument("--grace", type=int, default=180, help="a trial silent this many seconds is failed and retried (default 180)")
+    p.add_argument("--share-pretraining", action="store_true",
+                   help="pre-train G once (STUDY_DIR/pretraining) and start every trial from it; for spaces of keys read "
+                        "after MLE pre-training only (each trial still ends where it would from scratch)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every trial")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a spawned worker: no summary
     p.set_defaults(func=cmd_tune)

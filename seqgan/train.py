@@ -379,6 +379,7 @@ class Run:
         self.seconds = 0.0  # training time before this process, from the checkpoint
         self.stop = StopRequest()  # armed by train() while Algorithm 1 runs
         self.report = None  # train()'s report(step, record) of each evaluation of G
+        self.stop_after_pretraining = False  # train()'s: stop at the end of MLE pre-training, for others to start from
 
     # -- checkpoints
     def state(self) -> dict:
@@ -569,16 +570,22 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> dict | None:
     return None
 
 
-def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -> dict:
+def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None, start_from: str | Path | None = None,
+          stop_after_pretraining: bool = False) -> dict:
     """Run Algorithm 1 with the MLE baseline alongside; returns the final results.
 
     ``report(step, record)``, if given, sees each evaluation of the trained generator (pre-training
     and adversarial phases) as it is written; ``seqgan tune`` prunes trials on it. Under torchrun
     every rank calls this; they join the process group first and leave it at the end.
+
+    ``stop_after_pretraining`` stops with a checkpoint at the end of MLE pre-training (step 1). A new
+    run given that run directory as ``start_from`` continues from there instead of pre-training G
+    again; it must agree with that run on every key but those read later (``SHAREABLE_KEYS``), and it
+    ends exactly where its own uninterrupted run would (the checkpoint holds the random state).
     """
     ddp = distributed.launched()  # one of several processes started by torchrun
     if not ddp:
-        return _train(cfg, Path(run_dir), resume, report)
+        return _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)
     if cfg.discriminator.gradient_penalty != "none":  # its extra backward is not routed through DDP
         raise RunError("key 'discriminator.gradient_penalty': runs under torchrun support only 'none' for now")
     if cfg.discriminator.compile != "none":  # DDP's reducer and a compiled D's step have not been run together here
@@ -595,7 +602,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -
     })
     cfg.device = str(distributed.setup(torch.device(cfg.device), cfg.dist_backend, cfg.dist_timeout))
     try:
-        return _train(cfg, Path(run_dir), resume, report)
+        return _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)
     except RuntimeError as e:  # a collective failed: name this rank in one line, not a traceback of C++
         if distributed.is_collective_failure(e):
             raise distributed.lost(e, cfg.dist_timeout) from None
@@ -604,14 +611,18 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None) -
         distributed.shutdown()
 
 
-def _train(cfg: Config, run_dir: Path, resume: bool, report=None) -> dict:
+def _train(cfg: Config, run_dir: Path, resume: bool, report=None, start_from: str | Path | None = None,
+           stop_after_pretraining: bool = False) -> dict:
     ckpt = prepare_run_dir(run_dir, resume)
+    forked = ckpt is None and start_from is not None
     if ckpt is not None:
         cfg = _resumed_config(cfg, ckpt["config"])
+    elif forked:
+        ckpt = pretraining_checkpoint(Path(start_from), cfg)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     run = Run(cfg, run_dir)  # reads the data first: bad input leaves no run directory behind
-    run.report = report
+    run.report, run.stop_after_pretraining = report, stop_after_pretraining
     distributed.barrier()  # every rank has checked the run directory before rank 0 writes to it
     if run.master:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -625,7 +636,13 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None) -> dict:
                 run.started = time.perf_counter()
                 return _finish(run)
             return json.loads((run_dir / "results.json").read_text())
-        if run.master:
+        if forked:  # a run of its own from here: its config, pre-training's evaluations, its checkpoint
+            if run.master:
+                (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+                _copy_lines(Path(start_from) / "metrics.jsonl", run_dir / "metrics.jsonl", run.progress["metrics_lines"])
+            run.started = time.perf_counter()
+            run.save()
+        elif run.master:
             _truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
     else:
         if run.master:
@@ -650,6 +667,37 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None) -> dict:
 
 
 EXECUTION_KEYS = ("threads", "device", "data_dir", "dist_backend", "dist_timeout")  # may change on resume; the rest fixes the experiment
+
+
+# read only after MLE pre-training (step 1): runs that differ only in these can share one pre-training
+SHAREABLE_KEYS = (
+    "generator.pg_lr", "discriminator.gradient_penalty", "discriminator.gp_weight", "discriminator.compile",
+    "train.pretrain_d_steps", "train.pretrain_d_epochs", "train.num_negatives", "train.rounds", "train.g_steps",
+    "train.rollout_num", "train.rollout_update_rate", "train.d_steps", "train.d_epochs", "train.score_batch_size",
+    "train.rewards", "train.baseline", "train.normalize_advantages", "train.value_lr", "train.value_updates",
+    "train.critic_hidden_dim", "train.td_lambda", "train.td_completions", "train.critic_lr", "train.critic_updates",
+    "train.critic_warmup", "train.critic_target_rate", "train.mcts_c_puct", "baselines.mle_epochs_per_round",
+    "baselines.ss_schedule", "baselines.ss_final_prob", "baselines.ss_sigmoid_k", "baselines.bleu_max_n",
+)
+
+
+def pretraining_checkpoint(run_dir: Path, cfg: Config) -> dict:
+    """The checkpoint of a run stopped at the end of MLE pre-training, checked against ``cfg``: every
+    key that pre-training reads must be the same, or the run started from it would not be ``cfg``'s run."""
+    try:
+        ckpt = load_checkpoint(run_dir / CHECKPOINT)
+    except ValueError as e:
+        raise RunError(f"start from {run_dir}: {e}") from None
+    p = ckpt["progress"]
+    if (p["g_epoch"], p["d_step"], p["round"]) != (cfg.train.pretrain_g_epochs, 0, 0):
+        raise RunError(f"start from {run_dir}: its checkpoint is at MLE epoch {p['g_epoch']}, D set {p['d_step']}, round "
+                       f"{p['round']}, not at the end of {cfg.train.pretrain_g_epochs} epochs of MLE pre-training")
+    now, then = flat_keys(cfg.to_dict()), flat_keys(ckpt["config"])
+    for key, value in now.items():
+        if key not in EXECUTION_KEYS and key not in SHAREABLE_KEYS and then.get(key, "(absent)") != value:
+            raise RunError(f"start from {run_dir}: key '{key}' is {value!r} here but {then.get(key, '(absent)')!r} in its "
+                           "pre-training; only keys read after MLE pre-training may differ")
+    return ckpt
 
 
 def flat_keys(d: dict, prefix: str = "") -> dict:
@@ -697,6 +745,11 @@ def _global_step(run: Run) -> int:
     return run.progress["g_epoch"] + run.progress["round"] + 1
 
 
+def _copy_lines(source: Path, dest: Path, keep: int) -> None:
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True) if source.exists() else []
+    dest.write_text("".join(lines[:keep]), encoding="utf-8")
+
+
 def _truncate_lines(path: Path, keep: int) -> None:
     if path.exists():
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -737,6 +790,8 @@ def _algorithm_1(run: Run) -> dict:
     bar.close()
     if p["d_step"] == 0 and p["round"] == 0:
         run.save()
+        if run.stop_after_pretraining:  # other runs start from here (train's start_from)
+            return {"stopped_after": "pretraining", "checkpoint": str(run.run_dir / CHECKPOINT), "seconds": run.elapsed()}
 
     # 2. Pre-train D_phi on real data vs negatives freshly generated by G_theta.
     bar = tqdm(total=tc.pretrain_d_steps, initial=p["d_step"], desc="D pre-training", unit="set", disable=run.quiet)

@@ -156,6 +156,7 @@ class Study:
     objectives: list[tuple[str, str]]
     study_dir: Path
     threads: int = 0  # torch threads of each trial when the config leaves it at 0 (workers share the cores)
+    pretraining: Path | None = None  # --share-pretraining: the run every trial starts from
 
 
 def trial_dir(study: Study, trial) -> tuple[Path, bool]:
@@ -190,13 +191,42 @@ def objective(trial, study: Study) -> float | tuple[float, ...]:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at step {step}: {metric} {record[metric]:.4f}")
 
-    results = train(cfg, run_dir, resume=resume, report=report)
+    results = train(cfg, run_dir, resume=resume, report=report, start_from=None if resume else study.pretraining)
     row = results["rows"][RESULT_ROW]
     missing = [m for m, _ in study.objectives if m not in row]
     if missing:
         raise ValueError(f"objective {', '.join(missing)}: the run has no such final metric (it has: {', '.join(row)})")
     scores = tuple(float(row[m]) for m, _ in study.objectives)
     return scores[0] if len(scores) == 1 else scores
+
+
+def shared_pretraining(study: Study, space_file: str) -> Path:
+    """``--share-pretraining``: the study's one MLE pre-training, in STUDY_DIR/pretraining, that every
+    trial starts from instead of pre-training G again (train's ``start_from``: the trial then ends
+    exactly where it would from scratch). Only a space of keys read after pre-training
+    (``train.SHAREABLE_KEYS``) allows it. Commands on one machine take turns on a lock: the first
+    trains (or resumes) it, the others find it done."""
+    import fcntl
+
+    from .checkpoint import load_checkpoint
+    from .train import CHECKPOINT, SHAREABLE_KEYS, train
+
+    for param in study.space:
+        if param.key not in SHAREABLE_KEYS:
+            raise ValueError(f"{space_file}: --share-pretraining: key '{param.key}' is read by MLE pre-training, so trials "
+                             "that search it cannot share one")
+    run_dir = study.study_dir / "pretraining"
+    study.study_dir.mkdir(parents=True, exist_ok=True)
+    with open(study.study_dir / "pretraining.lock", "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cfg = load_config(study.config, study.overrides)
+        cfg.threads = cfg.threads or study.threads
+        ckpt = run_dir / CHECKPOINT
+        if ckpt.exists() and load_checkpoint(ckpt)["progress"]["g_epoch"] == cfg.train.pretrain_g_epochs:
+            return run_dir
+        print(f"shared MLE pre-training in {run_dir} ({cfg.train.pretrain_g_epochs} epochs); every trial starts from it", flush=True)
+        train(cfg, run_dir, resume=ckpt.exists(), stop_after_pretraining=True)
+    return run_dir
 
 
 def progress_line(study, trial) -> None:
@@ -245,6 +275,8 @@ def run(args) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.create_study(study_name=name, storage=storage, load_if_exists=True, directions=[d for _, d in objectives])
     study = Study(args.config, overrides, space, objectives, study_dir, threads=max(1, (os.cpu_count() or 1) // args.workers))
+    if args.share_pretraining:
+        study.pretraining = shared_pretraining(study, args.space)
     if args.workers == 1:
         work(study, storage, name, args.trials, args.seed, args.pruner)
     else:
@@ -269,6 +301,8 @@ def _spawn_workers(args, study_dir: Path) -> None:
             "--workers", "1", "--worker"]
     if args.storage:
         base += ["--storage", args.storage]
+    if args.share_pretraining:
+        base += ["--share-pretraining"]
     for o in args.set or []:
         base += ["--set", o]
     if load_config(args.config, list(args.set or [])).threads == 0:

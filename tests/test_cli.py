@@ -661,3 +661,35 @@ def test_bad_device_and_file_run_dir_are_one_line_errors(workdir):
     a_file.write_text("x\n")
     assert_one_line_error(seqgan("train", SMOKE, "--run-dir", a_file, cwd=workdir), "is a file")
     assert a_file.read_text() == "x\n"
+
+
+def test_a_run_started_from_a_shared_pretraining_ends_where_it_would_from_scratch(workdir):
+    # settings read only after MLE pre-training: what a tuning study searches
+    later = ["train.rounds=3", "discriminator.gradient_penalty=r1", "train.rollout_num=2", "generator.pg_lr=0.005",
+             "train.pretrain_d_steps=1", "train.rewards=td"]
+    trial = [a for o in later for a in ("--set", o)]
+    scratch, shared, forked = workdir / "fork-scratch", workdir / "fork-shared", workdir / "fork-trial"
+    proc = seqgan("train", SMOKE, "--run-dir", scratch, *trial, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    proc = seqgan("train", SMOKE, "--run-dir", shared, "--stop-after-pretraining", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "stopped after MLE pre-training" in proc.stdout and not (shared / "results.json").exists()
+    state = load_checkpoint(shared)
+    assert (state["progress"]["g_epoch"], state["progress"]["d_step"], state["progress"]["round"]) == (4, 0, 0)
+    proc = seqgan("train", SMOKE, "--run-dir", forked, "--start-from", shared, *trial, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert without_seconds(read_metrics(forked)) == without_seconds(read_metrics(scratch))
+    assert json.loads((forked / "results.json").read_text())["rows"] == json.loads((scratch / "results.json").read_text())["rows"]
+    assert (forked / "samples.txt").read_bytes() == (scratch / "samples.txt").read_bytes()
+    assert load_config(forked / "config.yaml") == load_config(scratch / "config.yaml")
+    # the shared run is left as it was: another run can start from it
+    assert load_checkpoint(shared)["progress"]["g_epoch"] == 4 and not (shared / "results.json").exists()
+
+    # a key that MLE pre-training reads must agree; the start must be the end of pre-training
+    proc = seqgan("train", SMOKE, "--run-dir", workdir / "fork-bad", "--start-from", shared, "--set", "generator.lr=0.02", cwd=workdir)
+    assert_one_line_error(proc, str(shared), "generator.lr", "only keys read after MLE pre-training may differ")
+    proc = seqgan("train", SMOKE, "--run-dir", workdir / "fork-bad", "--start-from", scratch, *trial, cwd=workdir)
+    assert_one_line_error(proc, str(scratch), "not at the end of 4 epochs of MLE pre-training")
+    proc = seqgan("train", SMOKE, "--run-dir", forked, "--resume", "--start-from", shared, cwd=workdir)
+    assert_one_line_error(proc, "--resume and --start-from")
+    assert not (workdir / "fork-bad").exists()

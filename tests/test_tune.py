@@ -313,3 +313,34 @@ def test_a_trial_that_lost_its_checkpoint_starts_again(tmp_path):
     (stale / "checkpoint.pt").write_bytes(b"x")
     assert trial_dir(study, retried) == (stale, True)  # a checkpoint: resumed, left in place
     assert trial_dir(study, SimpleNamespace(number=3, user_attrs={})) == (tmp_path / "trial-0003", False)
+
+
+def test_trials_share_one_mle_pretraining_and_end_where_they_would_from_scratch(tmp_path):
+    space = write(tmp_path, "train.d_steps: {low: 1, high: 3}\ntrain.rollout_update_rate: {low: 0.0, high: 0.8, step: 0.2}\n"
+                            "discriminator.gradient_penalty: {choices: [none, r1]}\n")
+    study_dir = tmp_path / "study"
+    cmd = [sys.executable, "-m", "seqgan.cli", "tune", str(SMOKE), "--space", str(space), "--dir", str(study_dir), "--study", "shared",
+           *FAST_SET, "--trials", "2", "--workers", "2", "--share-pretraining"]
+    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("shared MLE pre-training in") == 1  # trained once; the workers found it done
+    shared = study_dir / "pretraining"
+    pretrain_lines = (shared / "metrics.jsonl").read_text().splitlines()
+    assert pretrain_lines and {json.loads(line)["phase"] for line in pretrain_lines} == {"pretrain"}
+    study = journal_study(study_dir, "shared")
+    trial = next(t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
+    run_dir = Path(trial.user_attrs["run_dir"])
+    assert (run_dir / "metrics.jsonl").read_text().splitlines()[: len(pretrain_lines)] == pretrain_lines
+    # the trial is the run its settings give from scratch
+    scratch = tmp_path / "scratch"
+    sets = [a for k, v in trial.params.items() for a in ("--set", f"{k}={v}")]
+    proc = subprocess.run([sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(scratch), *FAST_SET, *sets],
+                          env=env(), capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ours, theirs = json.loads((run_dir / "results.json").read_text()), json.loads((scratch / "results.json").read_text())
+    assert ours["rows"] == theirs["rows"] and trial.values[0] == theirs["rows"]["SeqGAN"]["nll_oracle"]
+    # a space that searches a key MLE pre-training reads cannot share it
+    bad = subprocess.run(tune_cmd(tmp_path / "bad", "--trials", 1, "--share-pretraining"), env=env(), capture_output=True,
+                         text=True, timeout=120, cwd=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "--share-pretraining: key 'generator.lr' is read by MLE pre-training" in bad.stderr and str(SPACE) in bad.stderr
