@@ -6,12 +6,14 @@ core; D's pre-training, from a finished run's pre-trained generator, costs a few
 shows whether D separates held-out real from generated sequences (the full runs' round-0 evaluation
 comes straight after it).
 
-For each penalty, weight and seed: a fresh D (built and seeded as the run's own), the run's D
-optimiser, ``train.pretrain_d_steps`` sets of fresh negatives from the run's pre-trained G, each
-trained for ``train.pretrain_d_epochs`` epochs, exactly as Algorithm 1's step 2. Then, in eval mode:
-- D's cross-entropy on the last training set (its real rows against its last negatives);
-- its held-out cross-entropy and accuracy (held-out oracle sequences against fresh samples, as
-  metrics.jsonl's ``d_loss`` / ``d_acc``);
+For each penalty, weight and seed: a fresh D (with seed S, the same initial weights as a run of
+seed S: built after a generator from the seeded stream, as a run builds it), the run's D optimiser,
+``train.pretrain_d_steps`` sets of fresh negatives from the run's pre-trained G, each trained for
+``train.pretrain_d_epochs`` epochs, exactly as Algorithm 1's step 2. Then, in eval mode:
+- D's cross-entropy on training data: the first ``train.num_negatives`` training sequences (each
+  set trains on a random subset of that size) against the last set's negatives;
+- its held-out cross-entropy and accuracy (held-out oracle sequences against fresh samples at
+  ``eval.temperature``, as metrics.jsonl's ``d_loss`` / ``d_acc``);
 - the mean norm of the one-hot input gradient of D's log-odds on those held-out real sequences,
   the quantity the zero-centred penalties push to 0.
 
@@ -37,7 +39,7 @@ from seqgan.data import oracle_corpus
 from seqgan.experiments import machine, mean_std
 from seqgan.metrics import discriminator_metrics
 from seqgan.penalty import PENALTIES, input_gradients
-from seqgan.train import adam, build_discriminator, load_run_models, train_discriminator, use_bf16
+from seqgan.train import adam, build_discriminator, build_generator, load_run_models, train_discriminator, use_bf16
 
 
 def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str | None = None) -> dict:
@@ -49,15 +51,15 @@ def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str |
     real, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
     bf16 = use_bf16(dc.precision, torch.device("cpu"))
     torch.manual_seed(seed)
+    build_generator(cfg, oracle.vocab_size)  # a run builds G first, from the same seeded stream
     discriminator = build_discriminator(cfg, oracle.vocab_size)
     optimizer = adam(discriminator.parameters(), dc.lr, tc.adam_epsilon)
     for _ in range(tc.pretrain_d_steps):
         negatives = generator.sample(tc.num_negatives)  # (num_negatives, T)
         train_discriminator(discriminator, optimizer, real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, penalty, weight)
     discriminator.eval()
-    # the last set's real rows are a random subset of the training data: all of it, against the negatives
     train_loss, _ = discriminator_metrics(discriminator, real[: len(negatives)], negatives, bf16=bf16)
-    samples = generator.sample(cfg.eval.num_samples)
+    samples = generator.sample(cfg.eval.num_samples, temperature=cfg.eval.temperature)
     held_out = test[: len(samples)]
     held_out_loss, held_out_acc = discriminator_metrics(discriminator, held_out, samples, bf16=bf16)
     onehot = torch.nn.functional.one_hot(held_out, oracle.vocab_size).float()  # (N, T, V)
@@ -160,7 +162,9 @@ def main(argv: list[str] | None = None) -> str:
             raise SystemExit(f"penalty_weight: {e}") from None
         record["seconds"] = round(time.time() - start, 1)
         records.append(record)
-        store.write_text(json.dumps({"run_dir": str(args.run_dir), "command": command, "machine": machine(), "records": records}, indent=1))
+        partial = store.with_suffix(".json.tmp")  # replaced whole: a kill mid-write leaves the last good file
+        partial.write_text(json.dumps({"run_dir": str(args.run_dir), "command": command, "machine": machine(), "records": records}, indent=1))
+        partial.replace(store)
         print(f"[{i}/{len(todo)}] {penalty} weight {weight:g} seed {seed}: held-out loss {record['held_out_loss']:.4f} "
               f"acc {record['held_out_acc']:.3f} grad norm {record['grad_norm']:.3g} ({record['seconds']:.0f}s)", flush=True)
     text = (f"# D after pre-training, by gradient-penalty weight\n\nCommand: `{command}`  \nMachine: {machine()}  \n"

@@ -25,6 +25,7 @@ import copy
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -636,20 +637,19 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None, start_from: st
                 run.started = time.perf_counter()
                 return _finish(run)
             return json.loads((run_dir / "results.json").read_text())
-        if forked:  # a run of its own from here: its config, pre-training's evaluations, its checkpoint
+        if forked:  # a run of its own from here: its files, pre-training's evaluations, its checkpoint
             if run.master:
-                (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
+                _write_run_files(run)
                 _copy_lines(Path(start_from) / "metrics.jsonl", run_dir / "metrics.jsonl", run.progress["metrics_lines"])
+                if (Path(start_from) / "samples").is_dir():  # real data: pre-training's decoded samples
+                    shutil.copytree(Path(start_from) / "samples", run_dir / "samples", dirs_exist_ok=True)
             run.started = time.perf_counter()
             run.save()
         elif run.master:
             _truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
     else:
         if run.master:
-            (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False), encoding="utf-8")
-            if run.vocab is not None:
-                run.vocab.save(run_dir / "vocab.json")
-                (run_dir / "data_stats.json").write_text(json.dumps(run.corpus_stats, indent=2) + "\n", encoding="utf-8")
+            _write_run_files(run)
         run.started = time.perf_counter()
         run.save()  # a run stopped before its first periodic checkpoint can still --resume
     from torch.utils.tensorboard import SummaryWriter
@@ -689,9 +689,20 @@ def pretraining_checkpoint(run_dir: Path, cfg: Config) -> dict:
     except ValueError as e:
         raise RunError(f"start from {run_dir}: {e}") from None
     p = ckpt["progress"]
-    if (p["g_epoch"], p["d_step"], p["round"]) != (cfg.train.pretrain_g_epochs, 0, 0):
+    # (with no D pre-training, a run's round-0 and finished checkpoints have the same counters: the
+    # roll-out policy, made when adversarial training starts, tells them apart)
+    if (p["g_epoch"], p["d_step"], p["round"]) != (cfg.train.pretrain_g_epochs, 0, 0) or p["finished"] or ckpt["rollout_policy"] is not None:
         raise RunError(f"start from {run_dir}: its checkpoint is at MLE epoch {p['g_epoch']}, D set {p['d_step']}, round "
-                       f"{p['round']}, not at the end of {cfg.train.pretrain_g_epochs} epochs of MLE pre-training")
+                       f"{p['round']}{' (adversarial training started)' if ckpt['rollout_policy'] is not None else ''}, not at the "
+                       f"end of {cfg.train.pretrain_g_epochs} epochs of MLE pre-training (train --stop-after-pretraining)")
+    metrics = run_dir / "metrics.jsonl"  # its evaluations become the new run's first lines
+    lines = len(metrics.read_text(encoding="utf-8").splitlines()) if metrics.exists() else 0
+    if lines < p["metrics_lines"]:
+        raise RunError(f"start from {run_dir}: {metrics} has {lines} lines, its checkpoint counts {p['metrics_lines']}")
+    saved_world = (ckpt.get("distributed") or {}).get("world_size", 1)
+    if saved_world != distributed.world_size():  # fresh random streams: not the run this config gives from scratch
+        raise RunError(f"start from {run_dir}: it was pre-trained by {saved_world} process(es), this run has "
+                       f"{distributed.world_size()}; start from a pre-training with as many")
     now, then = flat_keys(cfg.to_dict()), flat_keys(ckpt["config"])
     for key, value in now.items():
         if key not in EXECUTION_KEYS and key not in SHAREABLE_KEYS and then.get(key, "(absent)") != value:
@@ -745,8 +756,16 @@ def _global_step(run: Run) -> int:
     return run.progress["g_epoch"] + run.progress["round"] + 1
 
 
+def _write_run_files(run: Run) -> None:
+    """A new run's config.yaml and, on real data, its vocabulary and data statistics."""
+    (run.run_dir / "config.yaml").write_text(yaml.safe_dump(run.cfg.to_dict(), sort_keys=False), encoding="utf-8")
+    if run.vocab is not None:
+        run.vocab.save(run.run_dir / "vocab.json")
+        (run.run_dir / "data_stats.json").write_text(json.dumps(run.corpus_stats, indent=2) + "\n", encoding="utf-8")
+
+
 def _copy_lines(source: Path, dest: Path, keep: int) -> None:
-    lines = source.read_text(encoding="utf-8").splitlines(keepends=True) if source.exists() else []
+    lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
     dest.write_text("".join(lines[:keep]), encoding="utf-8")
 
 

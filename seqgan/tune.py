@@ -209,7 +209,7 @@ def shared_pretraining(study: Study, space_file: str) -> Path:
     import fcntl
 
     from .checkpoint import load_checkpoint
-    from .train import CHECKPOINT, SHAREABLE_KEYS, train
+    from .train import CHECKPOINT, SHAREABLE_KEYS, pretraining_checkpoint, train
 
     for param in study.space:
         if param.key not in SHAREABLE_KEYS:
@@ -220,12 +220,18 @@ def shared_pretraining(study: Study, space_file: str) -> Path:
     with open(study.study_dir / "pretraining.lock", "w", encoding="utf-8") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         cfg = load_config(study.config, study.overrides)
-        cfg.threads = cfg.threads or study.threads
+        cfg.threads = cfg.threads or os.cpu_count() or 1  # it runs alone, before the workers
         ckpt = run_dir / CHECKPOINT
         if ckpt.exists() and load_checkpoint(ckpt)["progress"]["g_epoch"] == cfg.train.pretrain_g_epochs:
+            pretraining_checkpoint(run_dir, cfg)  # this command's settings must be the ones it was trained with
             return run_dir
+        if not ckpt.exists() and (aside := set_aside_unresumable(run_dir)) is not None:
+            print(f"note: {run_dir} held an unfinished pre-training without a checkpoint; kept as {aside}", flush=True)
         print(f"shared MLE pre-training in {run_dir} ({cfg.train.pretrain_g_epochs} epochs); every trial starts from it", flush=True)
-        train(cfg, run_dir, resume=ckpt.exists(), stop_after_pretraining=True)
+        try:
+            train(cfg, run_dir, resume=ckpt.exists(), stop_after_pretraining=True)
+        except ValueError as e:  # its resume refused this command's settings: say which run
+            raise ValueError(f"{run_dir}: {e}") from None
     return run_dir
 
 

@@ -679,6 +679,10 @@ def test_a_run_started_from_a_shared_pretraining_ends_where_it_would_from_scratc
     proc = seqgan("train", SMOKE, "--run-dir", forked, "--start-from", shared, *trial, cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     assert without_seconds(read_metrics(forked)) == without_seconds(read_metrics(scratch))
+    # pre-training was not done again: its evaluations are the shared run's lines, timings and all
+    shared_lines = (shared / "metrics.jsonl").read_text().splitlines()
+    assert len(shared_lines) == state["progress"]["metrics_lines"] > 0
+    assert (forked / "metrics.jsonl").read_text().splitlines()[: len(shared_lines)] == shared_lines
     assert json.loads((forked / "results.json").read_text())["rows"] == json.loads((scratch / "results.json").read_text())["rows"]
     assert (forked / "samples.txt").read_bytes() == (scratch / "samples.txt").read_bytes()
     assert load_config(forked / "config.yaml") == load_config(scratch / "config.yaml")
@@ -690,6 +694,12 @@ def test_a_run_started_from_a_shared_pretraining_ends_where_it_would_from_scratc
     assert_one_line_error(proc, str(shared), "generator.lr", "only keys read after MLE pre-training may differ")
     proc = seqgan("train", SMOKE, "--run-dir", workdir / "fork-bad", "--start-from", scratch, *trial, cwd=workdir)
     assert_one_line_error(proc, str(scratch), "not at the end of 4 epochs of MLE pre-training")
+    # without D pre-training a finished run's counters are those of the end of pre-training too
+    ended = workdir / "fork-ended"
+    proc = seqgan("train", SMOKE, "--run-dir", ended, "--set", "train.pretrain_d_steps=0", "--set", "train.rounds=0", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    proc = seqgan("train", SMOKE, "--run-dir", workdir / "fork-bad", "--start-from", ended, *trial, cwd=workdir)
+    assert_one_line_error(proc, str(ended), "(adversarial training started)")
     proc = seqgan("train", SMOKE, "--run-dir", forked, "--resume", "--start-from", shared, cwd=workdir)
     assert_one_line_error(proc, "--resume and --start-from")
     assert not (workdir / "fork-bad").exists()

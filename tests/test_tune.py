@@ -339,6 +339,10 @@ def test_trials_share_one_mle_pretraining_and_end_where_they_would_from_scratch(
     assert proc.returncode == 0, proc.stderr[-3000:]
     ours, theirs = json.loads((run_dir / "results.json").read_text()), json.loads((scratch / "results.json").read_text())
     assert ours["rows"] == theirs["rows"] and trial.values[0] == theirs["rows"]["SeqGAN"]["nll_oracle"]
+    # the same study with another setting that pre-training reads: refused up front, naming the run and key
+    changed = subprocess.run([*cmd, "--set", "generator.grad_clip=1.0"], env=env(), capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert changed.returncode == 2 and len(changed.stderr.strip().splitlines()) == 1, changed.stderr
+    assert str(shared) in changed.stderr and "key 'generator.grad_clip'" in changed.stderr
     # a space that searches a key MLE pre-training reads cannot share it
     bad = subprocess.run(tune_cmd(tmp_path / "bad", "--trials", 1, "--share-pretraining"), env=env(), capture_output=True,
                          text=True, timeout=120, cwd=tmp_path)
