@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> str:
     done = {(r["penalty"], r["weight"], r["seed"]) for r in records}
     todo = [c for c in cells(penalties, weights, seeds) if c not in done]
     command = "python scripts/penalty_weight.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    commands = saved.get("commands", [saved["command"]] if "command" in saved else [])
+    if todo and command not in commands:  # each invocation that added cells
+        commands.append(command)
     for i, (penalty, weight, seed) in enumerate(todo, 1):
         start = time.time()
         try:
@@ -163,11 +166,12 @@ def main(argv: list[str] | None = None) -> str:
         record["seconds"] = round(time.time() - start, 1)
         records.append(record)
         partial = store.with_suffix(".json.tmp")  # replaced whole: a kill mid-write leaves the last good file
-        partial.write_text(json.dumps({"run_dir": str(args.run_dir), "command": command, "machine": machine(), "records": records}, indent=1))
+        partial.write_text(json.dumps({"run_dir": str(args.run_dir), "commands": commands, "machine": machine(), "records": records}, indent=1))
         partial.replace(store)
         print(f"[{i}/{len(todo)}] {penalty} weight {weight:g} seed {seed}: held-out loss {record['held_out_loss']:.4f} "
               f"acc {record['held_out_acc']:.3f} grad norm {record['grad_norm']:.3g} ({record['seconds']:.0f}s)", flush=True)
-    text = (f"# D after pre-training, by gradient-penalty weight\n\nCommand: `{command}`  \nMachine: {machine()}  \n"
+    text = (f"# D after pre-training, by gradient-penalty weight\n\nCommands:\n\n" + "".join(f"    {c}\n" for c in commands)
+            + f"\nMachine: {machine()}  \n"
             f"Generator: the pre-trained G of `{args.run_dir}`. Losses are cross-entropy alone (no L2, no penalty), "
             "in eval mode; ln 2 = 0.693 and accuracy 0.5 are a D that says 0.5 to everything.\n\n" + table(records) + "\n")
     (args.out / "weights.md").write_text(text, encoding="utf-8")

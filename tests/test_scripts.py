@@ -92,6 +92,7 @@ def test_penalty_weight_probe_finds_a_constant_d_at_a_large_weight_and_continues
     text = penalty_weight.main([str(run), "--penalties", "none,r1", "--weights", "1000,1", "--threads", "1", "--out", str(out)])
     again = json.loads((out / "weights.json").read_text())["records"]
     assert len(again) == 3 and {(r["penalty"], r["weight"]): r for r in again}[("r1", 1000.0)] == r1
+    assert len(json.loads((out / "weights.json").read_text())["commands"]) == 2 and text.count("    python scripts/penalty_weight.py") == 2
     assert "| r1 | 1000 | 1 |" in text and "| r1 | 1 | 1 |" in text and (out / "weights.png").stat().st_size > 1000
     with pytest.raises(SystemExit, match="holds a sweep from"):
         penalty_weight.main([str(tmp_path / "other"), "--out", str(out)])
