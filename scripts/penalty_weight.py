@@ -102,8 +102,10 @@ def plot(records: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, key, title in zip(axes, ("held_out_loss", "held_out_acc"), ("D held-out loss", "D held-out accuracy")):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    panels = (("train_loss", "D train-set loss"), ("held_out_acc", "D held-out accuracy"),
+              ("grad_norm", "input-gradient norm (held-out real)"))
+    for ax, (key, title) in zip(axes, panels):
         for penalty in dict.fromkeys(r["penalty"] for r in records):
             rs = [r for r in records if r["penalty"] == penalty]
             if penalty == "none":
@@ -112,11 +114,15 @@ def plot(records: list[dict], path: Path) -> None:
             weights = sorted({r["weight"] for r in rs})
             means = [mean_std([r[key] for r in rs if r["weight"] == w])[0] for w in weights]
             ax.plot(weights, means, marker="o", label=penalty)
-        ax.axhline(0.6931 if key == "held_out_loss" else 0.5, color="grey", linewidth=0.8, label="constant D")
+        if key != "grad_norm":
+            ax.axhline(0.6931 if key == "train_loss" else 0.5, color="grey", linewidth=0.8, label="constant D")
+        else:
+            ax.set_yscale("log")
         ax.set_xscale("log")
         ax.set_xlabel("gradient-penalty weight")
-        ax.set_title(title + " after D pre-training")
+        ax.set_title(title)
         ax.legend()
+    fig.suptitle("D after D pre-training, by gradient-penalty weight")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
