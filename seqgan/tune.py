@@ -173,7 +173,7 @@ def objective(trial, study: Study) -> float | tuple[float, ...]:
     """Optuna's objective: a config from trial.suggest_*, seqgan's own train(), the run's final metrics."""
     import optuna
 
-    from .train import train
+    from .train import TrainingStopped, train
 
     values = {p.key: p.suggest(trial) for p in study.space}
     cfg = load_config(study.config, [*study.overrides, *(f"{k}={json.dumps(v)}" for k, v in values.items())])
@@ -191,7 +191,11 @@ def objective(trial, study: Study) -> float | tuple[float, ...]:
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at step {step}: {metric} {record[metric]:.4f}")
 
-    results = train(cfg, run_dir, resume=resume, report=report, start_from=None if resume else study.pretraining)
+    try:
+        results = train(cfg, run_dir, resume=resume, report=report, start_from=None if resume else study.pretraining)
+    except TrainingStopped:  # Ctrl-C or SIGTERM: the run checkpointed; Optuna fails the trial and does not retry it
+        requeue(trial)
+        raise
     row = results["rows"][RESULT_ROW]
     missing = [m for m, _ in study.objectives if m not in row]
     if missing:
@@ -233,6 +237,24 @@ def shared_pretraining(study: Study, space_file: str) -> Path:
         except ValueError as e:  # its resume refused this command's settings: say which run
             raise ValueError(f"{run_dir}: {e}") from None
     return run_dir
+
+
+def requeue(trial) -> None:
+    """Queue a trial stopped on request again, with its run directory, so that the next worker (this
+    command run again) resumes its run from the checkpoint instead of starting a new trial over.
+    As the heartbeat's retry does for a killed worker, but without a cap: a long trial may be stopped
+    at the end of many sessions."""
+    import optuna
+
+    optuna_trial = trial.study.get_trials(deepcopy=False)[trial.number]
+    system_attrs = {**optuna_trial.system_attrs, "failed_trial": trial.number}
+    system_attrs["retry_history"] = [*system_attrs.get("retry_history", []), trial.number]
+    trial.study.add_trial(optuna.trial.create_trial(
+        state=optuna.trial.TrialState.WAITING, params=optuna_trial.params, distributions=optuna_trial.distributions,
+        user_attrs=optuna_trial.user_attrs, system_attrs=system_attrs,
+    ))
+    print(f"[trial {trial.number}] stopped with a checkpoint in {optuna_trial.user_attrs.get('run_dir')}; queued again: "
+          "the same command resumes it", flush=True)
 
 
 def progress_line(study, trial) -> None:

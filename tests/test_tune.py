@@ -175,6 +175,41 @@ def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
     assert len(steps) == len(set(steps)) and ("adversarial", 4 + 12) in steps
 
 
+def test_a_trial_stopped_by_sigterm_is_queued_again_and_resumed_by_the_same_command(tmp_path):
+    study_dir = tmp_path / "study"
+    cmd = tune_cmd(study_dir, "--trials", 1, "--pruner", "none", "--set", "train.rounds=12", "--set", "eval.checkpoint_every=1")
+    log = open(tmp_path / "worker.log", "w")
+    proc = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    stopped_dir = study_dir / "trial-0000"
+    deadline = time.time() + 120
+    try:  # once trial 0 is in its adversarial rounds: SIGTERM finishes the round, checkpoints and stops
+        while time.time() < deadline and proc.poll() is None:
+            metrics = stopped_dir / "metrics.jsonl"
+            if metrics.exists() and '"round": 2' in metrics.read_text():
+                break
+            time.sleep(0.05)
+        alive = proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    finally:
+        log.close()
+    text = (tmp_path / "worker.log").read_text()
+    assert alive and proc.returncode != 0, text[-3000:]
+    assert "[trial 0] stopped with a checkpoint in" in text and not (stopped_dir / "results.json").exists()
+    trials = journal_study(study_dir).trials
+    assert [t.state for t in trials] == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.WAITING]
+    assert trials[1].params == trials[0].params and trials[1].user_attrs["run_dir"] == str(stopped_dir)
+    # the same command again: the queued trial resumes the stopped run, and the study is done
+    proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trials = journal_study(study_dir).trials
+    assert len(trials) == 2 and trials[1].state == optuna.trial.TrialState.COMPLETE
+    assert not list(study_dir.glob("trial-0001*"))  # no new run was started
+    steps = [(r["phase"], r["step"]) for r in map(json.loads, (stopped_dir / "metrics.jsonl").read_text().splitlines())]
+    assert len(steps) == len(set(steps)) and ("adversarial", 4 + 12) in steps
+    assert trials[1].values[0] == json.loads((stopped_dir / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"]
+
+
 def test_pareto_search_and_confirmation_seeds(tmp_path):
     study_dir = tmp_path / "study"
     proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--workers", 2, "--objectives", "nll_oracle,nll_test", "--confirm-seeds", "7"),
