@@ -273,8 +273,12 @@ def work(study: Study, storage, name: str, trials: int, seed: int, pruner: str) 
     from optuna.trial import TrialState
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # a study continued by running the command again must not draw its random start-up points again:
+    # the sampler's seed moves on with the trials the study already holds (a fresh study: ``seed``)
+    held = len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
     opt_study = optuna.load_study(
-        study_name=name, storage=storage, sampler=optuna.samplers.TPESampler(seed=seed), pruner=make_pruner(optuna, pruner),
+        study_name=name, storage=storage, sampler=optuna.samplers.TPESampler(seed=seed + 100_003 * held),
+        pruner=make_pruner(optuna, pruner),
     )
     counted = (TrialState.COMPLETE, TrialState.PRUNED)
     if len(opt_study.get_trials(deepcopy=False, states=counted)) >= trials:

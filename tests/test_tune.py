@@ -210,6 +210,16 @@ def test_a_trial_stopped_by_sigterm_is_queued_again_and_resumed_by_the_same_comm
     assert trials[1].values[0] == json.loads((stopped_dir / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"]
 
 
+def test_a_continued_study_does_not_draw_its_start_up_points_again(tmp_path):
+    study_dir = tmp_path / "study"
+    for trials in (1, 2):  # the same command, asked for one trial more
+        proc = subprocess.run(tune_cmd(study_dir, "--trials", trials, "--set", "train.rounds=1"), env=env(), capture_output=True,
+                              text=True, timeout=300, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    first, second = journal_study(study_dir).trials
+    assert first.params != second.params  # the seeded sampler restarted would draw trial 0's point again
+
+
 def test_pareto_search_and_confirmation_seeds(tmp_path):
     study_dir = tmp_path / "study"
     proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--workers", 2, "--objectives", "nll_oracle,nll_test", "--confirm-seeds", "7"),
