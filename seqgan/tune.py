@@ -247,12 +247,7 @@ def requeue(trial) -> None:
     import optuna
 
     optuna_trial = trial.study.get_trials(deepcopy=False)[trial.number]
-    system_attrs = {**optuna_trial.system_attrs, "failed_trial": trial.number}
-    system_attrs["retry_history"] = [*system_attrs.get("retry_history", []), trial.number]
-    trial.study.add_trial(optuna.trial.create_trial(
-        state=optuna.trial.TrialState.WAITING, params=optuna_trial.params, distributions=optuna_trial.distributions,
-        user_attrs=optuna_trial.user_attrs, system_attrs=system_attrs,
-    ))
+    _retry_callback(optuna, max_retry=None)(trial.study, optuna_trial)  # the heartbeat's retry, uncapped
     print(f"[trial {trial.number}] stopped with a checkpoint in {optuna_trial.user_attrs.get('run_dir')}; queued again: "
           "the same command resumes it", flush=True)
 

@@ -139,25 +139,32 @@ def test_two_workers_share_one_journal_study(tmp_path):
     assert again.returncode == 0 and "[trial " not in again.stdout and len(journal_study(study_dir).trials) == len(study.trials)
 
 
-def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
-    study_dir = tmp_path / "study"
-    cmd = tune_cmd(study_dir, "--trials", 2, "--heartbeat", 1, "--grace", 2, "--pruner", "none", "--set", "train.rounds=12",
-                   "--set", "eval.checkpoint_every=1")
-    log = open(tmp_path / "worker.log", "w")
-    proc = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    killed_dir = study_dir / "trial-0000"
+def signal_mid_trial(cmd: list[str], run_dir: Path, log_path: Path, sig: int) -> tuple[bool, subprocess.Popen]:
+    """Start ``cmd`` and send ``sig`` once trial 0 (``run_dir``) has checkpointed its first adversarial
+    rounds; whether it was still running then, and the finished process."""
+    log = open(log_path, "w")
+    proc = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT, cwd=log_path.parent)
     deadline = time.time() + 120
-    try:  # kill mid-trial: once trial 0 has checkpointed its first adversarial rounds
+    try:
         while time.time() < deadline and proc.poll() is None:
-            metrics = killed_dir / "metrics.jsonl"
+            metrics = run_dir / "metrics.jsonl"
             if metrics.exists() and '"round": 2' in metrics.read_text():
                 break
             time.sleep(0.05)
         alive = proc.poll() is None
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.send_signal(sig)
+        proc.wait(timeout=120)
     finally:
         log.close()
+    return alive, proc
+
+
+def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
+    study_dir = tmp_path / "study"
+    cmd = tune_cmd(study_dir, "--trials", 2, "--heartbeat", 1, "--grace", 2, "--pruner", "none", "--set", "train.rounds=12",
+                   "--set", "eval.checkpoint_every=1")
+    killed_dir = study_dir / "trial-0000"
+    alive, proc = signal_mid_trial(cmd, killed_dir, tmp_path / "worker.log", signal.SIGKILL)
     assert alive, (tmp_path / "worker.log").read_text()[-3000:]
     assert not (killed_dir / "results.json").exists()
     assert journal_study(study_dir).trials[0].state == optuna.trial.TrialState.RUNNING  # nobody has noticed yet
@@ -178,21 +185,9 @@ def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
 def test_a_trial_stopped_by_sigterm_is_queued_again_and_resumed_by_the_same_command(tmp_path):
     study_dir = tmp_path / "study"
     cmd = tune_cmd(study_dir, "--trials", 1, "--pruner", "none", "--set", "train.rounds=12", "--set", "eval.checkpoint_every=1")
-    log = open(tmp_path / "worker.log", "w")
-    proc = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     stopped_dir = study_dir / "trial-0000"
-    deadline = time.time() + 120
-    try:  # once trial 0 is in its adversarial rounds: SIGTERM finishes the round, checkpoints and stops
-        while time.time() < deadline and proc.poll() is None:
-            metrics = stopped_dir / "metrics.jsonl"
-            if metrics.exists() and '"round": 2' in metrics.read_text():
-                break
-            time.sleep(0.05)
-        alive = proc.poll() is None
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=120)
-    finally:
-        log.close()
+    # SIGTERM finishes the round, checkpoints and stops
+    alive, proc = signal_mid_trial(cmd, stopped_dir, tmp_path / "worker.log", signal.SIGTERM)
     text = (tmp_path / "worker.log").read_text()
     assert alive and proc.returncode != 0, text[-3000:]
     assert "[trial 0] stopped with a checkpoint in" in text and not (stopped_dir / "results.json").exists()
