@@ -453,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pre-train G once (STUDY_DIR/pretraining) and start every trial from it; for spaces of keys read "
                         "after MLE pre-training only (each trial still ends where it would from scratch)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every trial")
+    p.add_argument("--report", action="store_true",
+                   help="run no trial: write the tables, plots and summary.json of the study as it stands (marked partial "
+                        "when short of --trials), e.g. between sessions or while its workers run")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a spawned worker: no summary
     p.set_defaults(func=cmd_tune)
     return parser

@@ -298,6 +298,8 @@ def run(args) -> int:
     space = load_space(args.space, args.config, overrides)
     if args.trials < 1 or args.workers < 1:
         raise ValueError(f"--trials and --workers must be at least 1, got {args.trials} and {args.workers}")
+    if args.report:
+        return report(optuna, args, name, study_dir, space, objectives, overrides, base)
     storage = open_storage(optuna, args.storage, study_dir, args.heartbeat, args.grace)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.create_study(study_name=name, storage=storage, load_if_exists=True, directions=[d for _, d in objectives])
@@ -310,11 +312,31 @@ def run(args) -> int:
         _spawn_workers(args, study_dir)
     if args.worker:
         return 0
-    summary = summarise(optuna, optuna.load_study(study_name=name, storage=storage), study, base)
+    summary = summarise(optuna, optuna.load_study(study_name=name, storage=storage), study, base, args.trials)
     if args.confirm_seeds:
         summary["confirmation"] = confirm(study, args.confirm_seeds, max(1, args.workers))
         (study_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print((study_dir / "best.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def report(optuna, args, name: str, study_dir: Path, space, objectives, overrides: list[str], base: Config) -> int:
+    """``seqgan tune --report``: the tables, plots and summary of a study as it stands, running no
+    trial; for a study that spans sessions, or to look in while its workers run (they share the
+    journal safely). A study short of ``--trials`` is marked partial; no confirmation is run."""
+    if args.storage is None and not (study_dir / JOURNAL).exists():
+        raise ValueError(f"tune --report: {study_dir / JOURNAL} does not exist (no study has run in {study_dir})")
+    storage = open_storage(optuna, args.storage, study_dir, args.heartbeat, args.grace)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        opt_study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        raise ValueError(f"tune --report: no study named {name!r} in {args.storage or study_dir / JOURNAL}") from None
+    study = Study(args.config, overrides, space, objectives, study_dir, threads=1)
+    summary = summarise(optuna, opt_study, study, base, args.trials)
+    print((study_dir / "best.md").read_text(encoding="utf-8"))
+    if summary["partial"]:
+        print(f"partial: {summary['counted_trials']} of {args.trials} trials; the same command without --report continues it")
     return 0
 
 
@@ -370,8 +392,9 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def summarise(optuna, opt_study, study: Study, base: Config) -> dict:
-    """best.md (the best trials), best.yaml (the best settings as a config), summary.json and plots."""
+def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dict:
+    """best.md (the best trials), best.yaml (the best settings as a config), summary.json and plots;
+    ``target`` is the study's --trials (complete or pruned), so a study short of it says so."""
     from optuna.trial import TrialState
 
     out, names = study.study_dir, [m for m, _ in study.objectives]
@@ -387,7 +410,10 @@ def summarise(optuna, opt_study, study: Study, base: Config) -> dict:
         best = sorted(opt_study.best_trials, key=lambda t: t.values[0] * (1 if study.objectives[0][1] == "minimize" else -1))
         chosen = best[0]
     keys = [p.key for p in study.space]
-    lines = [f"# seqgan tune: study {opt_study.study_name}", "",
+    counted_trials = len(complete) + states.get("pruned", 0)
+    partial = counted_trials < target
+    lines = [f"# seqgan tune: study {opt_study.study_name}" + (f" (partial: {counted_trials} of {target} trials)" if partial else ""),
+             "",
              f"{len(complete)} complete, {states.get('pruned', 0)} pruned, {states.get('fail', 0)} failed trials; "
              f"objectives: {', '.join(f'{m} ({d[:3]})' for m, d in study.objectives)}"
              + (" (Pareto front)" if len(names) > 1 else ""), "",
@@ -408,8 +434,9 @@ def summarise(optuna, opt_study, study: Study, base: Config) -> dict:
     from .experiments import machine
 
     row = lambda t: {"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}  # noqa: E731
-    summary = {"study": opt_study.study_name, "command": shlex.join(["seqgan", *sys.argv[1:]]), "machine": machine(),
-               "objectives": study.objectives, "states": states, "best": [row(t) for t in best],
+    summary = {"study": opt_study.study_name, "command": shlex.join(["seqgan", *(a for a in sys.argv[1:] if a != "--report")]), "machine": machine(),
+               "objectives": study.objectives, "states": states, "target_trials": target, "counted_trials": counted_trials,
+               "partial": partial, "best": [row(t) for t in best],
                "pareto_front": [t.number for t in opt_study.best_trials] if len(names) > 1 else [chosen.number],
                "trials": [row(t) for t in complete]}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

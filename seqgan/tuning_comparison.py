@@ -45,20 +45,25 @@ def run(studies: dict[str, Path], untuned: Path | None, out: Path) -> dict:
     beyond = {label: [p for p in front if not any(dominated_by(p, other) for o, other in fronts.items() if o != label)]
               for label, front in fronts.items()}
     result = {"studies": {label: {"dir": str(studies[label]), "command": s.get("command"), "trials": len(s["trials"]),
+                                  "partial": bool(s.get("partial")), "target_trials": s.get("target_trials"),
                                   "front": fronts[label], "not_dominated_by_others": beyond[label],
                                   "confirmation": s.get("confirmation")} for label, s in summaries.items()},
               "untuned": {"run": str(untuned), "point": untuned_point} if untuned else None, "machine": machine()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     _plot(summaries, fronts, untuned_point, out / "pareto_fronts.png")
+    partial = [label for label, r in result["studies"].items() if r["partial"]]
     lines = ["# Tuned SeqGAN against tuned MLE: Pareto fronts of NLL-oracle against NLL-test", "",
+             *([f"**Partial:** {', '.join(partial)} has not yet run all its trials; these fronts are not the answer.", ""]
+               if partial else []),
              f"Machine: {result['machine']}", "", "| study | trials | front points | front points no other front dominates | "
              "confirmed NLL-oracle | confirmed NLL-test |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, r in result["studies"].items():
         conf = r["confirmation"] or {}
         cells = [f"{conf[m]['mean']:.3f} ± {conf[m]['std']:.3f} (seeds {', '.join(map(str, conf['seeds']))})" if m in conf else "-"
                  for m in AXES]
-        lines.append(f"| {label} | {r['trials']} | {len(r['front'])} | {len(r['not_dominated_by_others'])} | " + " | ".join(cells) + " |")
+        trials = f"{r['trials']} (partial: of {r['target_trials']})" if r["partial"] else str(r["trials"])
+        lines.append(f"| {label} | {trials} | {len(r['front'])} | {len(r['not_dominated_by_others'])} | " + " | ".join(cells) + " |")
     if untuned_point:
         lines += ["", f"Untuned SeqGAN ({untuned}): NLL-oracle {untuned_point[0]:.3f}, NLL-test {untuned_point[1]:.3f}."]
     lines += ["", "![fronts](pareto_fronts.png)", "", "Commands:", ""]
@@ -79,7 +84,8 @@ def _plot(summaries: dict, fronts: dict, untuned_point, path: Path) -> None:
         ax.scatter([p[0] for p in points], [p[1] for p in points], color=color, alpha=0.25, s=14)
         front = fronts[label]
         ax.plot([p[0] for p in front], [p[1] for p in front], color=color, marker="o", drawstyle="steps-post",
-                label=f"{label}: Pareto front ({len(points)} trials)")
+                label=f"{label}: Pareto front ({len(points)}"
+                      + (f" of {s['target_trials']} trials, partial)" if s.get("partial") else " trials)"))
         conf = s.get("confirmation")
         if conf:
             ax.errorbar(conf["nll_oracle"]["mean"], conf["nll_test"]["mean"], xerr=conf["nll_oracle"]["std"] or 0,

@@ -88,6 +88,15 @@ def test_bad_space_from_the_command_line_is_one_line_on_stderr(tmp_path):
     assert not (tmp_path / "study").exists()
 
 
+def test_report_of_a_study_that_never_ran_is_one_line(tmp_path):
+    proc = subprocess.run(tune_cmd(tmp_path / "study", "--trials", 2, "--report"), env=env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"seqgan: error: tune --report: {tmp_path / 'study' / 'journal.log'} does not exist (no study has run in {tmp_path / 'study'})"]
+    assert not (tmp_path / "study").exists()
+
+
 def test_space_suggests_the_config_types():
     space = {p.key: p for p in search_space.load_space(SPACE, str(SMOKE))}
     trial = optuna.trial.FixedTrial({"generator.lr": 0.01, "train.d_steps": 2, "train.rollout_update_rate": 0.4,
@@ -211,6 +220,14 @@ def test_a_continued_study_does_not_draw_its_start_up_points_again(tmp_path):
         proc = subprocess.run(tune_cmd(study_dir, "--trials", trials, "--set", "train.rounds=1"), env=env(), capture_output=True,
                               text=True, timeout=300, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-3000:]
+        if trials == 1:  # between the two: a report of the study as it stands runs no trial and says it is partial
+            proc = subprocess.run(tune_cmd(study_dir, "--trials", 3, "--set", "train.rounds=1", "--report"), env=env(),
+                                  capture_output=True, text=True, timeout=300, cwd=tmp_path)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            summary = json.loads((study_dir / "summary.json").read_text())
+            assert (summary["partial"], summary["counted_trials"], summary["target_trials"]) == (True, 1, 3)
+            assert len(journal_study(study_dir).trials) == 1 and "--report" not in summary["command"]
+            assert "(partial: 1 of 3 trials)" in (study_dir / "best.md").read_text() and "partial: 1 of 3" in proc.stdout
     first, second = journal_study(study_dir).trials
     assert first.params != second.params  # the seeded sampler restarted would draw trial 0's point again
 
@@ -303,6 +320,8 @@ def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
         return d
 
     gan = study("gan", [(8.0, 7.0), (9.0, 6.5), (9.5, 9.0)], [0, 1])
+    summary = json.loads((gan / "summary.json").read_text())
+    (gan / "summary.json").write_text(json.dumps({**summary, "partial": True, "target_trials": 20}))  # seqgan tune --report
     mle = study("mle", [(8.5, 6.0), (7.5, 7.5)], [0, 1])
     untuned = tmp_path / "untuned"
     untuned.mkdir()
@@ -314,7 +333,9 @@ def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
     assert len(result["studies"]["mle"]["not_dominated_by_others"]) == 2
     assert result["untuned"]["point"] == (9.1, 7.2)
     assert (tmp_path / "out" / "pareto_fronts.png").stat().st_size > 1000
-    assert "| seqgan | 3 | 2 | 1 |" in (tmp_path / "out" / "comparison.md").read_text()
+    comparison_md = (tmp_path / "out" / "comparison.md").read_text()
+    assert "| seqgan | 3 (partial: of 20) | 2 | 1 |" in comparison_md and "| mle | 2 | 2 | 2 |" in comparison_md
+    assert "**Partial:** seqgan has not yet" in comparison_md
 
 
 def test_eval_temperature_scores_the_tempered_generator(tmp_path):
