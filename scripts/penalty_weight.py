@@ -42,8 +42,9 @@ from seqgan.penalty import PENALTIES, input_gradients
 from seqgan.train import adam, build_discriminator, build_generator, load_run_models, train_discriminator, use_bf16
 
 
-def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str | None = None) -> dict:
-    """D's pre-training at ``penalty`` / ``weight`` from ``run_dir``'s pre-trained G; its figures."""
+def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str | None = None, d_lr: float | None = None) -> dict:
+    """D's pre-training at ``penalty`` / ``weight`` from ``run_dir``'s pre-trained G (D's Adam rate:
+    ``d_lr``, or the run's); its figures."""
     ckpt, cfg, oracle, _, generator = load_run_models(run_dir, data_dir, row="pretrained")
     if oracle is None:
         raise ValueError(f"{run_dir}: not a synthetic-data run (the probe's held-out set is the oracle's)")
@@ -53,7 +54,7 @@ def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str |
     torch.manual_seed(seed)
     build_generator(cfg, oracle.vocab_size)  # a run builds G first, from the same seeded stream
     discriminator = build_discriminator(cfg, oracle.vocab_size)
-    optimizer = adam(discriminator.parameters(), dc.lr, tc.adam_epsilon)
+    optimizer = adam(discriminator.parameters(), d_lr or dc.lr, tc.adam_epsilon)
     for _ in range(tc.pretrain_d_steps):
         negatives = generator.sample(tc.num_negatives)  # (num_negatives, T)
         train_discriminator(discriminator, optimizer, real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, penalty, weight)
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--d-lr", type=float, default=None, help="D's Adam learning rate (default: the run's discriminator.lr)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
@@ -156,6 +158,8 @@ def main(argv: list[str] | None = None) -> str:
     saved = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
     if saved and saved.get("run_dir") != str(args.run_dir):
         raise SystemExit(f"penalty_weight: {store} holds a sweep from {saved.get('run_dir')}, not {args.run_dir}; use another --out")
+    if saved and saved.get("d_lr") != args.d_lr:
+        raise SystemExit(f"penalty_weight: {store} holds a sweep at --d-lr {saved.get('d_lr')}, not {args.d_lr}; use another --out")
     records = saved.get("records", [])
     done = {(r["penalty"], r["weight"], r["seed"]) for r in records}
     todo = [c for c in cells(penalties, weights, seeds) if c not in done]
@@ -166,19 +170,20 @@ def main(argv: list[str] | None = None) -> str:
     for i, (penalty, weight, seed) in enumerate(todo, 1):
         start = time.time()
         try:
-            record = probe(args.run_dir, penalty, weight, seed, args.data_dir)
+            record = probe(args.run_dir, penalty, weight, seed, args.data_dir, args.d_lr)
         except ValueError as e:
             raise SystemExit(f"penalty_weight: {e}") from None
         record["seconds"] = round(time.time() - start, 1)
         records.append(record)
         partial = store.with_suffix(".json.tmp")  # replaced whole: a kill mid-write leaves the last good file
-        partial.write_text(json.dumps({"run_dir": str(args.run_dir), "commands": commands, "machine": machine(), "records": records}, indent=1))
+        partial.write_text(json.dumps({"run_dir": str(args.run_dir), "d_lr": args.d_lr, "commands": commands, "machine": machine(), "records": records}, indent=1))
         partial.replace(store)
         print(f"[{i}/{len(todo)}] {penalty} weight {weight:g} seed {seed}: held-out loss {record['held_out_loss']:.4f} "
               f"acc {record['held_out_acc']:.3f} grad norm {record['grad_norm']:.3g} ({record['seconds']:.0f}s)", flush=True)
     text = (f"# D after pre-training, by gradient-penalty weight\n\nCommands:\n\n" + "".join(f"    {c}\n" for c in commands)
             + f"\nMachine: {machine()}  \n"
-            f"Generator: the pre-trained G of `{args.run_dir}`. Losses are cross-entropy alone (no L2, no penalty), "
+            f"Generator: the pre-trained G of `{args.run_dir}`. D's Adam learning rate: "
+            + (f"{args.d_lr:g} (--d-lr)" if args.d_lr else "the run's") + ". Losses are cross-entropy alone (no L2, no penalty), "
             "in eval mode; ln 2 = 0.693 and accuracy 0.5 are a D that says 0.5 to everything.\n\n" + table(records) + "\n")
     (args.out / "weights.md").write_text(text, encoding="utf-8")
     plot(records, args.out / "weights.png")

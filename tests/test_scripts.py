@@ -98,6 +98,14 @@ def test_penalty_weight_probe_finds_a_constant_d_at_a_large_weight_and_continues
         penalty_weight.main([str(tmp_path / "other"), "--out", str(out)])
     with pytest.raises(SystemExit, match="unknown r2"):
         penalty_weight.main([str(run), "--penalties", "r2", "--out", str(out)])
+    with pytest.raises(SystemExit, match="holds a sweep at --d-lr None, not 0.01"):
+        penalty_weight.main([str(run), "--penalties", "none", "--d-lr", "0.01", "--out", str(out)])
+    # --d-lr sets D's Adam rate: the same cell at another rate is another D
+    fast = tmp_path / "fast"
+    text = penalty_weight.main([str(run), "--penalties", "none", "--d-lr", "0.01", "--threads", "1", "--out", str(fast)])
+    default_none, = [r for r in json.loads((out / "weights.json").read_text())["records"] if r["penalty"] == "none"]
+    fast_none, = json.loads((fast / "weights.json").read_text())["records"]
+    assert fast_none["train_loss"] != default_none["train_loss"] and "0.01 (--d-lr)" in text
 
 
 def test_paper_run_summary_counts_rounds_from_the_logs_heartbeats_past_the_last_evaluation(tmp_path):
