@@ -86,6 +86,20 @@ def test_table1_and_temperature_end_to_end(tmp_path):
     assert (tmp_path / "temp" / "temperature.png").stat().st_size > 1000
 
 
+def test_temperature_sweep_of_a_run_without_baseline_rows(tmp_path):
+    # a tuning trial or confirmation run (baselines.rows=[]) has no MLE row: its sweep has the rest
+    run = tmp_path / "run"
+    proc = seqgan("train", SMOKE, "--run-dir", run, "--set", "baselines.rows=[]", "--set", "train.rounds=1", cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    proc = seqgan("experiment", "temperature", "--runs", run, "--temperatures", "0.8,1.0", "--num", "100",
+                  "--out", tmp_path / "temp", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "has no 'mle' row" in proc.stdout and "its MLE curve is left out" in proc.stdout
+    run0, = json.loads((tmp_path / "temp" / "temperature.json").read_text())["per_run"]
+    assert sorted(run0["curves"]) == ["SeqGAN", "pretrained"] and list(run0["gap_below"]) == ["pretrained"]
+    assert f"| {run} |" in (md := (tmp_path / "temp" / "temperature.md").read_text()) and md.rstrip().count("| n/a |") == 1
+
+
 def test_curve_at_nll_test_interpolates_along_nll_test():
     curve = [(7.6, 7.9), (7.2, 8.3), (7.4, 8.0)]  # (nll_test, nll_oracle), in any order
     assert curve_at_nll_test(curve, 7.3) == pytest.approx(8.15)
