@@ -54,7 +54,7 @@ def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str |
     torch.manual_seed(seed)
     build_generator(cfg, oracle.vocab_size)  # a run builds G first, from the same seeded stream
     discriminator = build_discriminator(cfg, oracle.vocab_size)
-    optimizer = adam(discriminator.parameters(), d_lr or dc.lr, tc.adam_epsilon)
+    optimizer = adam(discriminator.parameters(), dc.lr if d_lr is None else d_lr, tc.adam_epsilon)
     for _ in range(tc.pretrain_d_steps):
         negatives = generator.sample(tc.num_negatives)  # (num_negatives, T)
         train_discriminator(discriminator, optimizer, real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, penalty, weight)
@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> str:
         if any(w <= 0 for w in weights):
             raise ValueError(f"--weights: each weight must be > 0, got {args.weights}")
         seeds = [int(s) for s in args.seeds.split(",") if s]
+        if args.d_lr is not None and args.d_lr <= 0:
+            raise ValueError(f"--d-lr: D's learning rate must be > 0, got {args.d_lr:g}")
     except ValueError as e:
         raise SystemExit(f"penalty_weight: {e}") from None
     if args.threads:

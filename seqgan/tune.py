@@ -323,17 +323,41 @@ def run(args) -> int:
 def report(optuna, args, name: str, study_dir: Path, space, objectives, overrides: list[str], base: Config) -> int:
     """``seqgan tune --report``: the tables, plots and summary of a study as it stands, running no
     trial; for a study that spans sessions, or to look in while its workers run (they share the
-    journal safely). A study short of ``--trials`` is marked partial; no confirmation is run."""
+    journal safely). A study short of ``--trials`` is marked partial; no confirmation is run, and a
+    confirmation already made of the same best trial is kept."""
+    from optuna.trial import TrialState
+
+    where = args.storage or study_dir / JOURNAL
     if args.storage is None and not (study_dir / JOURNAL).exists():
         raise ValueError(f"tune --report: {study_dir / JOURNAL} does not exist (no study has run in {study_dir})")
+    sqlite_path = args.storage[len("sqlite:///"):] if args.storage and args.storage.startswith("sqlite:///") else None
+    if sqlite_path and not Path(sqlite_path).exists():  # opening it would create an empty database
+        raise ValueError(f"tune --report: {sqlite_path} does not exist (no study has run in --storage {args.storage})")
     storage = open_storage(optuna, args.storage, study_dir, args.heartbeat, args.grace)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         opt_study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
-        raise ValueError(f"tune --report: no study named {name!r} in {args.storage or study_dir / JOURNAL}") from None
+        raise ValueError(f"tune --report: no study named {name!r} in {where}") from None
+    trials = opt_study.get_trials(deepcopy=False)
+    if not any(t.state == TrialState.COMPLETE for t in trials):  # its workers are on their first trials
+        states = ", ".join(f"{sum(t.state == st for t in trials)} {st.name.lower()}" for st in TrialState)
+        print(f"study {name} in {where}: no complete trial yet ({states}); partial: 0 of {args.trials} trials")
+        return 0
+    old_path = study_dir / "summary.json"
+    old = json.loads(old_path.read_text(encoding="utf-8")) if old_path.exists() else {}
+    study_dir.mkdir(parents=True, exist_ok=True)
     study = Study(args.config, overrides, space, objectives, study_dir, threads=1)
     summary = summarise(optuna, opt_study, study, base, args.trials)
+    if old.get("confirmation"):
+        if old["best"][0]["number"] == summary["best"][0]["number"] and (study_dir / "confirm.md").exists():
+            summary["confirmation"] = old["confirmation"]
+            old_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            with open(study_dir / "best.md", "a", encoding="utf-8") as f:
+                f.write("\n" + (study_dir / "confirm.md").read_text(encoding="utf-8"))
+        else:
+            print(f"note: the confirmation in {study_dir / 'confirm'} was of trial {old['best'][0]['number']}, no longer the "
+                  f"best; the same command without --report confirms trial {summary['best'][0]['number']}")
     print((study_dir / "best.md").read_text(encoding="utf-8"))
     if summary["partial"]:
         print(f"partial: {summary['counted_trials']} of {args.trials} trials; the same command without --report continues it")
@@ -434,7 +458,7 @@ def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dic
     from .experiments import machine
 
     row = lambda t: {"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}  # noqa: E731
-    summary = {"study": opt_study.study_name, "command": shlex.join(["seqgan", *(a for a in sys.argv[1:] if a != "--report")]), "machine": machine(),
+    summary = {"study": opt_study.study_name, "command": shlex.join(["seqgan", *(a for a in sys.argv[1:] if not (a.startswith("--rep") and "--report".startswith(a)))]), "machine": machine(),
                "objectives": study.objectives, "states": states, "target_trials": target, "counted_trials": counted_trials,
                "partial": partial, "best": [row(t) for t in best],
                "pareto_front": [t.number for t in opt_study.best_trials] if len(names) > 1 else [chosen.number],

@@ -98,6 +98,8 @@ def test_penalty_weight_probe_finds_a_constant_d_at_a_large_weight_and_continues
         penalty_weight.main([str(tmp_path / "other"), "--out", str(out)])
     with pytest.raises(SystemExit, match="unknown r2"):
         penalty_weight.main([str(run), "--penalties", "r2", "--out", str(out)])
+    with pytest.raises(SystemExit, match="--d-lr: D's learning rate must be > 0, got 0"):
+        penalty_weight.main([str(run), "--d-lr", "0", "--out", str(out)])
     with pytest.raises(SystemExit, match="holds a sweep at --d-lr None, not 0.01"):
         penalty_weight.main([str(run), "--penalties", "none", "--d-lr", "0.01", "--out", str(out)])
     # --d-lr sets D's Adam rate: the same cell at another rate is another D

@@ -95,6 +95,18 @@ def test_report_of_a_study_that_never_ran_is_one_line(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         f"seqgan: error: tune --report: {tmp_path / 'study' / 'journal.log'} does not exist (no study has run in {tmp_path / 'study'})"]
     assert not (tmp_path / "study").exists()
+    # a study whose workers are still on their first trials: nothing to tabulate yet, and it says so
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    (tmp_path / "study").mkdir()
+    storage = JournalStorage(JournalFileBackend(str(tmp_path / "study" / "journal.log")))
+    optuna.create_study(study_name="smoke", storage=storage).ask()
+    proc = subprocess.run(tune_cmd(tmp_path / "study", "--trials", 2, "--report"), env=env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "study smoke in " in proc.stdout and "no complete trial yet (" in proc.stdout and "1 running" in proc.stdout
+    assert "0 complete" in proc.stdout and proc.stdout.rstrip().endswith("partial: 0 of 2 trials")
+    assert not (tmp_path / "study" / "summary.json").exists()
 
 
 def test_space_suggests_the_config_types():
@@ -247,6 +259,13 @@ def test_pareto_search_and_confirmation_seeds(tmp_path):
     summary = json.loads((study_dir / "summary.json").read_text())
     assert summary["confirmation"]["nll_oracle"]["values"] == [confirm["rows"]["SeqGAN"]["nll_oracle"]]
     assert load_config(study_dir / "confirm" / "seed7" / "config.yaml").seed == 7
+    # a report of the finished study keeps its confirmation (same best trial) and is not partial
+    proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--objectives", "nll_oracle,nll_test", "--report"),
+                          env=env(), capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    reported = json.loads((study_dir / "summary.json").read_text())
+    assert reported["confirmation"] == summary["confirmation"] and reported["partial"] is False
+    assert (study_dir / "best.md").read_text().endswith((study_dir / "confirm.md").read_text()) and "partial" not in proc.stdout
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
