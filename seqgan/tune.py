@@ -325,8 +325,6 @@ def report(optuna, args, name: str, study_dir: Path, space, objectives, override
     trial; for a study that spans sessions, or to look in while its workers run (they share the
     journal safely). A study short of ``--trials`` is marked partial; no confirmation is run, and a
     confirmation already made of the same best trial is kept."""
-    from optuna.trial import TrialState
-
     where = args.storage or study_dir / JOURNAL
     if args.storage is None and not (study_dir / JOURNAL).exists():
         raise ValueError(f"tune --report: {study_dir / JOURNAL} does not exist (no study has run in {study_dir})")
@@ -339,10 +337,10 @@ def report(optuna, args, name: str, study_dir: Path, space, objectives, override
         opt_study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         raise ValueError(f"tune --report: no study named {name!r} in {where}") from None
-    trials = opt_study.get_trials(deepcopy=False)
-    if not any(t.state == TrialState.COMPLETE for t in trials):  # its workers are on their first trials
-        states = ", ".join(f"{sum(t.state == st for t in trials)} {st.name.lower()}" for st in TrialState)
-        print(f"study {name} in {where}: no complete trial yet ({states}); partial: 0 of {args.trials} trials")
+    states = trial_states(opt_study)
+    if not states["complete"]:  # its workers are on their first trials
+        counts = ", ".join(f"{n} {state}" for state, n in states.items())
+        print(f"study {name} in {where}: no complete trial yet ({counts}); partial: 0 of {args.trials} trials")
         return 0
     old_path = study_dir / "summary.json"
     old = json.loads(old_path.read_text(encoding="utf-8")) if old_path.exists() else {}
@@ -416,6 +414,14 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def trial_states(opt_study) -> dict[str, int]:
+    """How many of the study's trials are in each state: {'running': 1, 'complete': 4, ...}."""
+    from optuna.trial import TrialState
+
+    trials = opt_study.get_trials(deepcopy=False)
+    return {s.name.lower(): sum(t.state == s for t in trials) for s in TrialState}
+
+
 def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dict:
     """best.md (the best trials), best.yaml (the best settings as a config), summary.json and plots;
     ``target`` is the study's --trials (complete or pruned), so a study short of it says so."""
@@ -423,7 +429,7 @@ def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dic
 
     out, names = study.study_dir, [m for m, _ in study.objectives]
     complete = [t for t in opt_study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    states = {s.name.lower(): sum(t.state == s for t in opt_study.get_trials(deepcopy=False)) for s in TrialState}
+    states = trial_states(opt_study)
     if not complete:
         raise ValueError(f"tune: no trial of study {opt_study.study_name!r} completed ({states}); see the trial folders in {out}")
     if len(names) == 1:
@@ -458,7 +464,9 @@ def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dic
     from .experiments import machine
 
     row = lambda t: {"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}  # noqa: E731
-    summary = {"study": opt_study.study_name, "command": shlex.join(["seqgan", *(a for a in sys.argv[1:] if not (a.startswith("--rep") and "--report".startswith(a)))]), "machine": machine(),
+    # the command that runs the study: a --report (or an abbreviation argparse took for it) left out
+    command = ["seqgan", *(a for a in sys.argv[1:] if not (a.startswith("--rep") and "--report".startswith(a)))]
+    summary = {"study": opt_study.study_name, "command": shlex.join(command), "machine": machine(),
                "objectives": study.objectives, "states": states, "target_trials": target, "counted_trials": counted_trials,
                "partial": partial, "best": [row(t) for t in best],
                "pareto_front": [t.number for t in opt_study.best_trials] if len(names) > 1 else [chosen.number],
