@@ -385,7 +385,7 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
     for the pre-trained, MLE-row and SeqGAN generators of finished runs; and, per run, how far
     SeqGAN's T = 1 point lies below each tempered MLE curve at equal NLL-test (Caccia et al. 2020)."""
     from .data import oracle_corpus
-    from .train import load_run_models
+    from .train import MissingRow, load_run_models
 
     per_run: list[dict] = []
     for run_dir in run_dirs:
@@ -394,13 +394,11 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
         for label, name in TEMPERATURE_ROWS:
             try:
                 _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
-            except ValueError as e:
+            except MissingRow as e:
                 # a run from an older seqgan saved no pre-trained G; a run with baselines.rows=[]
                 # (a tuning trial, a confirmation run) has no MLE row: its sweep is the others'
-                if name == "pretrained" and "no pre-trained generator" in str(e) or name == "mle" and "no 'mle' row" in str(e):
-                    print(f"seqgan: {e}; its {label} curve is left out", flush=True)
-                    continue
-                raise
+                print(f"seqgan: {e}; its {label} curve is left out", flush=True)
+                continue
             if oracle is None:
                 raise ValueError(f"{run_dir}: a real-data run; the temperature sweep needs the synthetic oracle")
             if test is None:

@@ -122,6 +122,10 @@ def build_discriminator(cfg: Config, vocab_size: int) -> Discriminator:
     )
 
 
+class MissingRow(ValueError):
+    """A run's checkpoint lacks the generator asked for (a row it did not train, or no pre-trained G)."""
+
+
 def load_run_models(path: str | Path, data_dir: str | None = None, row: str = "seqgan"):
     """A checkpoint, its config, oracle (synthetic task) or vocabulary (real data), and one of its
     generators: SeqGAN's or a baseline row's. Raises ValueError naming the file when it is damaged."""
@@ -144,12 +148,12 @@ def load_run_models(path: str | Path, data_dir: str | None = None, row: str = "s
         elif row == "pretrained":
             weights = ckpt.get("pretrained")
             if weights is None:
-                raise ValueError(f"{path}: the run has no pre-trained generator saved (it has not reached adversarial "
+                raise MissingRow(f"{path}: the run has no pre-trained generator saved (it has not reached adversarial "
                                  "training, or an older seqgan wrote it)")
         elif row in ckpt["baselines"]:
             weights = ckpt["baselines"][row]["generator"]
         else:
-            raise ValueError(f"{path}: the run has no {row!r} row (it has: seqgan, {', '.join(ckpt['baselines']) or 'no baselines'})")
+            raise MissingRow(f"{path}: the run has no {row!r} row (it has: seqgan, {', '.join(ckpt['baselines']) or 'no baselines'})")
         generator.load_state_dict(weights)
     except (KeyError, TypeError, RuntimeError) as e:
         raise ValueError(f"{path}: damaged checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
