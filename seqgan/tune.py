@@ -422,6 +422,32 @@ def trial_states(opt_study) -> dict[str, int]:
     return {s.name.lower(): sum(t.state == s for t in trials) for s in TrialState}
 
 
+def trial_machines(trials: list[dict]) -> dict[str, list[int]]:
+    """The machines a study's trials ran on, from each trial's ``RUN_DIR/results.json``: a study that
+    continues on another machine (a new session, a second box sharing PostgreSQL) mixes CPUs, and
+    its figures should say which. Maps machine -> trial numbers; a run without results.json counts
+    as "unknown"."""
+    machines: dict[str, list[int]] = {}
+    for t in trials:
+        results = Path(t.get("run_dir") or "") / "results.json"
+        name = json.loads(results.read_text()).get("machine", "unknown") if t.get("run_dir") and results.exists() else "unknown"
+        machines.setdefault(name, []).append(t["number"])
+    return machines
+
+
+def describe_machines(machines: dict[str, list[int]]) -> str:
+    """"AMD EPYC, ... (trials 0-5, 7); Intel ... (trials 9-12)": one line for best.md and comparison.md."""
+    def spans(numbers: list[int]) -> str:
+        numbers, parts, start = sorted(numbers), [], None
+        for i, n in enumerate(numbers):
+            start = n if start is None else start
+            if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+                parts.append(str(n) if start == n else f"{start}-{n}")
+                start = None
+        return ", ".join(parts)
+    return "; ".join(f"{m} (trial{'s' if len(ns) > 1 else ''} {spans(ns)})" for m, ns in machines.items())
+
+
 def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dict:
     """best.md (the best trials), best.yaml (the best settings as a config), summary.json and plots;
     ``target`` is the study's --trials (complete or pruned), so a study short of it says so."""
@@ -458,15 +484,17 @@ def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dic
               f"{', '.join(f'{m} {v:.4f}' for m, v in zip(names, chosen.values))}).\n"
               f"#   seqgan train {out / 'best.yaml'}\n")
     (out / "best.yaml").write_text(best_config_yaml(cfg, header), encoding="utf-8")
-    lines += ["", f"Best settings (trial {chosen.number}) as a config: `seqgan train {out / 'best.yaml'}`"]
+    row = lambda t: {"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}  # noqa: E731
+    machines = trial_machines([row(t) for t in complete])
+    lines += ["", f"Best settings (trial {chosen.number}) as a config: `seqgan train {out / 'best.yaml'}`",
+              "", f"Trials ran on: {describe_machines(machines)}"]
     (out / "best.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     plot_study(optuna, opt_study, study.objectives, out)
     from .experiments import machine
 
-    row = lambda t: {"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}  # noqa: E731
     # the command that runs the study: a --report (or an abbreviation argparse took for it) left out
     command = ["seqgan", *(a for a in sys.argv[1:] if not (a.startswith("--rep") and "--report".startswith(a)))]
-    summary = {"study": opt_study.study_name, "command": shlex.join(command), "machine": machine(),
+    summary = {"study": opt_study.study_name, "command": shlex.join(command), "machine": machine(), "machines": machines,
                "objectives": study.objectives, "states": states, "target_trials": target, "counted_trials": counted_trials,
                "partial": partial, "best": [row(t) for t in best],
                "pareto_front": [t.number for t in opt_study.best_trials] if len(names) > 1 else [chosen.number],

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from .experiments import machine
+from .tune import describe_machines, trial_machines
 
 AXES = ("nll_oracle", "nll_test")
 
@@ -47,7 +48,8 @@ def run(studies: dict[str, Path], untuned: Path | None, out: Path) -> dict:
     result = {"studies": {label: {"dir": str(studies[label]), "command": s.get("command"), "trials": len(s["trials"]),
                                   "partial": bool(s.get("partial")), "target_trials": s.get("target_trials"),
                                   "front": fronts[label], "not_dominated_by_others": beyond[label],
-                                  "confirmation": s.get("confirmation")} for label, s in summaries.items()},
+                                  "confirmation": s.get("confirmation"),
+                                  "machines": s.get("machines") or trial_machines(s["trials"])} for label, s in summaries.items()},
               "untuned": {"run": str(untuned), "point": untuned_point} if untuned else None, "machine": machine()}
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -56,7 +58,8 @@ def run(studies: dict[str, Path], untuned: Path | None, out: Path) -> dict:
     lines = ["# Tuned SeqGAN against tuned MLE: Pareto fronts of NLL-oracle against NLL-test", "",
              *([f"**Partial:** {', '.join(partial)} has not yet run all its trials; these fronts are not the answer.", ""]
                if partial else []),
-             f"Machine: {result['machine']}", "", "| study | trials | front points | front points no other front dominates | "
+             *(f"- {label} trials ran on: {describe_machines(r['machines'])}" for label, r in result["studies"].items()),
+             f"- this comparison was written on: {result['machine']}", "", "| study | trials | front points | front points no other front dominates | "
              "confirmed NLL-oracle | confirmed NLL-test |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, r in result["studies"].items():
         conf = r["confirmation"] or {}

@@ -152,6 +152,11 @@ def test_two_workers_share_one_journal_study(tmp_path):
     assert cfg.generator.lr == best.params["generator.lr"] and cfg.train.rounds == 3
     assert cfg.discriminator.gradient_penalty == best.params["discriminator.gradient_penalty"]
     assert f"| {best.number} | {best.value:.4f} |" in (study_dir / "best.md").read_text()
+    from seqgan.experiments import machine
+
+    complete = sorted(t.number for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
+    assert json.loads((study_dir / "summary.json").read_text())["machines"] == {machine(): complete}
+    assert f"Trials ran on: {machine()} (trial" in (study_dir / "best.md").read_text()
     for png in ("history_nll_oracle.png", "importances.png"):
         assert (study_dir / png).stat().st_size > 1000, png
     # the same command again continues the study: it has its trials, so it only reports
@@ -342,6 +347,13 @@ def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
     summary = json.loads((gan / "summary.json").read_text())
     (gan / "summary.json").write_text(json.dumps({**summary, "partial": True, "target_trials": 20}))  # seqgan tune --report
     mle = study("mle", [(8.5, 6.0), (7.5, 7.5)], [0, 1])
+    # the machines each study's trials ran on come from their run directories' results.json
+    summary = json.loads((mle / "summary.json").read_text())
+    for t, cpu in zip(summary["trials"], ["cpu A", "cpu B"]):
+        (tmp_path / f"mle-trial{t['number']}").mkdir()
+        (tmp_path / f"mle-trial{t['number']}" / "results.json").write_text(json.dumps({"machine": cpu}))
+        t["run_dir"] = str(tmp_path / f"mle-trial{t['number']}")
+    (mle / "summary.json").write_text(json.dumps(summary))
     untuned = tmp_path / "untuned"
     untuned.mkdir()
     (untuned / "results.json").write_text(json.dumps({"rows": {"SeqGAN": {"nll_oracle": 9.1, "nll_test": 7.2}}}))
@@ -355,6 +367,16 @@ def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
     comparison_md = (tmp_path / "out" / "comparison.md").read_text()
     assert "| seqgan | 3 (partial: of 20) | 2 | 1 |" in comparison_md and "| mle | 2 | 2 | 2 |" in comparison_md
     assert "**Partial:** seqgan has not yet" in comparison_md
+    assert result["studies"]["mle"]["machines"] == {"cpu A": [0], "cpu B": [1]}
+    assert "- mle trials ran on: cpu A (trial 0); cpu B (trial 1)" in comparison_md
+    assert "- seqgan trials ran on: unknown (trials 0-2)" in comparison_md
+
+
+def test_describe_machines_names_spans_of_trials():
+    from seqgan.tune import describe_machines
+
+    assert describe_machines({"A": [0, 1, 2, 3, 5, 7, 8], "B": [4, 6]}) == "A (trials 0-3, 5, 7-8); B (trials 4, 6)"
+    assert describe_machines({"A": [9]}) == "A (trial 9)"
 
 
 def test_eval_temperature_scores_the_tempered_generator(tmp_path):
