@@ -29,12 +29,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 import public_style  # noqa: E402  (bench/public_style.py)
 from reference import rewards_looped  # noqa: E402  (tests/reference.py)
 from seqgan import metrics  # noqa: E402
-from seqgan.compiled import COMPILE_MODES  # noqa: E402
+from seqgan.runtime.compiled import COMPILE_MODES  # noqa: E402
 from seqgan.config import Config  # noqa: E402
 from seqgan.penalty import PENALTIES  # noqa: E402
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
+from seqgan.runtime.hardware import cpu_has_native_bf16  # noqa: E402
 from seqgan.train import (  # noqa: E402
-    adam, build_discriminator, build_generator, build_oracle, cpu_has_native_bf16, mle_epoch,
+    adam, build_discriminator, build_generator, build_oracle, mle_epoch,
     monte_carlo, policy_gradient_step, train_discriminator,
 )
 

@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from seqgan import distributed
+from seqgan.runtime import distributed
 from seqgan.config import Config
 from seqgan.rollout import RolloutPolicy, discriminator_scorer
 from seqgan.train import adam, build_discriminator, build_generator, mle_epoch, monte_carlo, policy_gradient_step, train_discriminator

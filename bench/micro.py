@@ -41,7 +41,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator  # noqa: E402
 from seqgan.discriminator import _Windows  # noqa: E402
 from seqgan.generator import Generator  # noqa: E402
-from seqgan.mixed_precision import BF16Weights  # noqa: E402
+from seqgan.runtime.mixed_precision import BF16Weights  # noqa: E402
 from reference import discriminator_loss_d90164a  # noqa: E402  (tests/reference.py)
 
 V, T, B, E = 5000, 20, 64, 64

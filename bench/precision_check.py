@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seqgan.config import load_config  # noqa: E402
-from seqgan.experiments import _train_command, machine, mean_std, run_all, welch_p  # noqa: E402
+from seqgan.jobs import run_all, train_command
+from seqgan.runtime.hardware import machine
+from seqgan.stats import mean_std, welch_p  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16")
 
@@ -37,7 +39,7 @@ def main() -> None:
     out = Path(args.out)
     load_config(args.config, args.set)  # fail here, not in every run
     runs = {(prec, seed): out / f"{prec}-seed{seed}" for prec in PRECISIONS for seed in seeds}
-    commands = [(run_dir, _train_command(args.config, run_dir, seed, [*args.set, f"discriminator.precision={prec}"]))
+    commands = [(run_dir, train_command(args.config, run_dir, seed, [*args.set, f"discriminator.precision={prec}"]))
                 for (prec, seed), run_dir in runs.items()]
     run_all(commands, args.jobs, quiet=True)  # finished runs are reused, interrupted ones resumed
     results = {prec: {seed: json.loads((runs[prec, seed] / "results.json").read_text())["rows"]["SeqGAN"]
@@ -53,7 +55,7 @@ def main() -> None:
         lines.append(f"| {key} | {ma:.3f} +- {sa:.3f} | {mb:.3f} +- {sb:.3f} | {welch_p(a, b):.3g} | {diffs} |")
     shown = lambda path: path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path  # noqa: E731
     table = "\n".join(lines) + "\n\nRuns (from the repository root):\n\n" + "\n".join(
-        "    " + " ".join(_train_command(args.config, shown(run_dir), seed, [*args.set, f"discriminator.precision={prec}"]))
+        "    " + " ".join(train_command(args.config, shown(run_dir), seed, [*args.set, f"discriminator.precision={prec}"]))
         for (prec, seed), run_dir in runs.items()) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(table)

@@ -16,7 +16,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from seqgan.experiments import machine, mean_std, welch_p
+from seqgan.runtime.hardware import machine
+from seqgan.stats import mean_std, welch_p
 
 KEYS = ("nll_oracle", "nll_test")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from seqgan.checkpoint import load_checkpoint
+from seqgan.runtime.checkpoint import load_checkpoint
 from seqgan.discriminator import output_l2
 from seqgan.metrics import read_metrics
 

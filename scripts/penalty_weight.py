@@ -36,10 +36,12 @@ from pathlib import Path
 import torch
 
 from seqgan.data import oracle_corpus
-from seqgan.experiments import machine, mean_std
+from seqgan.runtime.hardware import machine
+from seqgan.stats import mean_std
 from seqgan.metrics import discriminator_metrics
 from seqgan.penalty import PENALTIES, input_gradients
-from seqgan.train import adam, build_discriminator, build_generator, load_run_models, train_discriminator, use_bf16
+from seqgan.train import adam, build_discriminator, build_generator, load_run_models, train_discriminator
+from seqgan.runtime.hardware import use_bf16
 
 
 def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str | None = None, d_lr: float | None = None) -> dict:

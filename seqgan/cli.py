@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from . import distributed
+from .runtime import distributed
 from .config import BASELINE_ROWS, ConfigError, load_config
 
 USAGE_ERROR = 2
@@ -215,7 +215,7 @@ def _interrupt(signum, frame):
 def cmd_experiment(args) -> int:
     import signal
 
-    from . import experiments
+    from .studies import experiments
 
     signal.signal(signal.SIGTERM, _interrupt)  # kill or timeout unwinds like Ctrl-C: the runs stop too
 
@@ -235,7 +235,7 @@ def cmd_experiment(args) -> int:
         experiments.strategies(config, args.seed, args.budget, out, args.jobs, overrides, updates=args.updates)
         print((out / "strategies.md").read_text(encoding="utf-8"))
     elif args.name == "rewards":
-        from . import rewards_experiment
+        from .studies import rewards as rewards_experiment
 
         if not args.run:
             return _fail("experiment rewards needs --run RUN_DIR (a run's checkpoint: its G and D are measured frozen)")
@@ -245,7 +245,7 @@ def cmd_experiment(args) -> int:
                                    overrides=list(args.set or []))
         print((out / "rewards.md").read_text(encoding="utf-8"))
     elif args.name == "rewards-train":
-        from . import rewards_experiment
+        from .studies import rewards as rewards_experiment
 
         config = args.config or "configs/synthetic_quick.yaml"
         out = Path(args.out or "results/rewards/train")
@@ -254,7 +254,7 @@ def cmd_experiment(args) -> int:
                                          temperature_samples=args.num)
         print((out / "rewards_train.md").read_text(encoding="utf-8"))
     elif args.name == "tuning":
-        from . import tuning_comparison
+        from .studies import tuning_comparison
 
         if not args.studies:
             return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] (finished seqgan tune studies)")
@@ -265,7 +265,7 @@ def cmd_experiment(args) -> int:
         tuning_comparison.run(studies, Path(args.untuned) if args.untuned else None, out)
         print((out / "comparison.md").read_text(encoding="utf-8"))
     elif args.name == "penalty":
-        from . import penalty_study
+        from .studies import penalty as penalty_study
 
         config = args.config or "configs/synthetic_quick.yaml"
         out = Path(args.out or "results/penalty")
@@ -285,7 +285,7 @@ def cmd_experiment(args) -> int:
 
 
 def cmd_human_eval(args) -> int:
-    from . import human_eval
+    from .human_eval import sheet as human_eval
 
     if args.action == "make":
         if not args.out:
@@ -310,7 +310,7 @@ def cmd_human_eval(args) -> int:
 
 
 def cmd_tune(args) -> int:
-    from . import tune
+    from .tuning import tune
 
     if args.confirm_seeds:
         args.confirm_seeds = _seed_list(args.confirm_seeds) if "," in args.confirm_seeds else [int(args.confirm_seeds)]

@@ -16,15 +16,15 @@ from pathlib import Path
 import yaml
 
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
-from .compiled import COMPILE_MODES
+from .runtime.compiled import COMPILE_MODES
 from .penalty import PENALTIES
 
 
-class _Loader(yaml.SafeLoader):
+class YamlLoader(yaml.SafeLoader):
     """YAML 1.1 reads 1e-4 as a string; YAML 1.2 and every user read it as a number."""
 
 
-_Loader.add_implicit_resolver(
+YamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"""^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$""", re.X),
     list("-+0123456789"),
@@ -32,7 +32,7 @@ _Loader.add_implicit_resolver(
 
 
 def _yaml_load(text: str):
-    return yaml.load(text, Loader=_Loader)
+    return yaml.load(text, Loader=YamlLoader)
 
 
 class ConfigError(ValueError):
@@ -282,14 +282,14 @@ class Config:
 
 # -- loading and checking -------------------------------------------------------------------------
 
-def _line_map(node, prefix: str = "", out: dict | None = None) -> dict:
+def line_map(node, prefix: str = "", out: dict | None = None) -> dict:
     """Dotted key -> 1-based line of a composed YAML mapping."""
     out = {} if out is None else out
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = f"{prefix}{key_node.value}"
             out[key] = key_node.start_mark.line + 1
-            _line_map(value_node, key + ".", out)
+            line_map(value_node, key + ".", out)
     return out
 
 
@@ -479,7 +479,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         except UnicodeDecodeError as e:
             raise ConfigError(f"config {path}: not UTF-8 text (byte {e.start})") from None
         try:
-            node = yaml.compose(text, Loader=_Loader)
+            node = yaml.compose(text, Loader=YamlLoader)
             values = _yaml_load(text)
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
@@ -489,7 +489,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             values = {}
         if not isinstance(values, dict):
             raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
-        lines = _line_map(node)
+        lines = line_map(node)
         _apply(cfg, values, "", lines, str(path))
         origin.update({key: f"{path}:{line}" for key, line in lines.items()})
     for text in overrides:

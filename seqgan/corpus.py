@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .data import _numbered_lines
+from .data import numbered_lines
 from .midi import REST, MidiError, read_melody
+from .runtime.files import atomic_write_text
 
 if TYPE_CHECKING:  # only for the annotation: the corpus reads the data section's fields, nothing else
     from .config import DataConfig
@@ -158,13 +159,7 @@ class Vocab:
 
     def save(self, path: str | Path) -> None:
         """Write as JSON, atomically."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False) + "\n", encoding="utf-8")
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        atomic_write_text(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
@@ -303,7 +298,7 @@ def read_text_sequences(path: str | Path, kind: str, lowercase: bool = False) ->
     (with the line) an 'ids' token that is not an integer.
     """
     seqs = []
-    for number, fields in _numbered_lines(path):
+    for number, fields in numbered_lines(path):
         try:
             tokens = tokenize(" ".join(fields), kind, lowercase)
         except ValueError as e:

@@ -14,7 +14,8 @@ from typing import Iterator
 
 import torch
 
-from . import distributed
+from .runtime import distributed
+from .runtime.files import atomic_write_text
 from .oracle import Oracle
 
 
@@ -44,7 +45,7 @@ def discriminator_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Ten
     return seqs, labels
 
 
-def _numbered_lines(path: str | Path) -> list[tuple[int, list[str]]]:
+def numbered_lines(path: str | Path) -> list[tuple[int, list[str]]]:
     """(line number, whitespace-split fields) of each non-blank line of a UTF-8 file.
 
     Raises ValueError naming the file (and line and byte offset of a bad byte), or saying it is empty.
@@ -69,7 +70,7 @@ def _numbered_lines(path: str | Path) -> list[tuple[int, list[str]]]:
 
 def read_text_lines(path: str | Path) -> list[list[str]]:
     """Whitespace-tokenised non-blank lines of a UTF-8 text file."""
-    return [fields for _, fields in _numbered_lines(path)]
+    return [fields for _, fields in numbered_lines(path)]
 
 
 def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[list[int]]:
@@ -78,7 +79,7 @@ def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[lis
     Raises ValueError naming the file and line for anything that is not a valid id.
     """
     seqs = []
-    for number, fields in _numbered_lines(path):
+    for number, fields in numbered_lines(path):
         ids = []
         for token in fields:
             if not (token.isascii() and token.isdigit()):
@@ -92,10 +93,4 @@ def read_token_file(path: str | Path, vocab_size: int | None = None) -> list[lis
 
 def write_token_file(path: str | Path, seqs: torch.Tensor) -> None:
     """Write (B, T) token ids in the authors' format, atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text("".join(" ".join(map(str, row)) + "\n" for row in seqs.tolist()), encoding="utf-8")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, "".join(" ".join(map(str, row)) + "\n" for row in seqs.tolist()))

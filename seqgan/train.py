@@ -38,19 +38,21 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from . import corpus, distributed, metrics
+from . import corpus, metrics
+from .runtime import distributed
 from .bleu import BleuReference
-from .checkpoint import FORMAT, load_checkpoint, save_checkpoint
-from .compiled import discriminator_loss_fn, mark_step
+from .runtime.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from .runtime.compiled import discriminator_loss_fn, mark_step
 from .config import Config, config_from_dict
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
 from .data import batches, discriminator_set, oracle_corpus, write_token_file
 from .discriminator import Discriminator
-from .experiments import machine
+from .runtime.hardware import machine, use_bf16
+from .runtime.files import atomic_write_text, flat_keys
 from .generator import Generator
 from .mcts import mcts_rewards
-from .mixed_precision import BF16Weights
-from .optim import TF1Adam
+from .runtime.mixed_precision import BF16Weights
+from .runtime.optim import TF1Adam
 from .oracle import Oracle, resolve_oracle_path
 from .penalty import gradient_penalty
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
@@ -158,23 +160,6 @@ def load_run_models(path: str | Path, data_dir: str | None = None, row: str = "s
     except (KeyError, TypeError, RuntimeError) as e:
         raise ValueError(f"{path}: damaged checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
     return ckpt, cfg, oracle, vocab, generator
-
-
-def cpu_has_native_bf16() -> bool:
-    try:
-        flags = open("/proc/cpuinfo", encoding="utf-8").read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether D runs under bf16 autocast. Without native bf16 a CPU emulates it, ~100x slower."""
-    if precision != "auto":
-        return precision == "bf16"
-    if device.type == "cuda":  # native bf16 from Ampere (compute capability 8.0) on; is_bf16_supported counts emulation
-        return torch.cuda.get_device_capability(device) >= (8, 0)
-    return cpu_has_native_bf16()
 
 
 def adam(params, lr: float, epsilon_form: str = "pytorch") -> torch.optim.Adam:
@@ -713,17 +698,6 @@ def pretraining_checkpoint(run_dir: Path, cfg: Config) -> dict:
             raise RunError(f"start from {run_dir}: key '{key}' is {value!r} here but {then.get(key, '(absent)')!r} in its "
                            "pre-training; only keys read after MLE pre-training may differ")
     return ckpt
-
-
-def flat_keys(d: dict, prefix: str = "") -> dict:
-    """A nested config dict as {"section.key": value}."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flat_keys(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _resumed_config(cfg: Config, saved: dict) -> Config:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from seqgan import distributed
+from seqgan.runtime import distributed
 from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
 from seqgan.rollout import RolloutPolicy

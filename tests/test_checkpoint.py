@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from seqgan.checkpoint import FORMAT, load_checkpoint, save_checkpoint, set_aside_unresumable
+from seqgan.runtime.checkpoint import FORMAT, load_checkpoint, save_checkpoint, set_aside_unresumable
 
 
 def sample_state() -> dict:

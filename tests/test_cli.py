@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import np_oracle
-from seqgan.checkpoint import load_checkpoint, save_checkpoint
+from seqgan.runtime.checkpoint import load_checkpoint, save_checkpoint
 from seqgan.config import config_from_dict, load_config
 
 REPO = Path(__file__).resolve().parent.parent

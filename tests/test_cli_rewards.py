@@ -10,7 +10,7 @@ import signal
 import pytest
 import torch
 
-from seqgan.checkpoint import load_checkpoint
+from seqgan.runtime.checkpoint import load_checkpoint
 from seqgan.config import Config, ConfigError, load_config
 from test_cli import SMOKE, TRAIN_SET, _train, _train_and_kill_when, assert_one_line_error, read_metrics, seqgan, without_seconds
 

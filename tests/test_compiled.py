@@ -15,7 +15,7 @@ import copy
 import pytest
 import torch
 
-from seqgan import compiled
+from seqgan.runtime import compiled
 from seqgan.config import ConfigError, config_from_dict
 from seqgan.discriminator import Discriminator
 from seqgan.train import adam, train_discriminator

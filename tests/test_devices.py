@@ -13,7 +13,7 @@ from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator, sampling_chunk
 from seqgan.oracle import Oracle
 from seqgan.rollout import RolloutPolicy, get_rewards
-from seqgan.train import use_bf16
+from seqgan.runtime.hardware import use_bf16
 
 META = torch.device("meta")
 

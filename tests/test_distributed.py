@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 import ddp_steps
 from seqgan import cli
-from seqgan.checkpoint import load_checkpoint
+from seqgan.runtime.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "configs" / "synthetic_smoke.yaml"

@@ -8,7 +8,9 @@ import math
 import pytest
 
 from seqgan.config import load_config
-from seqgan.experiments import budget_overrides, curve_at_nll_test, mean_std, run_all, welch_p
+from seqgan.jobs import budget_overrides, run_all
+from seqgan.stats import mean_std, welch_p
+from seqgan.studies.experiments import curve_at_nll_test
 from seqgan.metrics import pitch_mse
 
 from test_cli import SMOKE, assert_one_line_error, seqgan

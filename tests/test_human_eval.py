@@ -16,7 +16,8 @@ import pytest
 import yaml
 from scipy import stats
 
-from seqgan import cli, human_eval
+from seqgan import cli
+from seqgan.human_eval import sheet as human_eval
 from seqgan.config import load_config
 
 from sheet_browser import press, start_browser, wait_for_file

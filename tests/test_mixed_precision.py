@@ -9,7 +9,7 @@ from torch import nn
 
 from seqgan.data import discriminator_set
 from seqgan.discriminator import Discriminator
-from seqgan.mixed_precision import BF16Weights
+from seqgan.runtime.mixed_precision import BF16Weights
 from seqgan.train import adam, train_discriminator
 
 

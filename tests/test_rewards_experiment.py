@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from seqgan.rewards_experiment import _gap_below, gradient_statistics
+from seqgan.studies.rewards import _gap_below, gradient_statistics
 
 from test_cli import SMOKE, assert_one_line_error, seqgan
 

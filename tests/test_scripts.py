@@ -50,7 +50,7 @@ def test_ablation_names_an_unfinished_run(tmp_path):
 def test_d_output_l2_takes_the_papers_l2_term_out_of_ds_logged_training_loss(tmp_path):
     import torch
 
-    from seqgan.checkpoint import FORMAT
+    from seqgan.runtime.checkpoint import FORMAT
 
     d_output_l2 = load_script("d_output_l2")
     run = tmp_path / "run"

@@ -11,7 +11,8 @@ from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
 from seqgan.oracle import Oracle
 from seqgan.rollout import RolloutPolicy
-from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, results_table, train_discriminator, use_bf16
+from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, results_table, train_discriminator
+from seqgan.runtime.hardware import use_bf16
 
 
 class FirstTokenD(nn.Module):
@@ -225,7 +226,7 @@ def test_pg_bleu_steps_raise_bleu():
 def test_tf1_adam_steps_by_tensorflow_1s_formula():
     """Three steps of TF1Adam equal TF 1's AdamOptimizer update written out by hand, with tiny
     gradients where the placement of epsilon matters (|g| ~ 1e-7), and differ from torch's Adam there."""
-    from seqgan.optim import TF1Adam
+    from seqgan.runtime.optim import TF1Adam
 
     lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
     start = torch.tensor([0.5, -0.3, 0.2, 0.1], dtype=torch.float64)

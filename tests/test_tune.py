@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from seqgan import search_space, tune
+from seqgan.tuning import search_space
+from seqgan.tuning import tune
 from seqgan.config import ConfigError, load_config
 
 optuna = pytest.importorskip("optuna", reason="seqgan tune's tests need Optuna: pip install -e '.[test]'")
@@ -152,7 +153,7 @@ def test_two_workers_share_one_journal_study(tmp_path):
     assert cfg.generator.lr == best.params["generator.lr"] and cfg.train.rounds == 3
     assert cfg.discriminator.gradient_penalty == best.params["discriminator.gradient_penalty"]
     assert f"| {best.number} | {best.value:.4f} |" in (study_dir / "best.md").read_text()
-    from seqgan.experiments import machine
+    from seqgan.runtime.hardware import machine
 
     complete = sorted(t.number for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
     assert json.loads((study_dir / "summary.json").read_text())["machines"] == {machine(): complete}
@@ -333,7 +334,7 @@ def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url):
 # -- the comparison's pieces -------------------------------------------------------------------------
 
 def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
-    from seqgan import tuning_comparison
+    from seqgan.studies import tuning_comparison
 
     def study(name: str, points: list[tuple[float, float]], front: list[int]) -> Path:
         d = tmp_path / name
@@ -373,7 +374,7 @@ def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
 
 
 def test_describe_machines_names_spans_of_trials():
-    from seqgan.tune import describe_machines
+    from seqgan.tuning.tune import describe_machines
 
     assert describe_machines({"A": [0, 1, 2, 3, 5, 7, 8], "B": [4, 6]}) == "A (trials 0-3, 5, 7-8); B (trials 4, 6)"
     assert describe_machines({"A": [9]}) == "A (trial 9)"
@@ -402,7 +403,7 @@ def test_a_trial_that_lost_its_checkpoint_starts_again(tmp_path):
     directory came without its checkpoint is set aside and run afresh, not refused."""
     from types import SimpleNamespace
 
-    from seqgan.tune import trial_dir
+    from seqgan.tuning.tune import trial_dir
 
     study = SimpleNamespace(study_dir=tmp_path)
     stale = tmp_path / "trial-0000"

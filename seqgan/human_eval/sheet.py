@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .corpus import cut_sequences, detokenize, load_corpus, tokenize
-from .data import _numbered_lines
+from ..corpus import cut_sequences, detokenize, load_corpus, tokenize
+from ..data import numbered_lines
 
 # row -> (system name, decoded samples file in the run directory), as seqgan.train._finish writes them
 ROWS = {
@@ -63,7 +63,7 @@ QUALITY_LABELS = ["very poor", "poor", "fair", "good", "very good"]
 # -- making a sheet -------------------------------------------------------------------------------
 
 def _run_data(run_dir: Path):
-    from .config import load_config
+    from ..config import load_config
 
     path = run_dir / "config.yaml"
     if not path.is_file():
@@ -98,7 +98,7 @@ def _lines(tokens: list[str], kind: str) -> list[str]:
 
 
 def _midi_uri(tokens: list[str], step: float) -> str | None:
-    from .midi import write_midi
+    from ..midi import write_midi
 
     pitches = [int(t) for t in tokens if t.isdigit()]
     if not pitches:
@@ -159,10 +159,10 @@ def make_sheet(run_dirs: list[str | Path], out: str | Path, num: int, seed: int,
             path = run_dir / name
             if not path.is_file():
                 raise ValueError(f"{path}: no such file (was row {row!r} trained in this run?)")
-            pool = [(number, tokenize(" ".join(fields), kind)) for number, fields in _numbered_lines(path)]
+            pool = [(number, tokenize(" ".join(fields), kind)) for number, fields in numbered_lines(path)]
             drawn += [(system, str(path), number, tokens) for number, tokens in _draw(pool, num, rng, str(path))]
     if real is not None:
-        pool = [(number, tokenize(" ".join(fields), kind)) for number, fields in _numbered_lines(real)]
+        pool = [(number, tokenize(" ".join(fields), kind)) for number, fields in numbered_lines(real)]
         pool = [(number, cut_sequences([tokens], data.max_len, "truncate")[0]) for number, tokens in pool]
         source = str(real)
     else:

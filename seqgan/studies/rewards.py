@@ -22,14 +22,15 @@ from pathlib import Path
 
 import torch
 
-from . import metrics
-from .config import load_config
-from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
-from .experiments import (
-    _fmt_p, _train_command, _wall_time, budget_overrides, curve_at_nll_test, machine, mean_std, run_all, welch_p,
-)
-from .mcts import mcts_rewards
-from .rollout import RolloutPolicy, discriminator_scorer, get_rewards
+from .. import metrics
+from ..config import load_config
+from ..critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
+from ..jobs import budget_overrides, run_all, train_command, wall_time
+from ..runtime.hardware import machine
+from ..stats import format_p, mean_std, welch_p
+from .experiments import curve_at_nll_test
+from ..mcts import mcts_rewards
+from ..rollout import RolloutPolicy, discriminator_scorer, get_rewards
 
 
 class CountingScorer:
@@ -46,8 +47,8 @@ class CountingScorer:
 def load_frozen(run_dir: Path, overrides: list[str] = ()):
     """G, D, the roll-out policy and the config of a run's checkpoint, frozen; ``overrides`` (KEY=VALUE)
     change the estimators' settings (e.g. train.td_lambda) for the measurement."""
-    from .config import config_from_dict, parse_override
-    from .train import build_discriminator, load_run_models, use_bf16
+    from ..config import config_from_dict, parse_override
+    from ..train import build_discriminator, load_run_models, use_bf16
 
     ckpt, cfg, oracle, vocab, g = load_run_models(run_dir)
     values = cfg.to_dict()
@@ -332,8 +333,8 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
                   settings: list[str] | None = None, temperature_samples: int = 2000) -> dict:
     """Each setting trained over ``seeds``, side by side; the table, the temperature curves (each
     setting's and the pre-trained G's, which every setting of a seed shares) and the figure go to ``out``."""
-    from .data import oracle_corpus
-    from .train import load_run_models
+    from ..data import oracle_corpus
+    from ..train import load_run_models
 
     names = settings or list(REWARD_SETTINGS)
     unknown = [n for n in names if n not in REWARD_SETTINGS]
@@ -349,11 +350,11 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
         load_config(config, extra)  # fail here, not in every subprocess
         for s in seeds:
             run_dir = out / _slug(name) / f"seed{s}"
-            commands.append((run_dir, _train_command(config, run_dir, s, extra)))
+            commands.append((run_dir, train_command(config, run_dir, s, extra)))
             runs[(name, s)] = run_dir
     started = time.time()
     ran = run_all(commands, jobs)
-    wall = _wall_time(time.time() - started, ran, out / "rewards_train.json")
+    wall = wall_time(time.time() - started, ran, out / "rewards_train.json")
 
     # temperature curves of every final generator, and of each seed's pre-trained one (from the paper
     # setting's checkpoint; every setting of a seed starts from the same pre-training)
@@ -438,7 +439,7 @@ def _train_markdown(s: dict) -> str:
         gap = [g for g in r["gap_at_t1"] if not math.isnan(g)]
         best = [g for g in r["best_gap"] if not math.isnan(g)]
         lines.append(
-            f"| {r['setting']} | {_pm(r['nll_oracle'])} | {_pm(r['nll_test'])} | {_fmt_p(r['p_vs_paper'])} | "
+            f"| {r['setting']} | {_pm(r['nll_oracle'])} | {_pm(r['nll_test'])} | {format_p(r['p_vs_paper'])} | "
             f"{_pm(r['mean_reward'])} | {_pm(r['seconds'], 0)} | "
             f"{_pm(mean_std(gap)) if gap else 'outside'} ({len(gap)}/{n}) | {_pm(mean_std(best)) if best else 'outside'} ({len(best)}/{n}) |")
     return "\n".join([

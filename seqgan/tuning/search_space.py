@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import Config, ConfigError, _Loader, _line_map, load_config
+from ..config import Config, ConfigError, YamlLoader, line_map, load_config
 
 
 @dataclass
@@ -71,8 +71,8 @@ def load_space(path: str | Path, config: str | None = None, overrides: list[str]
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=_Loader)
-        values = yaml.load(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=YamlLoader)
+        values = yaml.load(text, Loader=YamlLoader)
     except FileNotFoundError:
         raise ConfigError(f"space {path}: no such file") from None
     except yaml.YAMLError as e:
@@ -80,7 +80,7 @@ def load_space(path: str | Path, config: str | None = None, overrides: list[str]
         raise ConfigError(f"space {path}{f':{mark.line + 1}' if mark else ''}: not valid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(values, dict) or not values:
         raise ConfigError(f"space {path}: expected a mapping of dotted config keys to ranges or choices")
-    lines = _line_map(node)
+    lines = line_map(node)
     space = []
     for key, spec in values.items():
         where = f"space {path}:{lines.get(key, '?')}: key '{key}'"

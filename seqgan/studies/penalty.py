@@ -1,6 +1,6 @@
 """``seqgan experiment penalty``: what D's gradient penalty does, against the paper's ``none``.
 
-Ordinary ``seqgan train`` runs (seqgan/experiments.py's ``run_all``: side by side, reused when
+Ordinary ``seqgan train`` runs (seqgan/jobs.py's ``run_all``: side by side, reused when
 finished, resumed when interrupted), one per penalty and seed, and a summary over seeds of:
 
 * D's memorisation gap over training: its training loss (the last epoch of each round's d-steps,
@@ -21,9 +21,11 @@ import shlex
 import time
 from pathlib import Path
 
-from . import metrics
-from .config import load_config
-from .experiments import _fmt_p, _train_command, _wall_time, budget_overrides, machine, mean_std, run_all, welch_p
+from .. import metrics
+from ..config import load_config
+from ..jobs import budget_overrides, run_all, train_command, wall_time
+from ..runtime.hardware import machine
+from ..stats import format_p, mean_std, welch_p
 
 FINAL = ("nll_oracle", "nll_test", "d_train_loss", "d_loss", "gap", "d_acc", "mean_reward")
 
@@ -45,10 +47,10 @@ def run(config: str, penalties: list[str], seeds: list[int], budget: float, out:
             run_extra = [*extra, f"discriminator.gradient_penalty={kind}"]
             load_config(config, run_extra)  # fail here, not in every subprocess
             run_dir = out / f"{kind}-seed{s}"
-            commands.append((run_dir, _train_command(config, run_dir, s, run_extra)))
+            commands.append((run_dir, train_command(config, run_dir, s, run_extra)))
     started = time.time()
     ran = run_all(commands, jobs)
-    wall = _wall_time(time.time() - started, ran, out / "penalty.json")
+    wall = wall_time(time.time() - started, ran, out / "penalty.json")
     curves = {kind: {s: _curves(out / f"{kind}-seed{s}") for s in seeds} for kind in penalties}
     table = {}
     for kind in penalties:
@@ -98,7 +100,7 @@ def _write_markdown(summary: dict, path: Path) -> None:
     costs = ["| penalty | minutes a run | Welch p vs none: NLL-oracle | NLL-test |", "| --- | ---: | ---: | ---: |"]
     for kind, row in summary["table"].items():
         ps = [row[k].get("p_vs_none") for k in ("nll_oracle", "nll_test")]
-        costs.append(f"| {kind} | {_cell(row['minutes'], 1)} | " + " | ".join("" if p is None else _fmt_p(p) for p in ps) + " |")
+        costs.append(f"| {kind} | {_cell(row['minutes'], 1)} | " + " | ".join("" if p is None else format_p(p) for p in ps) + " |")
     path.write_text("\n".join([
         "# D's gradient penalty against none", "",
         f"Command: `{summary['command']}`  ",

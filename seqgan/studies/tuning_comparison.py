@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .experiments import machine
-from .tune import describe_machines, trial_machines
+from ..runtime.hardware import machine
+from ..tuning.tune import describe_machines, trial_machines
 
 AXES = ("nll_oracle", "nll_test")
 

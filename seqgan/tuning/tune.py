@@ -34,9 +34,10 @@ from pathlib import Path
 
 import yaml
 
-from .checkpoint import set_aside_unresumable
-from .config import Config, load_config
-from .search_space import Param, load_space
+from ..runtime.checkpoint import set_aside_unresumable
+from ..runtime.files import flat_keys
+from ..config import Config, load_config
+from ..tuning.search_space import Param, load_space
 
 JOURNAL = "journal.log"
 METRIC_DIRECTIONS = {"nll_oracle": "minimize", "nll_test": "minimize", "pitch_mse": "minimize"}  # bleuN: maximize
@@ -173,7 +174,7 @@ def objective(trial, study: Study) -> float | tuple[float, ...]:
     """Optuna's objective: a config from trial.suggest_*, seqgan's own train(), the run's final metrics."""
     import optuna
 
-    from .train import TrainingStopped, train
+    from ..train import TrainingStopped, train
 
     values = {p.key: p.suggest(trial) for p in study.space}
     cfg = load_config(study.config, [*study.overrides, *(f"{k}={json.dumps(v)}" for k, v in values.items())])
@@ -212,8 +213,8 @@ def shared_pretraining(study: Study, space_file: str) -> Path:
     trains (or resumes) it, the others find it done."""
     import fcntl
 
-    from .checkpoint import load_checkpoint
-    from .train import CHECKPOINT, SHAREABLE_KEYS, pretraining_checkpoint, train
+    from ..runtime.checkpoint import load_checkpoint
+    from ..train import CHECKPOINT, SHAREABLE_KEYS, pretraining_checkpoint, train
 
     for param in study.space:
         if param.key not in SHAREABLE_KEYS:
@@ -366,7 +367,7 @@ def _spawn_workers(args, study_dir: Path) -> None:
     """W worker processes of this same command (``--workers 1 --worker``), each seeded apart."""
     procs = []
     study_dir.mkdir(parents=True, exist_ok=True)
-    base = [sys.executable, "-m", "seqgan.cli", "tune", args.config, "--space", args.space, "--trials", str(args.trials),
+    base = [sys.executable, "-m", "seqgan", "tune", args.config, "--space", args.space, "--trials", str(args.trials),
             "--objective", args.objectives or args.objective, "--study", args.study or Path(args.config).stem,
             "--dir", str(study_dir), "--pruner", args.pruner, "--heartbeat", str(args.heartbeat), "--grace", str(args.grace),
             "--workers", "1", "--worker"]
@@ -395,7 +396,7 @@ def _spawn_workers(args, study_dir: Path) -> None:
 
 def best_config_yaml(cfg: Config, header: str) -> str:
     """The keys of ``cfg`` that differ from the defaults, as a YAML config ``seqgan train`` takes."""
-    default, now = _flat(Config().to_dict()), _flat(cfg.to_dict())
+    default, now = flat_keys(Config().to_dict()), flat_keys(cfg.to_dict())
     nested: dict = {}
     for key, value in now.items():
         if default.get(key) != value:
@@ -405,13 +406,6 @@ def best_config_yaml(cfg: Config, header: str) -> str:
                 cursor = cursor.setdefault(part, {})
             cursor[last] = value
     return header + yaml.safe_dump(nested, sort_keys=False, default_flow_style=None)
-
-
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in d.items():
-        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
 
 
 def trial_states(opt_study) -> dict[str, int]:
@@ -490,7 +484,7 @@ def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dic
               "", f"Trials ran on: {describe_machines(machines)}"]
     (out / "best.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     plot_study(optuna, opt_study, study.objectives, out)
-    from .experiments import machine
+    from ..runtime.hardware import machine
 
     # the command that runs the study: a --report (or an abbreviation argparse took for it) left out
     command = ["seqgan", *(a for a in sys.argv[1:] if not (a.startswith("--rep") and "--report".startswith(a)))]
@@ -544,7 +538,8 @@ def plot_study(optuna, opt_study, objectives: list[tuple[str, str]], out: Path) 
 def confirm(study: Study, seeds: list[int], jobs: int) -> dict:
     """Re-run best.yaml on fresh seeds (ordinary ``seqgan train`` runs) so the reported figure is not
     the maximum over tuning noise; writes confirm.md."""
-    from .experiments import mean_std, run_all
+    from ..jobs import run_all
+    from ..stats import mean_std
 
     out = study.study_dir
     commands = [(out / "confirm" / f"seed{s}", ["seqgan", "train", str(out / "best.yaml"), "--seed", str(s),

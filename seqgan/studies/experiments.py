@@ -32,11 +32,13 @@ from pathlib import Path
 import torch
 import yaml
 
-from . import metrics
-from .checkpoint import set_aside_unresumable
-from .config import Config, load_config
-from .data import read_token_file
-from .oracle import Oracle
+from .. import metrics
+from ..jobs import budget_overrides, run_all, train_command, wall_time
+from ..runtime.hardware import machine
+from ..stats import format_p, mean_std, welch_p
+from ..config import Config, load_config
+from ..data import read_token_file
+from ..oracle import Oracle
 
 TABLE1_ROWS = ["Random", "MLE", "SS", "PG-BLEU", "SeqGAN"]  # the paper's order
 SAMPLE_FILES = {"Random": "samples_random.txt", "MLE": "samples_mle.txt", "SS": "samples_scheduled_sampling.txt",
@@ -45,146 +47,8 @@ SAMPLE_FILES = {"Random": "samples_random.txt", "MLE": "samples_mle.txt", "SS": 
 PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 1, 30), "c": (1, 1, 10), "d": (1, 5, 3)}
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
-
-
-def budget_overrides(cfg: Config, budget: float) -> list[str]:
-    """--set overrides scaling the training phases of ``cfg`` by ``budget`` (at least 1 of each)."""
-    if budget <= 0:
-        raise ValueError(f"--budget must be positive, got {budget}")
-    tc = cfg.train
-    scale = lambda n: max(1, round(n * budget)) if n else 0  # noqa: E731
-    return [f"train.pretrain_g_epochs={scale(tc.pretrain_g_epochs)}", f"train.pretrain_d_steps={scale(tc.pretrain_d_steps)}",
-            f"train.rounds={scale(tc.rounds)}"]
-
-
-# -- running many ``seqgan train`` at once ------------------------------------------------------------
-
-def _train_command(config: str, run_dir: Path, seed: int, overrides: list[str]) -> list[str]:
-    cmd = ["seqgan", "train", config, "--seed", str(seed), "--run-dir", str(run_dir)]
-    for o in overrides:
-        cmd += ["--set", o]
-    return cmd
-
-
-def check_finished_run(run_dir: Path, cmd: list[str]) -> None:
-    """Refuse to reuse a finished run that the command would not have made: a setting the command
-    writes (in its config file or a --set, as ``--resume`` counts them) differs from the run's
-    ``config.yaml``. Execution settings (threads, device, data_dir) may differ; so may defaults
-    that changed since the run was made, and keys newer than it."""
-    from .train import EXECUTION_KEYS, flat_keys
-
-    pairs = zip(cmd[3::2], cmd[4::2])  # `seqgan train CONFIG --flag value ...`, as _train_command writes it
-    overrides = [value if flag == "--set" else f"seed={value}" for flag, value in pairs if flag in ("--set", "--seed")]
-    cfg = load_config(cmd[2], overrides)
-    now = flat_keys(cfg.to_dict())
-    saved = flat_keys(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {})
-    for key in sorted(cfg.explicit_keys):
-        if key in EXECUTION_KEYS or key not in now or key not in saved or saved[key] == now[key]:
-            continue
-        raise ValueError(f"{run_dir} holds a finished run with {key}: {saved[key]!r}, but this experiment sets "
-                         f"{now[key]!r}; move that run aside or write this experiment elsewhere (--out)")
-
-
-def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> int:
-    """Run ``seqgan train`` commands, ``jobs`` at a time, with threads = cores / jobs each, unless a
-    command sets ``threads`` itself.
-
-    A run whose directory holds results is skipped, if its settings are the command's
-    (``check_finished_run``); one with a checkpoint is resumed. Each run's
-    output goes to RUN_DIR.log. Returns how many runs it started; raises ValueError naming the log
-    of a run that failed.
-    """
-    for run_dir, cmd in commands:  # before anything starts: a finished run is reused only if it is this run
-        if (run_dir / "results.json").exists():
-            check_finished_run(run_dir, cmd)
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    pending, running = list(commands), []
-    failed: list[str] = []
-    started = sum(not (run_dir / "results.json").exists() for run_dir, _ in commands)
-    try:
-        _schedule(pending, running, failed, jobs, threads, quiet)
-    finally:  # interrupted: stop the runs too (each can --resume from its last checkpoint)
-        for _, proc, log in running:
-            proc.terminate()
-            proc.wait()
-            log.close()
-    if failed:
-        raise ValueError(f"{len(failed)} run(s) failed: " + "; ".join(failed))
-    return started
-
-
-def _schedule(pending: list, running: list, failed: list, jobs: int, threads: int, quiet: bool) -> None:
-    while pending or running:
-        while pending and len(running) < jobs:
-            run_dir, cmd = pending.pop(0)
-            if (run_dir / "results.json").exists():
-                continue
-            # a --set threads=N of the user's (e.g. one thread beside a long run) wins over cores / jobs
-            own = [int(a.split("=", 1)[1]) for a in cmd if a.startswith("threads=")]
-            run_threads = own[-1] if own else threads
-            argv = [sys.executable, "-m", "seqgan.cli", *cmd[1:], "--set", f"threads={run_threads}"]
-            if (run_dir / "checkpoint.pt").exists():
-                argv.append("--resume")
-            elif (aside := set_aside_unresumable(run_dir)) is not None:
-                print(f"note: {run_dir} held an unfinished run without a checkpoint; kept as {aside}, starting it again",
-                      flush=True)
-            run_dir.parent.mkdir(parents=True, exist_ok=True)
-            log = open(run_dir.parent / f"{run_dir.name}.log", "a", encoding="utf-8")
-            env = {**os.environ, "OMP_NUM_THREADS": str(run_threads), "TQDM_DISABLE": "1"}
-            if not quiet:
-                print(f"started: {shlex.join(cmd)}", flush=True)
-            running.append((run_dir, subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env), log))
-        time.sleep(0.5)
-        for item in list(running):
-            run_dir, proc, log = item
-            if proc.poll() is not None:
-                log.close()
-                running.remove(item)
-                if proc.returncode != 0:
-                    failed.append(f"{run_dir} (exit {proc.returncode}; see {run_dir.parent / (run_dir.name + '.log')})")
-                elif not quiet:
-                    print(f"finished: {run_dir}", flush=True)
-
-
-def _wall_time(seconds: float, runs_started: int, previous_summary: Path) -> float:
-    """This invocation's wall time, or, when every run was already finished, the one recorded by the
-    invocation that trained them."""
-    if runs_started == 0 and previous_summary.exists():
-        return json.loads(previous_summary.read_text())["wall_seconds"]
-    return seconds
-
-
-# -- statistics ---------------------------------------------------------------------------------------
-
-def welch_p(a: list[float], b: list[float]) -> float:
-    """Two-sided p-value of Welch's t-test (unequal variances); nan when it is undefined."""
-    from scipy import stats
-
-    if len(a) < 2 or len(b) < 2:
-        return float("nan")
-    result = stats.ttest_ind(a, b, equal_var=False)
-    return float(result.pvalue)
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else float("nan")
-    return mean, std
-
-
 def _run_oracle(run_dir: Path) -> Oracle:
-    from .train import load_run_models
+    from ..train import load_run_models
 
     return load_run_models(run_dir)[2]
 
@@ -195,24 +59,16 @@ def per_sequence_nll(oracle: Oracle, path: Path) -> list[float]:
     return oracle.token_nll(seqs).mean(dim=1).tolist()
 
 
-def _fmt_p(p: float) -> str:
-    if math.isnan(p):
-        return "n/a"
-    if p == 0.0:
-        return "< 1e-300"  # below the smallest double
-    return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
-
-
 # -- Table 1 ------------------------------------------------------------------------------------------
 
 def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str]) -> dict:
     cfg = load_config(config, overrides)
     extra = [*overrides, *budget_overrides(cfg, budget), "baselines.rows=[random, mle, scheduled_sampling, pg_bleu]"]
     load_config(config, extra)  # fail here, not in every subprocess
-    commands = [(out / f"seed{s}", _train_command(config, out / f"seed{s}", s, extra)) for s in seeds]
+    commands = [(out / f"seed{s}", train_command(config, out / f"seed{s}", s, extra)) for s in seeds]
     started = time.time()
     ran = run_all(commands, jobs)
-    wall = _wall_time(time.time() - started, ran, out / "table1.json")
+    wall = wall_time(time.time() - started, ran, out / "table1.json")
 
     results = {s: json.loads((out / f"seed{s}" / "results.json").read_text()) for s in seeds}
     oracle = _run_oracle(out / f"seed{seeds[0]}")
@@ -265,7 +121,7 @@ def _write_table1(out: Path, summary: dict) -> None:
     ]
     for r in summary["rows"]:
         lines.append(f"| {r['row']} | {r['nll_oracle_mean']:.3f} ± {r['nll_oracle_std']:.3f} | "
-                     f"{r['nll_test_mean']:.3f} ± {r['nll_test_std']:.3f} | {_fmt_p(r['p_seeds'])} | {_fmt_p(r['p_sequences'])} |")
+                     f"{r['nll_test_mean']:.3f} ± {r['nll_test_std']:.3f} | {format_p(r['p_seeds'])} | {format_p(r['p_sequences'])} |")
     text = "\n".join([
         "# Table 1 (synthetic oracle)", "",
         f"Command: `{summary['command']}`  ",
@@ -301,11 +157,11 @@ def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, over
         extra = [*base, f"train.g_steps={g}", f"train.d_steps={d}", f"train.d_epochs={k}", f"train.rounds={rounds}"]
         load_config(config, extra)
         run_dir = out / f"strategy_{name}"
-        commands.append((run_dir, _train_command(config, run_dir, seed, extra)))
+        commands.append((run_dir, train_command(config, run_dir, seed, extra)))
         settings[name] = {"g_steps": g, "d_steps": d, "k": k, "rounds": rounds}
     started = time.time()
     ran = run_all(commands, jobs)
-    wall = _wall_time(time.time() - started, ran, out / "strategies.json")
+    wall = wall_time(time.time() - started, ran, out / "strategies.json")
     curves = {}
     for name in PAPER_STRATEGIES:
         records = metrics.read_metrics(out / f"strategy_{name}" / "metrics.jsonl")
@@ -384,8 +240,8 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
     """NLL-oracle of samples at each temperature, and NLL-test under the same tempered distribution,
     for the pre-trained, MLE-row and SeqGAN generators of finished runs; and, per run, how far
     SeqGAN's T = 1 point lies below each tempered MLE curve at equal NLL-test (Caccia et al. 2020)."""
-    from .data import oracle_corpus
-    from .train import MissingRow, load_run_models
+    from ..data import oracle_corpus
+    from ..train import MissingRow, load_run_models
 
     per_run: list[dict] = []
     for run_dir in run_dirs:

@@ -27,7 +27,7 @@ from typing import Callable
 
 import torch
 
-from .discriminator import Discriminator
+from ..discriminator import Discriminator
 
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 
@@ -35,10 +35,10 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 # discriminator -> {mode: compiled loss}; weak, and outside the module so that a deepcopy of D
 # (a baseline row, a test's twin) compiles its own loss instead of calling the original's
-_COMPILED: "weakref.WeakKeyDictionary[Discriminator, dict[str, LossFn]]" = weakref.WeakKeyDictionary()
+_COMPILED: "weakref.WeakKeyDictionary[torch.nn.Module, dict[str, LossFn]]" = weakref.WeakKeyDictionary()
 
 
-def discriminator_loss_fn(discriminator: Discriminator, mode: str) -> LossFn:
+def discriminator_loss_fn(discriminator: torch.nn.Module, mode: str) -> LossFn:
     """D's loss (seqs (B, T), labels (B,)) -> scalar, compiled once per discriminator and mode."""
     if mode == "none":
         return discriminator.loss

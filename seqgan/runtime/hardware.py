@@ -1,0 +1,48 @@
+"""The machine a run is on: its CPU's name, whether it has native bf16, and the line that names it.
+
+Every result records ``machine()``: a run spans machines that round differently (AMD EPYC with
+AVX2 only, Intel Xeon with AVX512-BF16 and AMX, a GPU), and a figure is only comparable with
+figures from the same kind of machine.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+
+def cpu_model() -> str:
+    """The CPU's ``model name`` from /proc/cpuinfo, or what ``platform`` knows where there is none."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One line naming the CPU, its cores, torch and Python (and the GPU, where one is used)."""
+    return f"{cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def cpu_has_native_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether D runs under bf16 autocast. Without native bf16 a CPU emulates it, ~100x slower."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":  # native bf16 from Ampere (compute capability 8.0) on; is_bf16_supported counts emulation
+        return torch.cuda.get_device_capability(device) >= (8, 0)
+    return cpu_has_native_bf16()
