@@ -34,10 +34,8 @@ from seqgan.config import Config  # noqa: E402
 from seqgan.penalty import PENALTIES  # noqa: E402
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
 from seqgan.runtime.hardware import cpu_has_native_bf16  # noqa: E402
-from seqgan.train import (  # noqa: E402
-    adam, build_discriminator, build_generator, build_oracle, mle_epoch,
-    monte_carlo, policy_gradient_step, train_discriminator,
-)
+from seqgan.build import adam, build_discriminator, build_generator, build_oracle  # noqa: E402
+from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator  # noqa: E402
 
 CFG = Config()  # the paper's settings
 V, T, B = CFG.oracle.vocab_size, CFG.oracle.seq_len, CFG.train.batch_size

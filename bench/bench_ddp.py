@@ -24,7 +24,8 @@ import torch
 from seqgan.runtime import distributed
 from seqgan.config import Config
 from seqgan.rollout import RolloutPolicy, discriminator_scorer
-from seqgan.train import adam, build_discriminator, build_generator, mle_epoch, monte_carlo, policy_gradient_step, train_discriminator
+from seqgan.build import adam, build_discriminator, build_generator
+from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator
 
 CFG = Config()  # the paper's settings
 V, T, B, N = CFG.oracle.vocab_size, CFG.oracle.seq_len, CFG.train.batch_size, CFG.train.rollout_num

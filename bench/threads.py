@@ -58,7 +58,8 @@ def child(steps: int, threads: int) -> dict:
 
     sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
     import bench as b  # bench/bench.py: d_step_gemms and the paper's sizes
-    from seqgan.train import adam, build_discriminator, train_discriminator
+    from seqgan.build import adam, build_discriminator
+    from seqgan.train import train_discriminator
 
     if threads:
         torch.set_num_threads(threads)

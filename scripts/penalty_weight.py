@@ -40,7 +40,9 @@ from seqgan.runtime.hardware import machine
 from seqgan.stats import mean_std
 from seqgan.metrics import discriminator_metrics
 from seqgan.penalty import PENALTIES, input_gradients
-from seqgan.train import adam, build_discriminator, build_generator, load_run_models, train_discriminator
+from seqgan.build import adam, build_discriminator, build_generator
+from seqgan.lifecycle import load_run_models
+from seqgan.train import train_discriminator
 from seqgan.runtime.hardware import use_bf16
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 
 from .runtime import distributed
-from .config import BASELINE_ROWS, ConfigError, load_config
+from .config import ConfigError, load_config
+from .rows import TRAINED_BESIDE
 
 USAGE_ERROR = 2
 
@@ -37,7 +38,8 @@ def _default_run_dir(config_path: str, seed: int) -> Path:
 
 
 def cmd_train(args) -> int:
-    from .train import results_table, train
+    from .reporting import results_table
+    from .train import train
 
     overrides = list(args.set or [])
     if args.oracle:
@@ -71,11 +73,11 @@ def cmd_train(args) -> int:
     return 0
 
 
-ROW_CHOICES = ["seqgan", "pretrained", *BASELINE_ROWS]
+ROW_CHOICES = ["seqgan", "pretrained", *TRAINED_BESIDE]
 
 
 def _load_models(path: str, data_dir: str | None, row: str = "seqgan"):
-    from .train import load_run_models
+    from .lifecycle import load_run_models
 
     return load_run_models(path, data_dir, row)
 

@@ -18,6 +18,7 @@ import yaml
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
 from .runtime.compiled import COMPILE_MODES
 from .penalty import PENALTIES
+from .rows import TRAINED_BESIDE
 
 
 class YamlLoader(yaml.SafeLoader):
@@ -204,7 +205,6 @@ class TrainConfig:
 
 REWARD_ESTIMATORS = ("mc", "td", "mcts")
 PG_BASELINES = ("none", "mean", "value")
-BASELINE_ROWS = ("random", "mle", "scheduled_sampling", "pg_bleu")
 SS_SCHEDULES = ("linear", "exponential", "inverse_sigmoid")
 
 
@@ -420,8 +420,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'data.midi_step': must be positive, got {data.midi_step}")
     bl = cfg.baselines
     for row in bl.rows:
-        if row not in BASELINE_ROWS:
-            raise ConfigError(f"key 'baselines.rows': unknown row {row!r} (known: {', '.join(BASELINE_ROWS)})")
+        if row not in TRAINED_BESIDE:
+            raise ConfigError(f"key 'baselines.rows': unknown row {row!r} (known: {', '.join(TRAINED_BESIDE)})")
     if len(set(bl.rows)) != len(bl.rows):
         raise ConfigError(f"key 'baselines.rows': a row is listed twice in {bl.rows}")
     if bl.ss_schedule not in SS_SCHEDULES:

@@ -86,11 +86,11 @@ class MeanBaseline:
 
 
 class ValueBaseline:
-    """A_t = Q_t - V(Y_1:t-1), V read before it learns from this batch; then ``updates`` Adam steps
-    of squared error toward Q.
+    """A_t = Q_t - V(Y_1:t-1). Calling it only reads V; ``fit`` (called by the recipe after the read)
+    takes ``updates`` Adam steps of squared error toward Q.
 
-    The first batch it sees calibrates V to that batch's mean Q (``PrefixValue.calibrate``); that
-    batch itself gets the leave-one-out mean as its baseline, so no sample's own Q enters its baseline.
+    The first batch it fits calibrates V to that batch's mean Q (``PrefixValue.calibrate``); before
+    that, the baseline is the leave-one-out mean, so no sample's own Q enters its baseline.
     """
 
     def __init__(self, value: PrefixValue, lr: float, updates: int):
@@ -105,7 +105,6 @@ class ValueBaseline:
         else:
             with torch.no_grad():
                 baseline = self.value(samples)[:, :-1]  # (B, T): V(Y_1:t-1) for t = 1..T
-        self.fit(samples, rewards)
         return rewards - baseline
 
     def fit(self, samples: torch.Tensor, rewards: torch.Tensor) -> None:
@@ -249,7 +248,11 @@ class TDCritic:
     def rewards(self, samples: torch.Tensor, rollout_policy: RolloutPolicy | None, scorer: Scorer) -> torch.Tensor:
         """Q (B, T) of a g-step's batch: the critic learns the batch first, then Q_t = V(Y_1:t) (t < T), Q_T = D(Y_1:T),
         and Q_t = D(Y_1:T) where Y_1:t holds the end token."""
-        final_reward = self.learn(samples, rollout_policy, scorer)
+        return self.q_values(samples, self.learn(samples, rollout_policy, scorer))
+
+    def q_values(self, samples: torch.Tensor, final_reward: torch.Tensor) -> torch.Tensor:
+        """Q (B, T) from the critic as it is: V(Y_1:t) for t < T, D(Y_1:T) = ``final_reward`` (B,) at T and
+        from the end token on."""
         with torch.no_grad():
             values = self.value(samples)  # (B, T+1)
         q = torch.cat([values[:, 1:-1], final_reward.unsqueeze(1).to(values.dtype)], dim=1)

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from .config import Config, load_config
-from .train import EXECUTION_KEYS
+from .lifecycle import EXECUTION_KEYS
 from .runtime.checkpoint import set_aside_unresumable
 from .runtime.files import flat_keys
 

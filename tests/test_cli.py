@@ -437,18 +437,18 @@ def test_resume_after_a_default_changed_keeps_the_runs_value(capsys):
     """A default that changed since the run started (value_lr 1e-3 -> 1e-2) takes the run's value on
     --resume, with a note; the same key written in the file or with --set is still refused."""
     from seqgan.config import load_config
-    from seqgan.train import RunError, _resumed_config
+    from seqgan.lifecycle import RunError, resumed_config
 
     cfg = load_config(SMOKE, ["train.rounds=3"])
     saved = cfg.to_dict()
     saved["train"]["value_lr"] = 0.001  # as the run was saved under the old default
-    resumed = _resumed_config(cfg, saved)
+    resumed = resumed_config(cfg, saved)
     assert resumed.train.value_lr == 0.001 and resumed.train.rounds == 3
     assert "defaults of train.value_lr changed" in capsys.readouterr().out
     with pytest.raises(RunError, match="train.value_lr"):
-        _resumed_config(load_config(SMOKE, ["train.rounds=3", "train.value_lr=0.01"]), saved)
+        resumed_config(load_config(SMOKE, ["train.rounds=3", "train.value_lr=0.01"]), saved)
     with pytest.raises(RunError, match="train.rounds"):
-        _resumed_config(load_config(SMOKE, ["train.rounds=4"]), saved)
+        resumed_config(load_config(SMOKE, ["train.rounds=4"]), saved)
 
 
 def test_resume_without_run_dir_fails(workdir):
@@ -469,7 +469,7 @@ def test_sample_prints_sequences_deterministically(run_a, workdir):
     assert len(rows) == 5 and all(len(r) == 8 for r in rows)
     assert all(0 <= t < 50 for r in rows for t in r)
     # they come from the trained generator with that seed
-    from seqgan.train import build_generator
+    from seqgan.build import build_generator
 
     ckpt = load_checkpoint(run_dir)
     g = build_generator(config_from_dict(ckpt["config"]), 50)

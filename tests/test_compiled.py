@@ -18,7 +18,8 @@ import torch
 from seqgan.runtime import compiled
 from seqgan.config import ConfigError, config_from_dict
 from seqgan.discriminator import Discriminator
-from seqgan.train import adam, train_discriminator
+from seqgan.build import adam
+from seqgan.train import train_discriminator
 
 
 def small_d(seed: int = 0, dropout_keep: float = 1.0) -> Discriminator:

@@ -113,12 +113,14 @@ def test_the_value_loss_never_reaches_g():
     baseline = ValueBaseline(PrefixValue(V, 6, g.start_token), lr=0.05, updates=3)
     before_g = [p.detach().clone() for p in g.parameters()]
     before_v = [p.detach().clone() for p in baseline.value.parameters()]
-    baseline(g.sample(16), torch.rand(16, T))  # the first batch calibrates V
+    first = g.sample(16)
+    baseline.fit(first, torch.rand(16, T))  # the first batch calibrates V
     samples = g.sample(16)
     rewards = torch.rand(16, T)
     with torch.no_grad():
         v_before = baseline.value(samples)[:, :-1]
     advantages = baseline(samples, rewards)
+    baseline.fit(samples, rewards)
     torch.testing.assert_close(advantages, rewards - v_before)  # V as it was before learning this batch
     assert not advantages.requires_grad
     assert all(p.grad is None for p in g.parameters())
@@ -137,6 +139,8 @@ def test_the_first_batch_calibrates_v_to_its_mean_and_gets_the_leave_one_out_mea
     samples = torch.randint(0, V, (5, T))
     rewards = torch.rand(5, T) * 0.1  # D's rewards late in a run: far from a fresh sigmoid's 0.5
     torch.testing.assert_close(baseline(samples, rewards), rewards - leave_one_out_mean(rewards))
+    assert not baseline.calibrated  # reading V changes nothing: only fit learns
+    baseline.fit(samples, rewards)
     with torch.no_grad():
         v = baseline.value(torch.randint(0, V, (7, T)))
     torch.testing.assert_close(v, torch.full_like(v, rewards.mean().item()), atol=1e-6, rtol=0)
@@ -170,14 +174,14 @@ def test_with_the_default_settings_v_keeps_up_with_a_falling_reward():
         if baseline.calibrated:
             with torch.no_grad():
                 lags.append(baseline.value(samples)[:, :-1].mean().item() - level)
-        baseline(samples, (level + 0.05 * torch.randn(64, 20)).clamp(0, 1))
+        baseline.fit(samples, (level + 0.05 * torch.randn(64, 20)).clamp(0, 1))
     assert max(abs(x) for x in lags) < 0.06, lags
     slow = ValueBaseline(PrefixValue(50, tc.critic_hidden_dim, 0), lr=1e-3, updates=1)
     torch.manual_seed(0)
     for k in range(30):
         level = 0.58 * (0.04 / 0.58) ** (k / 29)
         samples = torch.randint(0, 50, (64, 20))
-        slow(samples, (level + 0.05 * torch.randn(64, 20)).clamp(0, 1))
+        slow.fit(samples, (level + 0.05 * torch.randn(64, 20)).clamp(0, 1))
     with torch.no_grad():
         assert slow.value(samples)[:, :-1].mean().item() - 0.04 > 0.3  # the lag the defaults were raised for
 

@@ -186,7 +186,8 @@ def test_bf16_scores_are_close_to_fp32():
 
 
 def test_bf16_training_step_keeps_fp32_master_weights():
-    from seqgan.train import adam, train_discriminator
+    from seqgan.build import adam
+    from seqgan.train import train_discriminator
 
     torch.manual_seed(0)
     d = Discriminator(40, 10, emb_dim=16, filter_sizes=(1, 2, 3), num_filters=(8, 8, 8))

@@ -10,7 +10,8 @@ from torch import nn
 from seqgan.data import discriminator_set
 from seqgan.discriminator import Discriminator
 from seqgan.runtime.mixed_precision import BF16Weights
-from seqgan.train import adam, train_discriminator
+from seqgan.build import adam
+from seqgan.train import train_discriminator
 
 
 def small_d(seed: int = 0) -> Discriminator:

@@ -12,7 +12,8 @@ from seqgan.config import ConfigError, load_config
 from seqgan.data import discriminator_set
 from seqgan.discriminator import Discriminator
 from seqgan.penalty import gradient_penalty, input_gradients, interpolates, log_odds, penalty_at
-from seqgan.train import adam, train_discriminator
+from seqgan.build import adam
+from seqgan.train import train_discriminator
 
 V, T = 4, 3
 

@@ -11,7 +11,8 @@ from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
 from seqgan.oracle import Oracle
 from seqgan.rollout import RolloutPolicy
-from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, results_table, train_discriminator
+from seqgan.reporting import results_table
+from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator
 from seqgan.runtime.hardware import use_bf16
 
 
@@ -160,7 +161,7 @@ def test_scheduled_sampling_really_changes_the_inputs():
 
 
 def test_scheduled_sampling_schedules_rise_to_the_final_probability():
-    from seqgan.train import ss_sample_prob
+    from seqgan.rows import ss_sample_prob
 
     for schedule in ("linear", "exponential", "inverse_sigmoid"):
         probs = [ss_sample_prob(schedule, i / 10, 0.25) for i in range(11)]

@@ -38,7 +38,7 @@ import numpy as np
 from ..corpus import cut_sequences, detokenize, load_corpus, tokenize
 from ..data import numbered_lines
 
-# row -> (system name, decoded samples file in the run directory), as seqgan.train._finish writes them
+# row -> (system name, decoded samples file in the run directory), as seqgan.reporting.finish writes them
 ROWS = {
     "seqgan": ("SeqGAN", "samples_text.txt"),
     "mle": ("MLE", "samples_mle_text.txt"),

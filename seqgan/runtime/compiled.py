@@ -27,7 +27,6 @@ from typing import Callable
 
 import torch
 
-from ..discriminator import Discriminator
 
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 

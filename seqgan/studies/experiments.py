@@ -21,22 +21,17 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import platform
 import shlex
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
-import yaml
 
 from .. import metrics
 from ..jobs import budget_overrides, run_all, train_command, wall_time
 from ..runtime.hardware import machine
 from ..stats import format_p, mean_std, welch_p
-from ..config import Config, load_config
+from ..config import load_config
 from ..data import read_token_file
 from ..oracle import Oracle
 
@@ -48,7 +43,7 @@ PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 1, 30), "c": (1, 1, 10), "d": (
 
 
 def _run_oracle(run_dir: Path) -> Oracle:
-    from ..train import load_run_models
+    from ..lifecycle import load_run_models
 
     return load_run_models(run_dir)[2]
 
@@ -241,7 +236,7 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
     for the pre-trained, MLE-row and SeqGAN generators of finished runs; and, per run, how far
     SeqGAN's T = 1 point lies below each tempered MLE curve at equal NLL-test (Caccia et al. 2020)."""
     from ..data import oracle_corpus
-    from ..train import MissingRow, load_run_models
+    from ..lifecycle import MissingRow, load_run_models
 
     per_run: list[dict] = []
     for run_dir in run_dirs:

@@ -48,7 +48,9 @@ def load_frozen(run_dir: Path, overrides: list[str] = ()):
     """G, D, the roll-out policy and the config of a run's checkpoint, frozen; ``overrides`` (KEY=VALUE)
     change the estimators' settings (e.g. train.td_lambda) for the measurement."""
     from ..config import config_from_dict, parse_override
-    from ..train import build_discriminator, load_run_models, use_bf16
+    from ..build import build_discriminator
+    from ..lifecycle import load_run_models
+    from ..runtime.hardware import use_bf16
 
     ckpt, cfg, oracle, vocab, g = load_run_models(run_dir)
     values = cfg.to_dict()
@@ -334,7 +336,7 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
     """Each setting trained over ``seeds``, side by side; the table, the temperature curves (each
     setting's and the pre-trained G's, which every setting of a seed shares) and the figure go to ``out``."""
     from ..data import oracle_corpus
-    from ..train import load_run_models
+    from ..lifecycle import load_run_models
 
     names = settings or list(REWARD_SETTINGS)
     unknown = [n for n in names if n not in REWARD_SETTINGS]

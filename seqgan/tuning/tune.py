@@ -174,7 +174,8 @@ def objective(trial, study: Study) -> float | tuple[float, ...]:
     """Optuna's objective: a config from trial.suggest_*, seqgan's own train(), the run's final metrics."""
     import optuna
 
-    from ..train import TrainingStopped, train
+    from ..lifecycle import TrainingStopped
+    from ..train import train
 
     values = {p.key: p.suggest(trial) for p in study.space}
     cfg = load_config(study.config, [*study.overrides, *(f"{k}={json.dumps(v)}" for k, v in values.items())])
@@ -214,7 +215,8 @@ def shared_pretraining(study: Study, space_file: str) -> Path:
     import fcntl
 
     from ..runtime.checkpoint import load_checkpoint
-    from ..train import CHECKPOINT, SHAREABLE_KEYS, pretraining_checkpoint, train
+    from ..lifecycle import CHECKPOINT, SHAREABLE_KEYS, pretraining_checkpoint
+    from ..train import train
 
     for param in study.space:
         if param.key not in SHAREABLE_KEYS:
