@@ -303,7 +303,8 @@ def global_step(run: Run) -> int:
 
 def write_run_files(run: Run) -> None:
     """A new run's config.yaml and, on real data, its vocabulary and data statistics."""
-    (run.run_dir / "config.yaml").write_text(yaml.safe_dump(run.cfg.to_dict(), sort_keys=False), encoding="utf-8")
+    written = run.cfg.to_dict() | {"data_dir": ""}  # no machine's path: the run's data dir comes from where it runs
+    (run.run_dir / "config.yaml").write_text(yaml.safe_dump(written, sort_keys=False), encoding="utf-8")
     if run.vocab is not None:
         run.vocab.save(run.run_dir / "vocab.json")
         (run.run_dir / "data_stats.json").write_text(json.dumps(run.corpus_stats, indent=2) + "\n", encoding="utf-8")

@@ -22,7 +22,7 @@ from .lifecycle import save
 from .rows import TABLE1_ROWS
 from .runtime import distributed
 from .runtime.files import atomic_write_text
-from .runtime.hardware import machine
+from .runtime.hardware import code_version, machine
 
 if TYPE_CHECKING:  # annotations only: train imports this module
     from .train import Run
@@ -115,7 +115,7 @@ def finish(run: Run) -> dict:
         metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_test.png",
                                 title=f"{cfg.data.train}, seed {cfg.seed}", key="nll_test")
     results = {"rows": final, "seconds": round(run.seconds + time.perf_counter() - run.started, 1), "seed": cfg.seed,
-               "machine": machine(), "d_precision": "bf16" if run.bf16 else "fp32"}  # where it finished (the log has each part)
+               "machine": machine(), "d_precision": "bf16" if run.bf16 else "fp32", "code": code_version()}  # where it finished (the log has each part)
     if run.master:
         atomic_write_text(run.run_dir / "results.json", json.dumps(results, indent=2) + "\n")
     results = distributed.from_master(results)  # every rank returns rank 0's results

@@ -7,8 +7,11 @@ figures from the same kind of machine.
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
+import subprocess
+from pathlib import Path
 
 import torch
 
@@ -46,3 +49,20 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     if device.type == "cuda":  # native bf16 from Ampere (compute capability 8.0) on; is_bf16_supported counts emulation
         return torch.cuda.get_device_capability(device) >= (8, 0)
     return cpu_has_native_bf16()
+
+
+def code_version() -> str:
+    """seqgan's version and, in a git checkout, its commit (with '+changes' when the tree differs from it)."""
+    try:
+        version = importlib.metadata.version("seqgan")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown version"
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        changed = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "seqgan"],
+                                 capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return version  # an installed package, not a checkout
+    return f"{version} ({commit}{'+changes' if changed else ''})"

@@ -401,7 +401,7 @@ def best_config_yaml(cfg: Config, header: str) -> str:
     default, now = flat_keys(Config().to_dict()), flat_keys(cfg.to_dict())
     nested: dict = {}
     for key, value in now.items():
-        if default.get(key) != value:
+        if default.get(key) != value and key != "data_dir":  # no machine's path in a config others run
             cursor = nested
             *parents, last = key.split(".")
             for part in parents:
