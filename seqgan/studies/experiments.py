@@ -125,7 +125,8 @@ def _write_table1(out: Path, summary: dict) -> None:
         f"Each figure is a run's final evaluation ({summary['samples_per_row_and_seed']} samples a row and seed). "
         "p: Welch's t-test of the row's per-seed NLL-oracle against SeqGAN's; the seed is the unit, so with "
         f"{n} seeds a p-value is coarse. No test pools sequences over seeds.", "",
-        "Per-seed runs (config, metrics, results; samples and checkpoints are not committed): `seed*/`; each was run as:", "",
+        "Per-seed runs (config, metrics, results; samples and checkpoints are not committed): `seed*/`; "
+        "each was run as:", "",
         *[f"    {c}" for c in summary["run_commands"]], "",
     ])
     (out / "table1.md").write_text(text, encoding="utf-8")
