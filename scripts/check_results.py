@@ -90,6 +90,9 @@ CHECKS = [
      "results/temperature/temperature.json", temperature_gaps, lambda g: ", ".join(map(signed, g))),
     ("SeqGAN front points undominated by MLE's front", R, r"(\d+ of \d+) SeqGAN front points are undominated",
      "results/tuning/comparison.json", lambda: front_undominated("SeqGAN"), lambda c: f"{c[0]} of {c[1]}"),
+    ("trials a study", R, r"\((\d+ SeqGAN and \d+ MLE) trials;", "results/tuning/comparison.json",
+     lambda: [json.loads((RESULTS / "tuning" / "comparison.json").read_text(encoding="utf-8"))["studies"][k]["trials"]
+              for k in ("SeqGAN", "MLE")], lambda n: f"{n[0]} SeqGAN and {n[1]} MLE"),
     ("hours of MLE trials", R, r"([\d.]+) h of MLE trials", "results/tuning/mle/trial-*/results.json",
      lambda: trial_hours("mle"), "{:.1f}".format),
     ("hours of SeqGAN trials", R, r"against ([\d.]+) h of SeqGAN's", "results/tuning/seqgan/trial-*/results.json",
