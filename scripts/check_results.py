@@ -1,0 +1,168 @@
+"""Re-derive the README's headline figures (and docs/results.md's) from the committed result files.
+
+Each check is (description, document, text pattern, function, format): the pattern is the text
+around the figure as the document writes it, with the figure itself as one regex group ``(...)``;
+the function computes the figure from files under ``results/``; the format writes it as the
+document should. A mismatch, or a pattern the document no longer holds, is one line naming the
+figure, the files and both values, and the exit status is 1.
+
+    python scripts/check_results.py [--readme README.md] [--results-doc docs/results.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+from seqgan.stats import format_p, mean_std, welch_p
+from seqgan.studies.experiments import curve_at_nll_test
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "results"
+TABLE1_SEEDS = (0, 1, 2)
+CONFIRM_SEEDS = (3, 4, 5)
+NUM = r"(−?[\d.]+)"  # a figure as the documents write it (a minus sign is U+2212)
+
+
+def results(run: str) -> dict:
+    return json.loads((RESULTS / run / "results.json").read_text(encoding="utf-8"))
+
+
+def table1(row: str, metric: str) -> list[float]:
+    return [results(f"table1/seed{s}")["rows"][row][metric] for s in TABLE1_SEEDS]
+
+
+def confirmed(study: str, metric: str) -> list[float]:
+    return [results(f"tuning/{study}/confirm/seed{s}")["rows"]["SeqGAN"][metric] for s in CONFIRM_SEEDS]
+
+
+def table1_gap() -> list[float]:
+    """MLE's NLL-oracle minus SeqGAN's, per seed."""
+    return [m - g for m, g in zip(table1("MLE", "nll_oracle"), table1("SeqGAN", "nll_oracle"))]
+
+
+def temperature_gaps() -> list[float]:
+    """SeqGAN's T = 1 point below each run's tempered pre-trained curve, at equal NLL-test."""
+    summary = json.loads((RESULTS / "temperature" / "temperature.json").read_text(encoding="utf-8"))
+    gaps = []
+    for run in summary["per_run"]:
+        curve = [(p["nll_test"], p["nll_oracle"]) for p in run["curves"]["pretrained"]]
+        t1 = next(p for p in run["curves"]["SeqGAN"] if p["temperature"] == 1.0)
+        gaps.append(curve_at_nll_test(curve, t1["nll_test"]) - t1["nll_oracle"])
+    return gaps
+
+
+def front_undominated(study: str) -> tuple[int, int]:
+    s = json.loads((RESULTS / "tuning" / "comparison.json").read_text(encoding="utf-8"))["studies"][study]
+    return len(s["not_dominated_by_others"]), len(s["front"])
+
+
+def trial_hours(study: str) -> float:
+    runs = [p for p in (RESULTS / "tuning" / study).glob("trial-*/results.json") if ".unfinished" not in str(p)]
+    return sum(json.loads(p.read_text(encoding="utf-8"))["seconds"] for p in runs) / 3600
+
+
+def pm(values: list[float]) -> str:
+    return "{:.3f} ± {:.3f}".format(*mean_std(values))
+
+
+def signed(x: float) -> str:
+    return f"{x:+.3f}".replace("-", "−")
+
+
+def per_seed(values: list[float]) -> str:
+    return ", ".join(f"{v:.3f}" for v in values)
+
+
+R, D = "README.md", "docs/results.md"
+T1 = "results/table1/seed*/results.json"
+CHECKS = [
+    # what we found
+    ("SeqGAN below MLE, mean ± std over seeds", R, r"SeqGAN ends ([\d.]+ ± [\d.]+) nats below the MLE row",
+     T1, table1_gap, pm),
+    ("SeqGAN vs MLE, Welch p over seeds", R, r"\(seeds 0-2, Welch p = ([\d.]+), not significant\)",
+     T1, lambda: welch_p(table1("MLE", "nll_oracle"), table1("SeqGAN", "nll_oracle")), format_p),
+    ("SeqGAN at T = 1 below the tempered pre-trained curve, per seed", R, r"SeqGAN below it by (\S+, \S+, \S+) nats",
+     "results/temperature/temperature.json", temperature_gaps, lambda g: ", ".join(map(signed, g))),
+    ("SeqGAN front points undominated by MLE's front", R, r"(\d+ of \d+) SeqGAN front points are undominated",
+     "results/tuning/comparison.json", lambda: front_undominated("SeqGAN"), lambda c: f"{c[0]} of {c[1]}"),
+    ("trials a study", R, r"\((\d+ SeqGAN and \d+ MLE) trials;", "results/tuning/comparison.json",
+     lambda: [json.loads((RESULTS / "tuning" / "comparison.json").read_text(encoding="utf-8"))["studies"][k]["trials"]
+              for k in ("SeqGAN", "MLE")], lambda n: f"{n[0]} SeqGAN and {n[1]} MLE"),
+    ("hours of MLE trials", R, r"([\d.]+) h of MLE trials", "results/tuning/mle/trial-*/results.json",
+     lambda: trial_hours("mle"), "{:.1f}".format),
+    ("hours of SeqGAN trials", R, r"against ([\d.]+) h of SeqGAN's", "results/tuning/seqgan/trial-*/results.json",
+     lambda: trial_hours("seqgan"), "{:.1f}".format),
+    ("tuned SeqGAN on fresh seeds, NLL-oracle", R, r"reach NLL-oracle ([\d.]+ ± [\d.]+)",
+     "results/tuning/seqgan/confirm/seed*/results.json", lambda: confirmed("seqgan", "nll_oracle"), pm),
+    ("tuned SeqGAN's gain over the untuned mean", R, r", ([\d.]+) below the untuned", T1 + ", confirm/seed*",
+     lambda: statistics.mean(table1("SeqGAN", "nll_oracle")) - statistics.mean(confirmed("seqgan", "nll_oracle")),
+     "{:.3f}".format),
+    ("untuned SeqGAN, NLL-oracle", R, r"below the untuned ([\d.]+ ± [\d.]+)", T1,
+     lambda: table1("SeqGAN", "nll_oracle"), pm),
+    ("tuned vs untuned SeqGAN, Welch p", R, r"\(Welch p = ([\d.]+); Intel Xeon\)", T1 + ", confirm/seed*",
+     lambda: welch_p(confirmed("seqgan", "nll_oracle"), table1("SeqGAN", "nll_oracle")), format_p),
+    ("SeqGAN per seed", R, r"SeqGAN is below MLE on every seed \(([\d., ]+) against", T1,
+     lambda: table1("SeqGAN", "nll_oracle"), per_seed),
+    ("MLE per seed", R, r"SeqGAN is below MLE on every seed \([\d., ]+ against ([\d., ]+)\)", T1,
+     lambda: table1("MLE", "nll_oracle"), per_seed),
+    # docs/results.md
+    ("SeqGAN below MLE per seed", D, r"by (\S+, \S+ and \S+) nats \(0\.146", T1, table1_gap,
+     lambda g: "{:.3f}, {:.3f} and {:.3f}".format(*g)),
+    ("SeqGAN below MLE, mean ± std (docs)", D, r"nats \(([\d.]+ ± [\d.]+)\), but SeqGAN's own", T1, table1_gap, pm),
+    ("SeqGAN's spread over seeds", D, r"SeqGAN's own spread over seeds is ([\d.]+)", T1,
+     lambda: statistics.stdev(table1("SeqGAN", "nll_oracle")), "{:.3f}".format),
+    ("MLE's confirmed best, NLL-oracle", D, r"fresh seeds 3-5 \(AMD EPYC, fp32\): NLL-oracle ([\d.]+ ± [\d.]+)",
+     "results/tuning/mle/confirm/seed*/results.json", lambda: confirmed("mle", "nll_oracle"), pm),
+    ("tuned vs untuned SeqGAN, NLL-test Welch p", D, r"lower in NLL-test \(p = ([\d.]+)\)", T1 + ", confirm/seed*",
+     lambda: welch_p(confirmed("seqgan", "nll_test"), table1("SeqGAN", "nll_test")), format_p),
+    ("Xeon-bf16 none arm, NLL-oracle", D.replace("results", "remedies"), r"It ends at NLL-oracle ([\d.]+ ± [\d.]+)",
+     "results/penalty/xeon-bf16/none-seed*/results.json",
+     lambda: [results(f"penalty/xeon-bf16/none-seed{s}")["rows"]["SeqGAN"]["nll_oracle"] for s in TABLE1_SEEDS], pm),
+]
+# the README's and docs/results.md's Table 1: every row's mean ± std and p from the runs' results.json
+for doc in (R, D):
+    for row in ("Random", "pretrained", "MLE", "SS", "PG-BLEU", "SeqGAN"):
+        for i, metric in enumerate(("nll_oracle", "nll_test")):
+            # NLL-oracle is the first cell; NLL-test follows it, after docs/results.md's per-seed cell
+            figure = r"([\d.]+ ± [\d.]+)" if i == 0 else r"[\d.]+ ± [\d.]+ \|(?: [\d., ]+ \|)? ([\d.]+ ± [\d.]+)"
+            cells = r"\| " + re.escape(row) + r" \| " + figure
+            CHECKS.append((f"Table 1 {row} {metric}", doc, cells, T1, lambda r=row, m=metric: table1(r, m), pm))
+        if row not in ("pretrained", "SeqGAN"):
+            cells = r"\| " + re.escape(row) + r" \|[^|]*\|[^|]*\|(?:[^|]*\|)? ([\d.]+) \| \|"
+            CHECKS.append((f"Table 1 {row} p vs SeqGAN", doc, cells, T1,
+                           lambda r=row: welch_p(table1(r, "nll_oracle"), table1("SeqGAN", "nll_oracle")), format_p))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--readme", default=str(ROOT / "README.md"), help="the README to check (default: the repository's)")
+    p.add_argument("--results-doc", default=str(ROOT / "docs" / "results.md"), help="docs/results.md to check")
+    p.add_argument("--remedies-doc", default=str(ROOT / "docs" / "remedies.md"), help="docs/remedies.md to check")
+    args = p.parse_args(argv)
+    paths = {R: args.readme, D: args.results_doc, "docs/remedies.md": args.remedies_doc}
+    # lines wrap anywhere in prose: match against each document with its runs of spaces and newlines as one space
+    texts = {doc: re.sub(r"[ \n]+", " ", Path(path).read_text(encoding="utf-8")) for doc, path in paths.items()}
+    failures = 0
+    for description, doc, pattern, files, compute, fmt in CHECKS:
+        expected = fmt(compute())
+        found = re.search(pattern, texts[doc])
+        if found is None:
+            print(f"MISMATCH {description}: {doc} no longer has text matching {pattern!r} ({files}: {expected})")
+            failures += 1
+        elif found.group(1) != expected:
+            print(f"MISMATCH {description}: {doc} says {found.group(1)}, {files} give {expected}")
+            failures += 1
+    if failures:
+        print(f"{failures} of {len(CHECKS)} figures do not match their files")
+        return 1
+    print(f"all {len(CHECKS)} figures match their files (README.md, docs/results.md, docs/remedies.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
