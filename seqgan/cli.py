@@ -395,7 +395,9 @@ def _add_experiment_parsers(sub) -> None:
     names = p.add_subparsers(dest="name", required=True, metavar="NAME", help="one of the experiments above")
 
     def add(name: str) -> argparse.ArgumentParser:
-        return names.add_parser(name, description=EXPERIMENTS[name])
+        # no abbreviations: another experiment's --seed or --run would silently read as this one's --seeds or --runs
+        return names.add_parser(name, description=EXPERIMENTS[name], allow_abbrev=False)
+
     budget = "scale pre-training epochs, D pre-training sets and rounds alike"
 
     p = add("table1")
