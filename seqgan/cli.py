@@ -246,7 +246,8 @@ def _experiment_temperature(args) -> int:
 
     if not args.runs:
         return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
-    temps = [round(0.5 + 0.1 * i, 2) for i in range(11)] if not args.temperatures else [float(t) for t in args.temperatures.split(",")]
+    temps = ([float(t) for t in args.temperatures.split(",")] if args.temperatures
+             else [round(0.5 + 0.1 * i, 2) for i in range(11)])
     if min(temps) <= 0:
         return _fail(f"--temperatures must be positive, got {args.temperatures}")
     out = Path(args.out)
@@ -262,8 +263,8 @@ def _experiment_rewards(args) -> int:
         return _fail("experiment rewards needs --run RUN_DIR (a run's checkpoint: its G and D are measured frozen)")
     out = Path(args.out)
     rewards_experiment.rewards(Path(args.run), out, reference_n=args.reference, repeats=args.repeats,
-                               batches=args.batches, fit_batches=args.fit_batches, batch_size=args.batch, seed=args.seed,
-                               overrides=list(args.set or []))
+                               batches=args.batches, fit_batches=args.fit_batches, batch_size=args.batch,
+                               seed=args.seed, overrides=list(args.set or []))
     print((out / "rewards.md").read_text(encoding="utf-8"))
     return 0
 
@@ -274,8 +275,8 @@ def _experiment_rewards_train(args) -> int:
     overrides = _sweep_overrides(args)
     out = Path(args.out)
     settings = [s.strip() for s in args.settings.split(",")] if args.settings else None
-    rewards_experiment.rewards_train(args.config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides, settings,
-                                     temperature_samples=args.num)
+    rewards_experiment.rewards_train(args.config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides,
+                                     settings, temperature_samples=args.num)
     print((out / "rewards_train.md").read_text(encoding="utf-8"))
     return 0
 
@@ -285,7 +286,8 @@ def _experiment_penalty(args) -> int:
 
     overrides = _sweep_overrides(args)
     out = Path(args.out)
-    penalty_study.run(args.config, args.penalties.split(","), _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
+    penalties = args.penalties.split(",")
+    penalty_study.run(args.config, penalties, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
     print((out / "penalty.md").read_text(encoding="utf-8"))
     return 0
 
@@ -294,7 +296,8 @@ def _experiment_tuning(args) -> int:
     from .studies import tuning_comparison
 
     if not args.studies:
-        return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] (finished seqgan tune studies)")
+        return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] "
+                     "(finished seqgan tune studies)")
     if not all("=" in s for s in args.studies):
         return _fail(f"--studies: give LABEL=STUDY_DIR, got {' '.join(args.studies)}")
     studies = {label: Path(d) for label, d in (s.split("=", 1) for s in args.studies)}
@@ -379,16 +382,18 @@ def _add_sweep_flags(p: argparse.ArgumentParser, budget_help: str, config: str |
     """The flags of an experiment that trains runs from a config: --config, --budget, --jobs, --set, --data-dir."""
     p.add_argument("--config", default=config, help=config_help)
     p.add_argument("--budget", type=float, default=1.0, help=budget_help)
-    p.add_argument("--jobs", type=int, default=max(1, min(4, (os.cpu_count() or 1))), help="runs side by side (one thread each on 2 cores)")
+    p.add_argument("--jobs", type=int, default=max(1, min(4, (os.cpu_count() or 1))),
+                   help="runs side by side (one thread each on 2 cores)")
     _add_set_flag(p, "every run")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
 
 
 def _add_experiment_parsers(sub) -> None:
     """``seqgan experiment NAME``: one sub-parser per experiment, with only its own flags."""
-    p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature; "
-                                          "rewards and rewards-train: the reward estimators and baselines; "
-                                          "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
+    p = sub.add_parser("experiment",
+                       help="the paper's synthetic experiments: table1, strategies, temperature; "
+                            "rewards and rewards-train: the reward estimators and baselines; "
+                            "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
                        formatter_class=argparse.RawDescriptionHelpFormatter,  # one unwrapped line an experiment
                        description="experiments (seqgan experiment NAME --help: its flags):\n"
                                    + "\n".join(f"  {name:<14} {line}" for name, line in EXPERIMENTS.items()))

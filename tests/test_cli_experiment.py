@@ -22,14 +22,17 @@ EXPERIMENTS = {
     "table1": (
         ["--config", "c.yaml", "--seeds", "0,1", "--budget", "0.5", "--jobs", "3", "--set", "a=1", "--set", "b=2",
          "--data-dir", "d", "--out", "o"],
-        {"config": "c.yaml", "seeds": "0,1", "budget": 0.5, "jobs": 3, "set": ["a=1", "b=2"], "data_dir": "d", "out": "o"},
+        {"config": "c.yaml", "seeds": "0,1", "budget": 0.5, "jobs": 3, "set": ["a=1", "b=2"], "data_dir": "d",
+         "out": "o"},
         {**SWEEP_DEFAULTS, "config": None, "seeds": "3", "out": "results/table1"},
     ),
     "strategies": (
         ["--config", "c.yaml", "--seed", "4", "--budget", "0.2", "--updates", "50", "--jobs", "1", "--set", "a=1",
          "--data-dir", "d", "--out", "o"],
-        {"config": "c.yaml", "seed": 4, "budget": 0.2, "updates": 50, "jobs": 1, "set": ["a=1"], "data_dir": "d", "out": "o"},
-        {**SWEEP_DEFAULTS, "config": "configs/synthetic_quick.yaml", "seed": 0, "updates": 200, "out": "results/strategies"},
+        {"config": "c.yaml", "seed": 4, "budget": 0.2, "updates": 50, "jobs": 1, "set": ["a=1"], "data_dir": "d",
+         "out": "o"},
+        {**SWEEP_DEFAULTS, "config": "configs/synthetic_quick.yaml", "seed": 0, "updates": 200,
+         "out": "results/strategies"},
     ),
     "temperature": (
         ["--runs", "r1", "r2", "--temperatures", "0.7,1.0", "--num", "100", "--seed", "3", "--out", "o"],
@@ -53,12 +56,12 @@ EXPERIMENTS = {
          "out": "results/rewards/train"},
     ),
     "penalty": (
-        ["--config", "c.yaml", "--penalties", "none,r1", "--seeds", "1", "--budget", "0.3", "--jobs", "2", "--set", "a=1",
-         "--data-dir", "d", "--out", "o"],
+        ["--config", "c.yaml", "--penalties", "none,r1", "--seeds", "1", "--budget", "0.3", "--jobs", "2",
+         "--set", "a=1", "--data-dir", "d", "--out", "o"],
         {"config": "c.yaml", "penalties": "none,r1", "seeds": "1", "budget": 0.3, "jobs": 2, "set": ["a=1"],
          "data_dir": "d", "out": "o"},
-        {**SWEEP_DEFAULTS, "config": "configs/synthetic_quick.yaml", "penalties": "none,r1,zero_gp,wgan_gp", "seeds": "3",
-         "out": "results/penalty"},
+        {**SWEEP_DEFAULTS, "config": "configs/synthetic_quick.yaml", "penalties": "none,r1,zero_gp,wgan_gp",
+         "seeds": "3", "out": "results/penalty"},
     ),
     "tuning": (
         ["--studies", "A=x", "B=y", "--untuned", "u", "--out", "o"],
