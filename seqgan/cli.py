@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -214,75 +215,97 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def cmd_experiment(args) -> int:
-    import signal
+def _sweep_overrides(args) -> list[str]:
+    """Checks the flags of _add_sweep_flags and returns the config overrides of every run."""
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    return [*(args.set or []), *([f"data_dir={args.data_dir}"] if args.data_dir else [])]
 
+
+def _experiment_table1(args) -> int:
     from .studies import experiments
 
-    signal.signal(signal.SIGTERM, _interrupt)  # kill or timeout unwinds like Ctrl-C: the runs stop too
+    overrides = _sweep_overrides(args)
+    config = args.config or _default_table1_config(args.data_dir)
+    out = Path(args.out)
+    experiments.table1(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
+    print((out / "table1.md").read_text(encoding="utf-8"))
+    return 0
 
-    overrides = list(args.set or [])
-    if args.data_dir:
-        overrides.append(f"data_dir={args.data_dir}")
-    if args.jobs < 1:
-        return _fail(f"--jobs must be at least 1, got {args.jobs}")
-    if args.name == "table1":
-        config = args.config or _default_table1_config(args.data_dir)
-        out = Path(args.out or "results/table1")
-        experiments.table1(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
-        print((out / "table1.md").read_text(encoding="utf-8"))
-    elif args.name == "strategies":
-        config = args.config or "configs/synthetic_quick.yaml"
-        out = Path(args.out or "results/strategies")
-        experiments.strategies(config, args.seed, args.budget, out, args.jobs, overrides, updates=args.updates)
-        print((out / "strategies.md").read_text(encoding="utf-8"))
-    elif args.name == "rewards":
-        from .studies import rewards as rewards_experiment
 
-        if not args.run:
-            return _fail("experiment rewards needs --run RUN_DIR (a run's checkpoint: its G and D are measured frozen)")
-        out = Path(args.out or "results/rewards")
-        rewards_experiment.rewards(Path(args.run), out, reference_n=args.reference, repeats=args.repeats,
-                                   batches=args.batches, fit_batches=args.fit_batches, batch_size=args.batch, seed=args.seed,
-                                   overrides=list(args.set or []))
-        print((out / "rewards.md").read_text(encoding="utf-8"))
-    elif args.name == "rewards-train":
-        from .studies import rewards as rewards_experiment
+def _experiment_strategies(args) -> int:
+    from .studies import experiments
 
-        config = args.config or "configs/synthetic_quick.yaml"
-        out = Path(args.out or "results/rewards/train")
-        settings = [s.strip() for s in args.settings.split(",")] if args.settings else None
-        rewards_experiment.rewards_train(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides, settings,
-                                         temperature_samples=args.num)
-        print((out / "rewards_train.md").read_text(encoding="utf-8"))
-    elif args.name == "tuning":
-        from .studies import tuning_comparison
+    overrides = _sweep_overrides(args)
+    out = Path(args.out)
+    experiments.strategies(args.config, args.seed, args.budget, out, args.jobs, overrides, updates=args.updates)
+    print((out / "strategies.md").read_text(encoding="utf-8"))
+    return 0
 
-        if not args.studies:
-            return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] (finished seqgan tune studies)")
-        if not all("=" in s for s in args.studies):
-            return _fail(f"--studies: give LABEL=STUDY_DIR, got {' '.join(args.studies)}")
-        studies = {label: Path(d) for label, d in (s.split("=", 1) for s in args.studies)}
-        out = Path(args.out or "results/tuning")
-        tuning_comparison.run(studies, Path(args.untuned) if args.untuned else None, out)
-        print((out / "comparison.md").read_text(encoding="utf-8"))
-    elif args.name == "penalty":
-        from .studies import penalty as penalty_study
 
-        config = args.config or "configs/synthetic_quick.yaml"
-        out = Path(args.out or "results/penalty")
-        penalties = args.penalties.split(",")
-        penalty_study.run(config, penalties, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
-        print((out / "penalty.md").read_text(encoding="utf-8"))
-    else:  # temperature
-        if not args.runs:
-            return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
-        temps = [round(0.5 + 0.1 * i, 2) for i in range(11)] if not args.temperatures else [float(t) for t in args.temperatures.split(",")]
-        if min(temps) <= 0:
-            return _fail(f"--temperatures must be positive, got {args.temperatures}")
-        out = Path(args.out or "results/temperature")
-        experiments.temperature([Path(r) for r in args.runs], temps, args.num, out, seed=args.seed)
-        print((out / "temperature.md").read_text(encoding="utf-8"))
+def _experiment_temperature(args) -> int:
+    from .studies import experiments
+
+    if not args.runs:
+        return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
+    temps = ([float(t) for t in args.temperatures.split(",")] if args.temperatures
+             else [round(0.5 + 0.1 * i, 2) for i in range(11)])
+    if min(temps) <= 0:
+        return _fail(f"--temperatures must be positive, got {args.temperatures}")
+    out = Path(args.out)
+    experiments.temperature([Path(r) for r in args.runs], temps, args.num, out, seed=args.seed)
+    print((out / "temperature.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def _experiment_rewards(args) -> int:
+    from .studies import rewards as rewards_experiment
+
+    if not args.run:
+        return _fail("experiment rewards needs --run RUN_DIR (a run's checkpoint: its G and D are measured frozen)")
+    out = Path(args.out)
+    rewards_experiment.rewards(Path(args.run), out, reference_n=args.reference, repeats=args.repeats,
+                               batches=args.batches, fit_batches=args.fit_batches, batch_size=args.batch,
+                               seed=args.seed, overrides=list(args.set or []))
+    print((out / "rewards.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def _experiment_rewards_train(args) -> int:
+    from .studies import rewards as rewards_experiment
+
+    overrides = _sweep_overrides(args)
+    out = Path(args.out)
+    settings = [s.strip() for s in args.settings.split(",")] if args.settings else None
+    rewards_experiment.rewards_train(args.config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides,
+                                     settings, temperature_samples=args.num)
+    print((out / "rewards_train.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def _experiment_penalty(args) -> int:
+    from .studies import penalty as penalty_study
+
+    overrides = _sweep_overrides(args)
+    out = Path(args.out)
+    penalties = args.penalties.split(",")
+    penalty_study.run(args.config, penalties, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
+    print((out / "penalty.md").read_text(encoding="utf-8"))
+    return 0
+
+
+def _experiment_tuning(args) -> int:
+    from .studies import tuning_comparison
+
+    if not args.studies:
+        return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] "
+                     "(finished seqgan tune studies)")
+    if not all("=" in s for s in args.studies):
+        return _fail(f"--studies: give LABEL=STUDY_DIR, got {' '.join(args.studies)}")
+    studies = {label: Path(d) for label, d in (s.split("=", 1) for s in args.studies)}
+    out = Path(args.out)
+    tuning_comparison.run(studies, Path(args.untuned) if args.untuned else None, out)
+    print((out / "comparison.md").read_text(encoding="utf-8"))
     return 0
 
 
@@ -330,6 +353,114 @@ def _default_table1_config(data_dir: str | None) -> str:
         return "configs/synthetic_paper.yaml"
     except ValueError:
         return "configs/synthetic_quick.yaml"
+
+
+EXPERIMENTS = {  # name -> its line in `seqgan experiment --help`
+    "table1": "the paper's Table 1 (random, MLE, scheduled sampling, PG-BLEU, SeqGAN) over seeds",
+    "strategies": "the paper's Figure 3: four settings of g-steps, d-steps and k at equal generator updates",
+    "temperature": "NLL-oracle against NLL-test of finished runs' generators over sampling temperatures",
+    "rewards": "the reward estimators and baselines on a run's frozen G and D",
+    "rewards-train": "the paper's reward setting and five others, trained over seeds",
+    "penalty": "D's gradient penalties against none, over seeds",
+    "tuning": "tuned studies' Pareto fronts of NLL-oracle against NLL-test, on one figure",
+}
+QUICK_CONFIG = "configs/synthetic_quick.yaml"
+
+
+def _add_set_flag(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help=f"override a config key of {what}")
+
+
+def _add_out_flag(p: argparse.ArgumentParser, default: str) -> None:
+    p.add_argument("--out", default=default, help=f"output directory (default {default})")
+
+
+def _add_seeds_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seeds", default="3", help="a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
+
+
+def _add_sweep_flags(p: argparse.ArgumentParser, budget_help: str, config: str | None = QUICK_CONFIG,
+                     config_help: str = f"YAML config (default {QUICK_CONFIG})") -> None:
+    """The flags of an experiment that trains runs from a config: --config, --budget, --jobs, --set, --data-dir."""
+    p.add_argument("--config", default=config, help=config_help)
+    p.add_argument("--budget", type=float, default=1.0, help=budget_help)
+    p.add_argument("--jobs", type=int, default=max(1, min(4, (os.cpu_count() or 1))),
+                   help="runs side by side (one thread each on 2 cores)")
+    _add_set_flag(p, "every run")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+
+
+def _add_experiment_parsers(sub) -> None:
+    """``seqgan experiment NAME``: one sub-parser per experiment, with only its own flags."""
+    p = sub.add_parser("experiment",
+                       help="the paper's synthetic experiments: table1, strategies, temperature; "
+                            "rewards and rewards-train: the reward estimators and baselines; "
+                            "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,  # one unwrapped line an experiment
+                       description="experiments (seqgan experiment NAME --help: its flags):\n"
+                                   + "\n".join(f"  {name:<14} {line}" for name, line in EXPERIMENTS.items()))
+    names = p.add_subparsers(dest="name", required=True, metavar="NAME", help="one of the experiments above")
+
+    def add(name: str) -> argparse.ArgumentParser:
+        # no abbreviations: another experiment's --seed or --run would silently read as this one's --seeds or --runs
+        return names.add_parser(name, description=EXPERIMENTS[name], allow_abbrev=False)
+
+    budget = "scale pre-training epochs, D pre-training sets and rounds alike"
+
+    p = add("table1")
+    _add_sweep_flags(p, budget, config=None, config_help="YAML config (default: the paper preset when the data "
+                                                          "directory has its oracle, else synthetic_quick)")
+    _add_seeds_flag(p)
+    _add_out_flag(p, "results/table1")
+    p.set_defaults(func=_experiment_table1)
+
+    p = add("strategies")
+    _add_sweep_flags(p, "scale the generator updates (--updates)")
+    p.add_argument("--seed", type=int, default=0, help="the seed")
+    p.add_argument("--updates", type=int, default=200, help="generator updates of every setting at budget 1")
+    _add_out_flag(p, "results/strategies")
+    p.set_defaults(func=_experiment_strategies)
+
+    p = add("temperature")
+    p.add_argument("--runs", nargs="+", help="finished run directories (e.g. results/table1/seed*)")
+    p.add_argument("--temperatures", help="comma-separated list (default 0.5,0.6,...,1.5)")
+    p.add_argument("--num", type=int, default=2000, help="samples a temperature point")
+    p.add_argument("--seed", type=int, default=0, help="the sampling seed")
+    _add_out_flag(p, "results/temperature")
+    p.set_defaults(func=_experiment_temperature)
+
+    p = add("rewards")
+    p.add_argument("--run", help="the run directory whose checkpoint's G and D are measured")
+    p.add_argument("--reference", type=int, default=1024, help="Monte Carlo completions of the reference Q")
+    p.add_argument("--repeats", type=int, default=8, help="repeats of each estimator on the fixed batch")
+    p.add_argument("--batches", type=int, default=32, help="independent batches for the gradient variance")
+    p.add_argument("--fit-batches", type=int, default=32, help="batches the value baseline learns first")
+    p.add_argument("--batch", type=int, default=0, help="batch size (default the run's train.batch_size)")
+    p.add_argument("--seed", type=int, default=0, help="the sampling seed")
+    _add_set_flag(p, "the run")
+    _add_out_flag(p, "results/rewards")
+    p.set_defaults(func=_experiment_rewards)
+
+    p = add("rewards-train")
+    _add_sweep_flags(p, budget)
+    _add_seeds_flag(p)
+    p.add_argument("--settings", help="comma-separated subset of mc, mc + mean, mc + value, td, td + value, mcts")
+    p.add_argument("--num", type=int, default=2000, help="samples a temperature point")
+    _add_out_flag(p, "results/rewards/train")
+    p.set_defaults(func=_experiment_rewards_train)
+
+    p = add("penalty")
+    _add_sweep_flags(p, budget)
+    _add_seeds_flag(p)
+    p.add_argument("--penalties", default="none,r1,zero_gp,wgan_gp", help="D's gradient penalties to compare")
+    _add_out_flag(p, "results/penalty")
+    p.set_defaults(func=_experiment_penalty)
+
+    p = add("tuning")
+    p.add_argument("--studies", nargs="+", help="LABEL=STUDY_DIR of finished seqgan tune studies (nll_oracle,nll_test)")
+    p.add_argument("--untuned", help="a finished run with the paper's settings, plotted as a point")
+    _add_out_flag(p, "results/tuning")
+    p.set_defaults(func=_experiment_tuning)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -389,35 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.set_defaults(func=cmd_data)
-    p = sub.add_parser("experiment", help="the paper's synthetic experiments: table1, strategies, temperature; "
-                                          "rewards and rewards-train: the reward estimators and baselines; "
-                                          "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts")
-    p.add_argument("name", choices=["table1", "strategies", "temperature", "rewards", "rewards-train", "penalty", "tuning"])
-    p.add_argument("--config", help="YAML config (table1: the paper preset when the data directory has its oracle, "
-                                    "else synthetic_quick; strategies, penalty, rewards-train: synthetic_quick)")
-    p.add_argument("--seeds", default="3", help="table1, penalty, rewards-train: a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
-    p.add_argument("--penalties", default="none,r1,zero_gp,wgan_gp", help="penalty: D's gradient penalties to compare")
-    p.add_argument("--studies", nargs="+", help="tuning: LABEL=STUDY_DIR of finished seqgan tune studies (nll_oracle,nll_test)")
-    p.add_argument("--untuned", help="tuning: a finished run with the paper's settings, plotted as a point")
-    p.add_argument("--seed", type=int, default=0, help="strategies: the seed; temperature, rewards: the sampling seed")
-    p.add_argument("--budget", type=float, default=1.0,
-                   help="scale pre-training epochs, D pre-training sets and rounds (strategies: generator updates) alike")
-    p.add_argument("--updates", type=int, default=200, help="strategies: generator updates of every setting at budget 1")
-    p.add_argument("--jobs", type=int, default=max(1, min(4, (os.cpu_count() or 1))), help="runs side by side (one thread each on 2 cores)")
-    p.add_argument("--out", help="output directory (default results/NAME)")
-    p.add_argument("--runs", nargs="+", help="temperature: finished run directories (e.g. results/table1/seed*)")
-    p.add_argument("--temperatures", help="temperature: comma-separated list (default 0.5,0.6,...,1.5)")
-    p.add_argument("--num", type=int, default=2000, help="temperature and rewards-train: samples a temperature point")
-    p.add_argument("--run", help="rewards: the run directory whose checkpoint's G and D are measured")
-    p.add_argument("--reference", type=int, default=1024, help="rewards: Monte Carlo completions of the reference Q")
-    p.add_argument("--repeats", type=int, default=8, help="rewards: repeats of each estimator on the fixed batch")
-    p.add_argument("--batches", type=int, default=32, help="rewards: independent batches for the gradient variance")
-    p.add_argument("--fit-batches", type=int, default=32, help="rewards: batches the value baseline learns first")
-    p.add_argument("--batch", type=int, default=0, help="rewards: batch size (default the run's train.batch_size)")
-    p.add_argument("--settings", help="rewards-train: comma-separated subset of mc, mc + mean, mc + value, td, td + value, mcts")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every run")
-    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
-    p.set_defaults(func=cmd_experiment)
+    _add_experiment_parsers(sub)
 
     p = sub.add_parser("human-eval", help="human evaluation: a blinded rating sheet (make) and its unblinded scores (score)")
     p.add_argument("action", choices=["make", "score"])
@@ -465,6 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "experiment":  # kill or timeout unwinds like Ctrl-C: the runs stop too
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.func(args)
     except (ConfigError, ValueError) as e:
