@@ -371,7 +371,7 @@ def main() -> None:
     tc = CFG.train
     every = CFG.eval.every
     n_eval_pre = -(-tc.pretrain_g_epochs // every)  # every 5 epochs and at the end
-    n_eval_adv = (1 + -(-tc.rounds // every)) * (2 if "mle" in CFG.baselines.rows else 1)  # at the start, every 5 rounds; SeqGAN + MLE
+    n_eval_adv = (1 + -(-tc.rounds // every)) * (2 if "mle" in CFG.rows.names else 1)  # at the start, every 5 rounds; SeqGAN + MLE
 
     def protocol(mle: float, sample: float, d_epoch: float, g_step: float, eval_unit: float) -> dict[str, float]:
         """Seconds of each phase of the paper protocol from the unit times."""
@@ -382,8 +382,8 @@ def main() -> None:
             f"adversarial g-steps: {tc.rounds} x {tc.g_steps}": tc.rounds * tc.g_steps * g_step,
             f"adversarial d-steps: {tc.rounds} x {tc.d_steps} x (sample + {tc.d_epochs} D epochs)":
                 tc.rounds * tc.d_steps * (sample + tc.d_epochs * d_epoch),
-            f"MLE baseline: {tc.rounds} x {CFG.baselines.mle_epochs_per_round} epochs":
-                tc.rounds * CFG.baselines.mle_epochs_per_round * mle * ("mle" in CFG.baselines.rows),
+            f"MLE baseline: {tc.rounds} x {CFG.rows.mle_epochs_per_round} epochs":
+                tc.rounds * CFG.rows.mle_epochs_per_round * mle * ("mle" in CFG.rows.names),
             f"evaluation: {n_eval_pre} + {n_eval_adv} units": (n_eval_pre + n_eval_adv) * eval_unit,
         }
 

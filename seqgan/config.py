@@ -209,8 +209,11 @@ SS_SCHEDULES = ("linear", "exponential", "inverse_sigmoid")
 
 
 @dataclass
-class BaselinesConfig:
-    rows: list[str] = field(default_factory=lambda: ["mle"])
+class RowsConfig:
+    """Table 1's other rows. Configs and runs from before the rename say ``baselines:`` and
+    ``baselines.rows``; ``current_keys`` reads them as ``rows:`` and ``rows.names``."""
+
+    names: list[str] = field(default_factory=lambda: ["mle"])
     """Table 1's other rows, trained alongside SeqGAN in the same run. Each of 'mle',
     'scheduled_sampling' and 'pg_bleu' starts from the pre-trained G and trains for the same
     rounds; 'random' is the untrained G, evaluated as is."""
@@ -268,7 +271,7 @@ class Config:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    rows: RowsConfig = field(default_factory=RowsConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict:
@@ -359,7 +362,7 @@ def _check(cfg: Config) -> None:
         "train.pretrain_g_epochs": cfg.train.pretrain_g_epochs, "train.pretrain_d_steps": cfg.train.pretrain_d_steps,
         "train.pretrain_d_epochs": cfg.train.pretrain_d_epochs, "train.rounds": cfg.train.rounds,
         "train.g_steps": cfg.train.g_steps, "train.d_steps": cfg.train.d_steps, "train.d_epochs": cfg.train.d_epochs,
-        "baselines.mle_epochs_per_round": cfg.baselines.mle_epochs_per_round, "threads": cfg.threads,
+        "rows.mle_epochs_per_round": cfg.rows.mle_epochs_per_round, "threads": cfg.threads,
         "discriminator.l2_reg": cfg.discriminator.l2_reg, "discriminator.gp_weight": cfg.discriminator.gp_weight,
         "generator.pg_lr": cfg.generator.pg_lr,
     }
@@ -418,22 +421,22 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'data.min_freq': must be at least 1, got {data.min_freq}")
     if data.midi_step <= 0:
         raise ConfigError(f"key 'data.midi_step': must be positive, got {data.midi_step}")
-    bl = cfg.baselines
-    for row in bl.rows:
+    bl = cfg.rows
+    for row in bl.names:
         if row not in TRAINED_BESIDE:
-            raise ConfigError(f"key 'baselines.rows': unknown row {row!r} (known: {', '.join(TRAINED_BESIDE)})")
-    if len(set(bl.rows)) != len(bl.rows):
-        raise ConfigError(f"key 'baselines.rows': a row is listed twice in {bl.rows}")
+            raise ConfigError(f"key 'rows.names': unknown row {row!r} (known: {', '.join(TRAINED_BESIDE)})")
+    if len(set(bl.names)) != len(bl.names):
+        raise ConfigError(f"key 'rows.names': a row is listed twice in {bl.names}")
     if bl.ss_schedule not in SS_SCHEDULES:
-        raise ConfigError(f"key 'baselines.ss_schedule': one of {', '.join(SS_SCHEDULES)}, got {bl.ss_schedule!r}")
+        raise ConfigError(f"key 'rows.ss_schedule': one of {', '.join(SS_SCHEDULES)}, got {bl.ss_schedule!r}")
     if not 0.0 <= bl.ss_final_prob < 1.0:
-        raise ConfigError(f"key 'baselines.ss_final_prob': must be in [0, 1), got {bl.ss_final_prob}")
+        raise ConfigError(f"key 'rows.ss_final_prob': must be in [0, 1), got {bl.ss_final_prob}")
     if bl.ss_sigmoid_k < 1.0:
-        raise ConfigError(f"key 'baselines.ss_sigmoid_k': must be >= 1, got {bl.ss_sigmoid_k}")
+        raise ConfigError(f"key 'rows.ss_sigmoid_k': must be >= 1, got {bl.ss_sigmoid_k}")
     if not 2 <= cfg.eval.bleu_max_n <= 5:
         raise ConfigError(f"key 'eval.bleu_max_n': must be in 2..5, got {cfg.eval.bleu_max_n}")
     if not 1 <= bl.bleu_max_n <= 5:
-        raise ConfigError(f"key 'baselines.bleu_max_n': must be in 1..5, got {bl.bleu_max_n}")
+        raise ConfigError(f"key 'rows.bleu_max_n': must be in 1..5, got {bl.bleu_max_n}")
     if cfg.train.adam_epsilon not in ("pytorch", "tf1"):
         raise ConfigError(f"key 'train.adam_epsilon': 'pytorch' or 'tf1', got {cfg.train.adam_epsilon!r}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
@@ -452,6 +455,27 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'dist_timeout': must be positive, got {cfg.dist_timeout}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", cfg.device):
         raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
+
+
+def current_key(dotted: str) -> str:
+    """A dotted key as today's config names it: the section 'baselines' is now 'rows', its list 'rows.names'."""
+    if dotted == "baselines.rows":
+        return "rows.names"
+    if dotted == "baselines" or dotted.startswith("baselines."):
+        return "rows" + dotted[len("baselines"):]
+    return dotted
+
+
+def current_keys(values: dict) -> dict:
+    """A nested config dict (a YAML file's, a checkpoint's, a run directory's) with the old names renamed."""
+    if not isinstance(values, dict) or "baselines" not in values:
+        return values
+    if "rows" in values:
+        raise ConfigError("both 'baselines' and 'rows' are given: 'rows' is the new name of 'baselines', give one")
+    old = values["baselines"]
+    if isinstance(old, dict):
+        old = {("names" if key == "rows" else key): value for key, value in old.items()}
+    return {("rows" if key == "baselines" else key): (old if key == "baselines" else value) for key, value in values.items()}
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -489,11 +513,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             values = {}
         if not isinstance(values, dict):
             raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
-        lines = line_map(node)
+        values = current_keys(values)
+        lines = {current_key(key): line for key, line in line_map(node).items()}
         _apply(cfg, values, "", lines, str(path))
         origin.update({key: f"{path}:{line}" for key, line in lines.items()})
     for text in overrides:
         key, value = parse_override(text)
+        key = current_key(key)
         nested: dict = {}
         cursor = nested
         parts = key.split(".")
@@ -526,6 +552,7 @@ def config_from_dict(values: dict) -> Config:
     reproduces what that older seqgan did: ``LEGACY_VALUES``, else the default.
     """
     cfg = Config()
+    values = current_keys(values)
     for dotted, old in LEGACY_VALUES.items():
         section, key = dotted.split(".")
         if key not in values.get(section, {}):

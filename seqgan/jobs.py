@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import Config, load_config
+from .config import Config, current_keys, load_config
 from .lifecycle import EXECUTION_KEYS
 from .runtime.checkpoint import set_aside_unresumable
 from .runtime.files import flat_keys
@@ -50,7 +50,7 @@ def check_finished_run(run_dir: Path, cmd: list[str]) -> None:
     overrides = [value if flag == "--set" else f"seed={value}" for flag, value in pairs if flag in ("--set", "--seed")]
     cfg = load_config(cmd[2], overrides)
     now = flat_keys(cfg.to_dict())
-    saved = flat_keys(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {})
+    saved = flat_keys(current_keys(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")) or {}))
     for key in sorted(cfg.explicit_keys):
         if key in EXECUTION_KEYS or key not in now or key not in saved or saved[key] == now[key]:
             continue

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import corpus
 from .build import build_generator
-from .config import Config, config_from_dict
+from .config import Config, config_from_dict, current_keys
 from .oracle import Oracle
 from .runtime import distributed
 from .runtime.checkpoint import FORMAT, load_checkpoint, save_checkpoint
@@ -234,8 +234,8 @@ SHAREABLE_KEYS = (
     "train.rollout_num", "train.rollout_update_rate", "train.d_steps", "train.d_epochs", "train.score_batch_size",
     "train.rewards", "train.baseline", "train.normalize_advantages", "train.value_lr", "train.value_updates",
     "train.critic_hidden_dim", "train.td_lambda", "train.td_completions", "train.critic_lr", "train.critic_updates",
-    "train.critic_warmup", "train.critic_target_rate", "train.mcts_c_puct", "baselines.mle_epochs_per_round",
-    "baselines.ss_schedule", "baselines.ss_final_prob", "baselines.ss_sigmoid_k", "baselines.bleu_max_n",
+    "train.critic_warmup", "train.critic_target_rate", "train.mcts_c_puct", "rows.mle_epochs_per_round",
+    "rows.ss_schedule", "rows.ss_final_prob", "rows.ss_sigmoid_k", "rows.bleu_max_n",
 )
 
 
@@ -261,7 +261,7 @@ def pretraining_checkpoint(run_dir: Path, cfg: Config) -> dict:
     if saved_world != distributed.world_size():  # fresh random streams: not the run this config gives from scratch
         raise RunError(f"start from {run_dir}: it was pre-trained by {saved_world} process(es), this run has "
                        f"{distributed.world_size()}; start from a pre-training with as many")
-    now, then = flat_keys(cfg.to_dict()), flat_keys(ckpt["config"])
+    now, then = flat_keys(cfg.to_dict()), flat_keys(current_keys(ckpt["config"]))
     for key, value in now.items():
         if key not in EXECUTION_KEYS and key not in SHAREABLE_KEYS and then.get(key, "(absent)") != value:
             raise RunError(f"start from {run_dir}: key '{key}' is {value!r} here but {then.get(key, '(absent)')!r} in its "
@@ -272,7 +272,7 @@ def pretraining_checkpoint(run_dir: Path, cfg: Config) -> dict:
 def resumed_config(cfg: Config, saved: dict) -> Config:
     """The checkpoint's config, with this invocation's execution settings. A differing experiment
     setting is an error: a resumed run must be the run that was started."""
-    now, then = flat_keys(cfg.to_dict()), flat_keys(saved)
+    now, then = flat_keys(cfg.to_dict()), flat_keys(current_keys(saved))
     # a key newer than the checkpoint takes the value that reproduces the run as it was started
     # (config_from_dict), whatever this invocation's config says of it
     newer = sorted(key for key in now if key not in then and key not in EXECUTION_KEYS)

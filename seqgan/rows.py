@@ -1,6 +1,6 @@
 """Table 1's rows: the models a run trains beside SeqGAN to compare with it, and their names.
 
-A row is named in the config (``baselines.rows``: 'random', 'mle', 'scheduled_sampling',
+A row is named in the config (``rows.names``, once ``baselines.rows``: 'random', 'mle', 'scheduled_sampling',
 'pg_bleu'), in ``metrics.jsonl`` (its phase) and in Table 1 (its label). ``TABLE1_ROWS`` is the one
 list of them all; every module that names a row reads it from here.
 """

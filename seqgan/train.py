@@ -217,7 +217,7 @@ class Run:
         self.value_baseline: ValueBaseline | None = None  # train.baseline 'value'
         self.pretrained: dict | None = None  # G's weights at the end of pre-training: the best MLE model
         self.rows: dict[str, Row] = {}  # Table 1's other rows, by config name
-        if "random" in cfg.baselines.rows:  # the untrained generator, kept as it is
+        if "random" in cfg.rows.names:  # the untrained generator, kept as it is
             self.rows["random"] = Row(self.generator.copy().requires_grad_(False))
         self.bleu_scorer: BleuScorer | None = None
         self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
@@ -254,7 +254,7 @@ class Run:
                 PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device), lr=tc.value_lr,
                 updates=tc.value_updates,
             )
-        for name in cfg.baselines.rows:
+        for name in cfg.rows.names:
             if name == "random":
                 continue
             g = self.generator.copy()
@@ -264,7 +264,7 @@ class Run:
             rollout = RolloutPolicy(g, cfg.train.rollout_update_rate) if name == "pg_bleu" else None
             self.rows[name] = Row(g, opt, rollout)
         if "pg_bleu" in self.rows:
-            self.bleu_scorer = BleuScorer(self.real.cpu(), max_n=cfg.baselines.bleu_max_n)
+            self.bleu_scorer = BleuScorer(self.real.cpu(), max_n=cfg.rows.bleu_max_n)
 
     # -- logging
     def elapsed(self) -> float:
@@ -511,7 +511,7 @@ def pg_baseline(run: Run) -> Advantages | None:
 
 def train_row_round(run: Run, name: str, round_index: int) -> None:
     """One adversarial round's worth of training for one of Table 1's other rows (round_index counts from 0)."""
-    cfg, bl = run.cfg, run.cfg.baselines
+    cfg, bl = run.cfg, run.cfg.rows
     row = run.rows[name]
     if name == "mle":
         for _ in range(bl.mle_epochs_per_round):

@@ -66,7 +66,7 @@ def test_yaml_and_set_overrides(tmp_path):
     assert cfg.train.rounds == 5  # --set wins over the file
     assert cfg.generator.lr == 0.5
     assert cfg.generator.grad_clip == 2.0 and isinstance(cfg.generator.grad_clip, float)
-    assert cfg.baselines.rows == []
+    assert cfg.rows.names == []
     assert cfg.oracle.source == "paper"
     assert cfg.discriminator.filter_sizes == [1, 3] and cfg.discriminator.num_filters == [3, 4]
     assert cfg.discriminator.dropout_keep == 1.0
@@ -112,7 +112,8 @@ def test_unknown_key_from_set_is_named():
 @pytest.mark.parametrize("text,key,line", [
     ("train:\n  rounds: ten\n", "train.rounds", 2),
     ("seed: 1\ntrain:\n  rounds: 2.5\n", "train.rounds", 3),
-    ("baselines:\n  rows: [mle, gan]\n", "baselines.rows", 2),
+    ("rows:\n  names: [mle, gan]\n", "rows.names", 2),
+    ("seed: 1\nbaselines:\n  rows: [mle, gan]\n", "rows.names", 3),  # the old name: its line, the new key
     ("oracle:\n  vocab_size: true\n", "oracle.vocab_size", 2),
     ("generator:\n  lr: fast\n", "generator.lr", 2),
     ("discriminator:\n  filter_sizes: 3\n", "discriminator.filter_sizes", 2),
@@ -214,3 +215,23 @@ def test_smoke_config_values():
     assert cfg.oracle.vocab_size == 50 and cfg.oracle.seq_len == 8
     assert cfg.discriminator.filter_sizes == [1, 2, 3, 4, 8]
     assert cfg.train.rounds == 10 and cfg.train.rollout_num == 4
+
+
+def test_the_old_section_name_baselines_still_loads_as_rows(tmp_path):
+    """Table 1's rows were the section 'baselines' (list 'baselines.rows'): old configs, --set
+    overrides and saved configs (checkpoints, run directories) read as 'rows' and 'rows.names'."""
+    from seqgan.config import config_from_dict, current_key
+
+    old = load_config(write(tmp_path, "baselines:\n  rows: [random, pg_bleu]\n  ss_final_prob: 0.5\n"))
+    new = load_config(write(tmp_path, "rows:\n  names: [random, pg_bleu]\n  ss_final_prob: 0.5\n"))
+    assert old.rows.names == ["random", "pg_bleu"] and old.rows.ss_final_prob == 0.5
+    assert old.to_dict() == new.to_dict() and old.explicit_keys == new.explicit_keys
+    assert load_config(None, ["baselines.rows=[]", "baselines.mle_epochs_per_round=2"]).rows.names == []
+    assert load_config(None, ["baselines.mle_epochs_per_round=2"]).explicit_keys == {"rows.mle_epochs_per_round"}
+    saved = new.to_dict()
+    saved["baselines"] = {"rows" if k == "names" else k: v for k, v in saved.pop("rows").items()}
+    assert config_from_dict(saved).to_dict() == new.to_dict()
+    assert [current_key(k) for k in ("baselines", "baselines.rows", "baselines.bleu_max_n", "train.rounds")] == [
+        "rows", "rows.names", "rows.bleu_max_n", "train.rounds"]
+    with pytest.raises(ConfigError, match="both 'baselines' and 'rows'"):
+        load_config(write(tmp_path, "rows:\n  names: []\nbaselines:\n  rows: []\n"))

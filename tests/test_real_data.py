@@ -96,7 +96,7 @@ generator: {{emb_dim: 8, hidden_dim: 8}}
 discriminator: {{emb_dim: 8, filter_sizes: [1, 2, 3], num_filters: [4, 4, 4]}}
 train: {{batch_size: 16, pretrain_g_epochs: 4, pretrain_d_steps: 1, pretrain_d_epochs: 1, num_negatives: 32,
         rounds: 2, rollout_num: 2, d_steps: 1, d_epochs: 1}}
-baselines: {{rows: [mle]}}
+rows: {{names: [mle]}}
 eval: {{every: 2, num_samples: 40, checkpoint_every: 2, bleu_max_n: 3}}
 """, encoding="utf-8")
     return corpus, config

@@ -18,13 +18,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "ed3c561"  # main before the refactor
-SMOKE = ROOT / "configs" / "synthetic_smoke.yaml"
 
 
 @pytest.fixture(scope="module")
 def old_code(tmp_path_factory) -> Path:
     try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "seqgan"], capture_output=True, check=True).stdout
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "seqgan", "configs/synthetic_smoke.yaml"],
+                                 capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip(f"commit {BEFORE} (before the refactor) is not in this clone's history: fetch it to compare")
     folder = tmp_path_factory.mktemp("before")
@@ -33,11 +33,13 @@ def old_code(tmp_path_factory) -> Path:
     return folder
 
 
-def train(run_dir: Path, code: Path | None, *args: str) -> None:
+def train(run_dir: Path, code: Path | None, *args: str, config: Path) -> None:
+    """``seqgan train`` of the old code (``code``) or today's (None), on the old smoke config: today's reads
+    its old section name 'baselines' as 'rows'."""
     env = {**os.environ, "TQDM_DISABLE": "1"}
     if code is not None:  # the old package first on the path
         env["PYTHONPATH"] = str(code)
-    cmd = [sys.executable, "-m", "seqgan", "train", str(SMOKE), "--run-dir", str(run_dir), *args]
+    cmd = [sys.executable, "-m", "seqgan", "train", str(config), "--run-dir", str(run_dir), *args]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=code or ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -56,8 +58,9 @@ def metrics(run_dir: Path) -> list[dict]:
      "--set", "baselines.rows=[mle]"],
 ], ids=["paper", "td+value", "mcts+mean"])
 def test_a_smoke_run_equals_the_code_before_the_refactor_bit_for_bit(old_code, tmp_path, settings):
-    train(tmp_path / "before", old_code, *settings)
-    train(tmp_path / "after", None, *settings)
+    config = old_code / "configs" / "synthetic_smoke.yaml"
+    train(tmp_path / "before", old_code, *settings, config=config)
+    train(tmp_path / "after", None, *settings, config=config)
     before, after = metrics(tmp_path / "before"), metrics(tmp_path / "after")
     assert len(after) == len(before) >= 8
     for old, new in zip(before, after):
@@ -70,7 +73,8 @@ def test_a_smoke_run_equals_the_code_before_the_refactor_bit_for_bit(old_code, t
 def test_a_checkpoint_written_before_the_refactor_resumes_after_it(old_code, tmp_path):
     """The old code stops after MLE pre-training; today's resumes that checkpoint and ends where the
     old code's uninterrupted run ends."""
-    train(tmp_path / "whole", old_code)
-    train(tmp_path / "split", old_code, "--stop-after-pretraining")
-    train(tmp_path / "split", None, "--resume")
+    config = old_code / "configs" / "synthetic_smoke.yaml"
+    train(tmp_path / "whole", old_code, config=config)
+    train(tmp_path / "split", old_code, "--stop-after-pretraining", config=config)
+    train(tmp_path / "split", None, "--resume", config=config)
     assert metrics(tmp_path / "split") == metrics(tmp_path / "whole")

@@ -43,7 +43,7 @@ PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 1, 30), "c": (1, 1, 10), "d": (
 
 def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str]) -> dict:
     cfg = load_config(config, overrides)
-    extra = [*overrides, *budget_overrides(cfg, budget), "baselines.rows=[random, mle, scheduled_sampling, pg_bleu]"]
+    extra = [*overrides, *budget_overrides(cfg, budget), "rows.names=[random, mle, scheduled_sampling, pg_bleu]"]
     load_config(config, extra)  # fail here, not in every subprocess
     commands = [(out / f"seed{s}", train_command(config, out / f"seed{s}", s, extra)) for s in seeds]
     started = time.time()
@@ -136,7 +136,7 @@ def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, over
     all four (same seed), so the curves part only where adversarial training starts."""
     if budget <= 0:
         raise ValueError(f"--budget must be positive, got {budget}")
-    base = [*overrides, "baselines.rows=[]", "eval.every=1"]
+    base = [*overrides, "rows.names=[]", "eval.every=1"]
     total_updates = max(1, round(updates * budget))
     commands, settings = [], {}
     for name, (g, d, k) in PAPER_STRATEGIES.items():
@@ -238,7 +238,7 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
             try:
                 _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
             except MissingRow as e:
-                # a run from an older seqgan saved no pre-trained G; a run with baselines.rows=[]
+                # a run from an older seqgan saved no pre-trained G; a run with rows.names=[]
                 # (a tuning trial, a confirmation run) has no MLE row: its sweep is the others'
                 print(f"seqgan: {e}; its {label} curve is left out", flush=True)
                 continue

@@ -345,7 +345,7 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
     if names[0] != "mc":
         names = ["mc", *[n for n in names if n != "mc"]]
     cfg = load_config(config, overrides)
-    base = [*overrides, *budget_overrides(cfg, budget), "baselines.rows=[]"]
+    base = [*overrides, *budget_overrides(cfg, budget), "rows.names=[]"]
     commands, runs = [], {}
     for name in names:
         extra = [*base, *REWARD_SETTINGS[name]]
