@@ -457,6 +457,27 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'device': 'cpu', 'cuda' or 'cuda:N', got {cfg.device!r}")
 
 
+def check_processes(cfg: Config, world_size: int) -> None:
+    """What a run of ``world_size`` torchrun processes cannot do, refused with one line naming the key."""
+    if world_size <= 1:
+        return
+    if cfg.discriminator.gradient_penalty != "none":  # its extra backward is not routed through DDP
+        raise ConfigError("key 'discriminator.gradient_penalty': runs under torchrun support only 'none' for now")
+    if cfg.discriminator.compile != "none":  # DDP's reducer and a compiled D's step have not been run together here
+        raise ConfigError("key 'discriminator.compile': runs under torchrun support only 'none' for now")
+    # each process's critic or value network would learn from its own batches and drift apart, and a
+    # checkpoint holds process 0's: a resumed run would not be the run that was started
+    if cfg.train.rewards == "td":
+        raise ConfigError("key 'train.rewards': runs under torchrun support 'mc' and 'mcts' for now, not 'td'")
+    if cfg.train.baseline == "value":
+        raise ConfigError("key 'train.baseline': runs under torchrun support 'none' and 'mean' for now, not 'value'")
+    sizes = {"train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
+             "eval.num_samples": cfg.eval.num_samples}
+    for key, n in sizes.items():  # every global size splits evenly over the ranks
+        if n % world_size:
+            raise ConfigError(f"key '{key}': {n} does not divide by the world size {world_size} (processes on all nodes)")
+
+
 def current_key(dotted: str) -> str:
     """A dotted key as today's config names it: the section 'baselines' is now 'rows', its list 'rows.names'."""
     if dotted == "baselines.rows":

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from . import corpus
 from .bleu import BleuReference
 from .build import adam, build_discriminator, build_generator, build_oracle, data_dir_of
-from .config import Config
+from .config import Config, check_processes
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
 from .data import batches, discriminator_set, oracle_corpus
 from .discriminator import Discriminator
@@ -288,20 +288,7 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None, s
     ddp = distributed.launched()  # one of several processes started by torchrun
     if not ddp:
         return _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)
-    if cfg.discriminator.gradient_penalty != "none":  # its extra backward is not routed through DDP
-        raise RunError("key 'discriminator.gradient_penalty': runs under torchrun support only 'none' for now")
-    if cfg.discriminator.compile != "none":  # DDP's reducer and a compiled D's step have not been run together here
-        raise RunError("key 'discriminator.compile': runs under torchrun support only 'none' for now")
-    # each process's critic or value network would learn from its own batches and drift apart, and a
-    # checkpoint holds process 0's: a resumed run would not be the run that was started
-    if cfg.train.rewards == "td":
-        raise RunError("key 'train.rewards': runs under torchrun support 'mc' and 'mcts' for now, not 'td'")
-    if cfg.train.baseline == "value":
-        raise RunError("key 'train.baseline': runs under torchrun support 'none' and 'mean' for now, not 'value'")
-    distributed.check_divisible({
-        "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
-        "eval.num_samples": cfg.eval.num_samples,
-    })
+    check_processes(cfg, distributed.launched_world_size())  # what several processes cannot run, refused here
     cfg.device = str(distributed.setup(torch.device(cfg.device), cfg.dist_backend, cfg.dist_timeout))
     try:
         return _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)

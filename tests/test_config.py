@@ -235,3 +235,21 @@ def test_the_old_section_name_baselines_still_loads_as_rows(tmp_path):
         "rows", "rows.names", "rows.bleu_max_n", "train.rounds"]
     with pytest.raises(ConfigError, match="both 'baselines' and 'rows'"):
         load_config(write(tmp_path, "rows:\n  names: []\nbaselines:\n  rows: []\n"))
+
+
+@pytest.mark.parametrize("override, key", [
+    ("discriminator.gradient_penalty=r1", "discriminator.gradient_penalty"),
+    ("discriminator.compile=default", "discriminator.compile"),
+    ("train.rewards=td", "train.rewards"),
+    ("train.baseline=value", "train.baseline"),
+    ("train.batch_size=63", "train.batch_size"),
+])
+def test_what_several_processes_cannot_run_is_refused_by_the_config_naming_its_key(override, key):
+    from seqgan.config import check_processes
+
+    cfg = load_config(None, [override])
+    check_processes(cfg, 1)  # one process runs everything
+    with pytest.raises(ConfigError) as info:
+        check_processes(cfg, 2)
+    assert f"key '{key}'" in str(info.value) and "\n" not in str(info.value)
+    check_processes(load_config(None), 2)  # the defaults run on two processes

@@ -74,12 +74,9 @@ def backend_for(device: torch.device, requested: str) -> str:
     return backend
 
 
-def check_divisible(sizes: dict[str, int]) -> None:
-    """Every global size (batch, negatives, samples) must split evenly over the world's ranks."""
-    p = int(os.environ.get("WORLD_SIZE", 1))
-    for key, n in sizes.items():
-        if n % p:
-            raise ValueError(f"key '{key}': {n} does not divide by the world size {p} (processes on all nodes)")
+def launched_world_size() -> int:
+    """The number of processes torchrun started (WORLD_SIZE), before the process group exists."""
+    return int(os.environ.get("WORLD_SIZE", 1))
 
 
 def setup(device: torch.device, backend: str, timeout_s: float) -> torch.device:
