@@ -1,4 +1,9 @@
-"""Shared fixtures: the paper's oracle from the data directory, skipped when absent."""
+"""Shared fixtures and the suite's tiers.
+
+- The paper's oracle and the real data sets from the data directory, skipped when absent.
+- ``system_package``: a test that needs a system package (Chromium, PostgreSQL) skips with one line
+  naming the command that installs it, or fails under ``CI=true``.
+"""
 
 from __future__ import annotations
 
@@ -47,3 +52,28 @@ def shared_data_dir() -> Path:
         where = f"SEQGAN_DATA_DIR={env_dir}" if env_dir else f"SEQGAN_DATA_DIR is not set and {sibling} does not exist"
         pytest.skip(f"the real data sets are unavailable ({where})")
     return path
+
+
+# -- system packages ---------------------------------------------------------------------------------
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_system_package(found: bool, what: str, packages: str, problem: str = "is not installed") -> None:
+    """Skip the calling test when ``what`` is not ``found``, with one line naming the command that
+    installs it; under CI=true fail instead, since CI's set-up installs it (scripts/system_deps.sh)."""
+    if found:
+        return
+    problem = " ".join(problem.split())  # one line, whatever a server's log said
+    message = f"{what} {problem}: `apt-get install {packages}` as root installs it (bash scripts/test.sh does)"
+    if on_ci():
+        pytest.fail(f"{message}; CI=true, so this does not skip", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def system_package():
+    """``system_package(found, what, packages)``: see ``require_system_package``."""
+    return require_system_package
+
