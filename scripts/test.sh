@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: set up (.venv by scripts/setup.sh, the system packages the tests drive
 # by scripts/system_deps.sh), lint with ruff, then pytest. Arguments go to pytest:
+#   bash scripts/test.sh -m unit          the fast tier alone (tiers: unit, parity, recipe; tests/conftest.py)
 #   SEQGAN_SKIP_LINT=1 bash scripts/test.sh ...     no ruff, for quick local runs (CI always lints)
 #   SEQGAN_SKIP_PYTEST=1 bash scripts/test.sh       set-up and lint only
 set -euo pipefail
