@@ -16,7 +16,10 @@ else
     lint=0
     .venv/bin/ruff format --check . || lint=1
     .venv/bin/ruff check . || lint=1
-    [ "$lint" = 0 ] || { echo "scripts/test.sh: ruff failed; \`.venv/bin/ruff format . && .venv/bin/ruff check --fix .\` fixes most of it" >&2; exit 1; }
+    if [ "$lint" != 0 ]; then
+        echo "scripts/test.sh: ruff failed; \`.venv/bin/ruff format . && .venv/bin/ruff check --fix .\` fixes most" >&2
+        exit 1
+    fi
 fi
 
 [ "${SEQGAN_SKIP_PYTEST:-0}" = 1 ] && exit 0

@@ -23,7 +23,8 @@ def start_browser(download_dir: Path):
     """Headless Chromium that saves downloads in ``download_dir`` without asking."""
     for path in (CHROMIUM, CHROMEDRIVER):
         if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: not installed; `apt-get install chromium chromium-driver` as root installs it (bash scripts/test.sh does)")
+            raise FileNotFoundError(f"{path}: not installed; `apt-get install chromium chromium-driver` as root "
+                                    "installs it (bash scripts/test.sh does)")
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch a browser or driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

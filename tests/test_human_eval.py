@@ -301,7 +301,8 @@ def test_score_errors_are_one_line(sheet, tmp_path, capsys):
 def chromium(system_package):
     """The system's Chromium and its driver (skipped, or failed under CI=true, when absent)."""
     paths = (sheet_browser.CHROMIUM, sheet_browser.CHROMEDRIVER)
-    system_package(all(Path(p).is_file() for p in paths), f"Chromium ({' and '.join(paths)})", "chromium chromium-driver")
+    found = all(Path(p).is_file() for p in paths)
+    system_package(found, f"Chromium ({' and '.join(paths)})", "chromium chromium-driver")
 
 
 def test_rating_a_sheet_in_chromium(chromium, tmp_path, capsys):

@@ -300,7 +300,7 @@ def postgres_url(system_package):
             user = pwd.getpwnam("postgres")
         except KeyError:
             user = None
-        system_package(user is not None, "PostgreSQL's 'postgres' user (the server refuses to run as root)", "postgresql")
+        system_package(user is not None, "PostgreSQL's 'postgres' user (the server refuses root)", "postgresql")
         os.chown(root, user.pw_uid, user.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = os.path.join(root, "data"), _free_port()
