@@ -1,4 +1,11 @@
-"""Shared fixtures: the paper's oracle from the data directory, skipped when absent."""
+"""Shared fixtures and the suite's tiers.
+
+- The paper's oracle and the real data sets from the data directory, skipped when absent.
+- ``system_package``: a test that needs a system package (Chromium, PostgreSQL) skips with one line
+  naming the command that installs it, or fails under ``CI=true``.
+- Every test is marked ``unit``, ``parity`` or ``recipe`` (see ``TIERS``), so that
+  ``bash scripts/test.sh -m unit`` runs the fast tier alone.
+"""
 
 from __future__ import annotations
 
@@ -47,3 +54,120 @@ def shared_data_dir() -> Path:
         where = f"SEQGAN_DATA_DIR={env_dir}" if env_dir else f"SEQGAN_DATA_DIR is not set and {sibling} does not exist"
         pytest.skip(f"the real data sets are unavailable ({where})")
     return path
+
+
+# -- system packages ---------------------------------------------------------------------------------
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_system_package(found: bool, what: str, packages: str, problem: str = "is not installed") -> None:
+    """Skip the calling test when ``what`` is not ``found``, with one line naming the command that
+    installs it; under CI=true fail instead, since CI's set-up installs it (scripts/system_deps.sh)."""
+    if found:
+        return
+    problem = " ".join(problem.split())  # one line, whatever a server's log said
+    message = f"{what} {problem}: `apt-get install {packages}` as root installs it (bash scripts/test.sh does)"
+    if on_ci():
+        pytest.fail(f"{message}; CI=true, so this does not skip", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def system_package():
+    """``system_package(found, what, packages)``: see ``require_system_package``."""
+    return require_system_package
+
+
+# -- tiers ---------------------------------------------------------------------------------------------
+# torchtune's split (STYLE.md, 16): ``unit`` tiny-dimension tests with fixed seeds (shapes, known
+# values, one-line errors, in process); ``parity`` a computation against an independent reference
+# (NLTK's BLEU, float64 NumPy, looped or public-code implementations, published examples);
+# ``recipe`` end-to-end runs (``seqgan`` commands in subprocesses, torchrun, a real browser or
+# database). Each file gets a tier, or a dict of its tests' tiers with "*" for the rest.
+
+TIERS: dict[str, str | dict[str, str]] = {
+    "test_bench.py": {"*": "recipe", "test_public_discriminator_scores_and_gradients_equal_ours": "parity",
+                      "test_public_mle_loss_equals_ours": "parity",
+                      "test_public_rewards_last_column_is_d_of_the_samples": "parity"},
+    "test_bleu.py": {"*": "unit", "test_random_small_cases_match_nltk": "parity",
+                     "test_string_tokens_and_length_ties_match_nltk": "parity",
+                     "test_real_captions_match_nltk": "parity", "test_self_bleu_matches_brute_force_nltk": "parity",
+                     "test_self_bleu_real_captions_match_brute_force_nltk": "parity",
+                     "test_mean_bleu_matches_mean_of_nltk": "parity",
+                     "test_cli_bleu_matches_nltk_and_reports_bad_files": "parity"},
+    "test_checkpoint.py": "unit",
+    "test_cli.py": "recipe",
+    "test_cli_rewards.py": {"*": "recipe", "test_defaults_are_the_paper_estimate_without_baseline": "unit",
+                            "test_bad_settings_are_one_line_config_errors_naming_the_key": "unit"},
+    "test_compiled.py": {"*": "unit", "test_compiled_training_equals_eager": "parity"},
+    "test_config.py": "unit",
+    "test_corpus.py": "unit",
+    "test_critic.py": "unit",
+    "test_data.py": "unit",
+    "test_devices.py": "unit",
+    "test_discriminator.py": {"*": "unit", "test_features_equal_conv1d_reference": "parity",
+                              "test_features_gradients_match_conv1d_reference": "parity",
+                              "test_fp32_loss_and_gradients_equal_d90164a_bit_for_bit": "parity",
+                              "test_bf16_loss_and_gradients_close_to_d90164a_under_autocast": "parity"},
+    "test_distributed.py": "recipe",
+    "test_experiments.py": {"*": "unit", "test_table1_and_temperature_end_to_end": "recipe",
+                            "test_temperature_sweep_of_a_run_without_baseline_rows": "recipe",
+                            "test_experiment_argument_errors": "recipe",
+                            "test_a_run_that_lost_its_checkpoint_is_started_again_and_its_remains_kept": "recipe",
+                            "test_a_finished_run_is_reused_only_if_the_command_would_have_made_it": "recipe"},
+    "test_generator.py": "unit",
+    "test_human_eval.py": {"*": "unit", "test_krippendorff_alpha_on_his_published_example": "parity",
+                           "test_the_committed_poems_sheet_is_remade_byte_for_byte": "recipe",
+                           "test_rating_a_sheet_in_chromium": "recipe"},
+    "test_mcts.py": "unit",
+    "test_midi.py": "unit",
+    "test_mixed_precision.py": "unit",
+    "test_oracle.py": {"*": "unit", "test_token_nll_matches_float64_reference_on_random_oracle": "parity",
+                       "test_token_nll_handles_other_lengths_and_masks": "parity",
+                       "test_paper_oracle_matches_float64_reference": "parity",
+                       "test_first_token_frequencies_match_float64_softmax": "parity"},
+    "test_penalty.py": "unit",
+    "test_penalty_study.py": "recipe",
+    "test_real_data.py": {"*": "recipe", "test_token_mask_counts_up_to_the_first_end_token": "unit",
+                          "test_losses_ignore_what_follows_the_end_token": "unit",
+                          "test_samples_and_rollouts_are_padded_after_the_end_token": "unit",
+                          "test_vocab_decode_stops_at_the_end_token": "unit"},
+    "test_rewards_experiment.py": {"*": "unit", "test_rewards_on_a_smoke_run": "recipe",
+                                   "test_rewards_train_on_the_smoke_config": "recipe"},
+    "test_rollout.py": {"*": "unit", "test_rewards_from_completions_equal_looped_reference": "parity",
+                        "test_looped_reference_matches_exact_q": "parity"},
+    "test_scripts.py": {
+        "*": "unit",
+        "test_d_output_l2_takes_the_papers_l2_term_out_of_ds_logged_training_loss": "recipe",
+        "test_penalty_weight_probe_finds_a_constant_d_at_a_large_weight_and_continues_a_sweep": "recipe",
+    },
+    "test_system_packages.py": "unit",
+    "test_train.py": {"*": "unit", "test_pg_bleu_rewards_equal_bleu_of_the_completed_rollouts": "parity",
+                      "test_tf1_adam_steps_by_tensorflow_1s_formula": "parity"},
+    "test_tune.py": {"*": "recipe", "test_bad_space_is_an_error_naming_file_and_line": "unit",
+                     "test_space_suggests_the_config_types": "unit", "test_missing_optuna_is_one_line": "unit",
+                     "test_comparison_finds_front_points_no_other_front_dominates": "unit",
+                     "test_describe_machines_names_spans_of_trials": "unit"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test with its tier; a test file missing from TIERS, or a TIERS entry naming no
+    test of its file, stops the run."""
+    checked: set[Path] = set()
+    for item in items:
+        path = Path(str(item.fspath))
+        tiers = TIERS.get(path.name)
+        if tiers is None:
+            raise pytest.UsageError(f"tests/conftest.py: {path.name} has no tier in TIERS (unit, parity or recipe)")
+        if isinstance(tiers, dict) and path not in checked:
+            checked.add(path)
+            source = path.read_text(encoding="utf-8")
+            stale = [name for name in tiers if name != "*" and f"def {name}(" not in source]
+            if stale:
+                raise pytest.UsageError(f"tests/conftest.py: TIERS names tests {path.name} does not have: {stale}")
+        name = getattr(item, "originalname", item.name)
+        tier = tiers if isinstance(tiers, str) else tiers.get(name, tiers["*"])
+        item.add_marker(getattr(pytest.mark, tier))

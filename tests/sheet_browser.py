@@ -1,5 +1,5 @@
 """A rating sheet in a real browser: the system's Chromium (Debian ``chromium`` and
-``chromium-driver``, which ``.ci/run`` installs) under Selenium, with nothing downloaded.
+``chromium-driver``, which ``scripts/test.sh`` installs as root) under Selenium, with nothing downloaded.
 
 ``tests/test_human_eval.py`` rates a sheet through it the way a person would, and the README's
 screenshot is made by the same code:
@@ -23,7 +23,8 @@ def start_browser(download_dir: Path):
     """Headless Chromium that saves downloads in ``download_dir`` without asking."""
     for path in (CHROMIUM, CHROMEDRIVER):
         if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: not installed; `bash .ci/run` (or apt-get install chromium chromium-driver) installs it")
+            raise FileNotFoundError(f"{path}: not installed; `apt-get install chromium chromium-driver` as root "
+                                    "installs it (bash scripts/test.sh does)")
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch a browser or driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

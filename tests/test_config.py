@@ -205,8 +205,18 @@ def test_saved_yaml_round_trips(tmp_path):
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_config_loads(path):
+    import yaml
+
+    def flat(tree: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in tree.items():
+            out.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) and value else {prefix + key: value})
+        return out
+
     cfg = load_config(path)
-    assert isinstance(cfg, Config)
+    # every value the file sets is the loaded config's, under the same dotted key: nothing dropped or renamed
+    written, loaded = flat(yaml.safe_load(path.read_text(encoding="utf-8"))), flat(cfg.to_dict())
+    assert {key: loaded.get(key, "<missing>") for key in written} == written
     assert max(cfg.discriminator.filter_sizes) <= cfg.oracle.seq_len
 
 

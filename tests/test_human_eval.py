@@ -20,6 +20,7 @@ from seqgan import cli
 from seqgan.human_eval import sheet as human_eval
 from seqgan.config import load_config
 
+import sheet_browser
 from sheet_browser import press, start_browser, wait_for_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,7 +297,15 @@ def test_score_errors_are_one_line(sheet, tmp_path, capsys):
 
 # -- the page in a real browser -------------------------------------------------------------------
 
-def test_rating_a_sheet_in_chromium(tmp_path, capsys):
+@pytest.fixture
+def chromium(system_package):
+    """The system's Chromium and its driver (skipped, or failed under CI=true, when absent)."""
+    paths = (sheet_browser.CHROMIUM, sheet_browser.CHROMEDRIVER)
+    found = all(Path(p).is_file() for p in paths)
+    system_package(found, f"Chromium ({' and '.join(paths)})", "chromium chromium-driver")
+
+
+def test_rating_a_sheet_in_chromium(chromium, tmp_path, capsys):
     """A rater opens the page, types a name, rates every item with the keyboard, reloads halfway
     (nothing is lost), downloads the CSV, and the CSV scores."""
     run, real = fake_run(tmp_path)

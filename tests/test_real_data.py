@@ -198,7 +198,22 @@ eval: {{every: 1, num_samples: 20, midi_files: 3}}
     proc = seqgan("train", config, "--run-dir", run_dir, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert all("pitch_mse" in r and r["bleu4"] >= 0 for r in records)
+    assert all("pitch_mse" in r for r in records)
+    # each evaluation's BLEU-4 is NLTK's mean sentence BLEU-4 (smoothing method1) of its decoded samples
+    # against the test melodies, cut to length as the run cuts them
+    bleu_score = pytest.importorskip("nltk.translate.bleu_score")
+    from seqgan.config import load_config
+    from seqgan.corpus import cut_sequences, load_corpus
+
+    data_cfg = load_config(config).data
+    references = cut_sequences(load_corpus(data_cfg, None).test_tokens, data_cfg.max_len, data_cfg.overflow)
+    method1 = bleu_score.SmoothingFunction().method1
+    for r in records:
+        samples = run_dir / "samples" / f"{r['phase']}_{r['step']:05d}.txt"
+        hypotheses = [line.split() for line in samples.read_text().splitlines()]
+        nltk_bleu4 = [bleu_score.sentence_bleu(references, h, (0.25,) * 4, smoothing_function=method1)
+                      for h in hypotheses]
+        assert r["bleu4"] == pytest.approx(sum(nltk_bleu4) / len(nltk_bleu4), abs=1e-9), (r["phase"], r["step"])
     mids = sorted((run_dir / "midi").glob("seqgan_*.mid"))
     assert len(mids) == 3 and len(list((run_dir / "midi").glob("mle_*.mid"))) == 3
     # the MIDI files are the first samples; leading and trailing rests are not written as notes, the

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from seqgan.studies.rewards import _gap_below, gradient_statistics
+from seqgan.studies.rewards import _error_stats, _gap_below, gradient_statistics
 
 from test_cli import SMOKE, assert_one_line_error, seqgan
 
@@ -19,6 +19,23 @@ def test_gap_to_a_temperature_curve_by_hand():
     at_one, best = _gap_below([(0.9, 4.5, 2.0), (1.0, 5.5, 1.9), (1.1, 7.0, 1.0)], curve)
     assert at_one == pytest.approx(1.75 - 1.9) and best == pytest.approx(2.5 - 2.0)
     assert math.isnan(_gap_below([(1.0, 7.0, 1.0)], curve)[0])
+
+
+def test_error_stats_by_hand():
+    """Two repeats of Q on one sequence of length 3; the last position (D of the whole sequence, the
+    same for every estimator) is left out."""
+    estimates = [torch.tensor([[0.5, 0.2, 9.0]]), torch.tensor([[0.7, 0.4, -9.0]])]
+    reference = torch.tensor([[0.4, 0.4, 0.0]])
+    errors = [0.1, -0.2, 0.3, 0.0]  # estimate - reference at t = 0, 1 of both repeats
+    bias = sum(errors) / 4  # 0.05
+    stats = _error_stats(estimates, reference)
+    assert stats["bias"] == pytest.approx(bias)
+    assert stats["rmse"] == pytest.approx(math.sqrt(sum(e * e for e in errors) / 4))
+    # RMSE^2 = bias^2 + the errors' (population) variance
+    assert stats["rmse"] ** 2 == pytest.approx(bias**2 + sum((e - bias) ** 2 for e in errors) / 4)
+    # spread: the std over the two repeats at each position (sample std of a pair: |a - b| / sqrt 2), averaged
+    assert stats["spread"] == pytest.approx((0.2 / math.sqrt(2) + 0.2 / math.sqrt(2)) / 2)
+    assert stats["mean_q"] == pytest.approx((0.5 + 0.2 + 0.7 + 0.4) / 4)
 
 
 def test_gradient_statistics_against_known_means_and_noise():
@@ -60,9 +77,20 @@ def test_rewards_on_a_smoke_run(tmp_path):
     evals = {name.split(" ")[0]: e["d_evaluations"] for name, e in s["estimators"].items()}
     assert evals == {"mc": 8 * (n * (t_len - 1) + 1), "mcts": 8 * (n * (t_len - 1) + 1), "td": 8}
     for e in s["estimators"].values():
-        assert e["rmse"] >= abs(e["bias"]) and e["spread"] >= 0
+        # the bias is the estimates' mean less the reference's, on the same prefixes
+        assert e["bias"] == pytest.approx(e["mean_q"] - s["reference_mean_q"], abs=1e-6)
+        # the repeats draw fresh completions (and, for td, a fresh critic): they differ
+        assert e["spread"] > 0
+    # the catch-up rows score the critic's one Q on the fixed batch (as two identical repeats): no spread
+    assert [c["spread"] for c in s["critic_catch_up"]] == [0.0] * len(s["critic_catch_up"])
     assert set(s["baselines"]) == {"none", "mean", "value", "none + normalize", "mean + normalize", "value + normalize"}
-    assert all(-1.0 <= b["cosine_mean"] <= 1.0 and b["trace_cov"] > 0 for b in s["baselines"].values())
+    for b in s["baselines"].values():
+        # trace / ||E g||^2, with ||E g||^2 = ||mean||^2 - trace / K (K = --batches 3), or inf where that is <= 0
+        signal = b["mean_grad_norm"] ** 2 - b["trace_cov"] / 3
+        assert b["trace_cov"] > 0
+        assert b["relative_variance"] == (pytest.approx(b["trace_cov"] / signal) if signal > 0 else math.inf)
+    assert s["variance_ratio_none_over_value"] == pytest.approx(
+        s["baselines"]["none"]["trace_cov"] / s["baselines"]["value"]["trace_cov"])
     assert "| mcts" in (out / "rewards.md").read_text() and (out / "rewards.png").stat().st_size > 1000
     assert_one_line_error(seqgan("experiment", "rewards", cwd=tmp_path), "--run")
 

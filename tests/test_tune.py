@@ -288,19 +288,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def postgres_url():
+def postgres_url(system_package):
     """A throwaway PostgreSQL server on a local port, run as a non-root user, for this module."""
     pytest.importorskip("psycopg", reason="the PostgreSQL test needs psycopg: pip install -e '.[test]'")
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine: apt-get install postgresql (.ci/run does)")
+    system_package(bool(initdb and pg_ctl), "PostgreSQL's server (initdb, pg_ctl)", "postgresql")
     as_user: list[str] = []
     root = tempfile.mkdtemp(prefix="seqgan-pg-")
     if os.geteuid() == 0:  # the server refuses to run as root
         try:
             user = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server as")
+            user = None
+        system_package(user is not None, "PostgreSQL's 'postgres' user (the server refuses root)", "postgresql")
         os.chown(root, user.pw_uid, user.pw_gid)
         as_user = ["runuser", "-u", "postgres", "--"]
     data, port = os.path.join(root, "data"), _free_port()
@@ -312,7 +312,7 @@ def postgres_url():
     if not started:
         log = Path(root, "log").read_text() if Path(root, "log").exists() else init.stderr
         shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"could not start a PostgreSQL server: {log.strip()[-300:]}")
+        system_package(False, "PostgreSQL", "postgresql", f"did not start: {log.strip()[-300:]}")
     try:
         yield f"postgresql://seqgan@127.0.0.1:{port}/postgres"
     finally:
