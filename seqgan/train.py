@@ -14,10 +14,14 @@ one run yields both rows. Everything is written to a run directory: the resolved
 ``metrics.jsonl``, TensorBoard events, checkpoints (atomic; ``--resume`` continues exactly),
 final samples, ``results.json`` and the NLL-oracle plot.
 
-Under torchrun the same recipe runs on every rank (``distributed.py``): each rank does its share of
-every batch, DDP averages the gradients, and only rank 0 (``master``) writes.
-"""
+Under torchrun the same recipe runs on every rank (``runtime/distributed.py``): each rank does its
+share of every batch, DDP averages the gradients, and only rank 0 (``master``) writes.
 
+This file reads top to bottom: the units of work (an MLE epoch, k epochs of D, a g-step), the
+``Run`` they act on, ``train`` (set-up, resume or fork), then Algorithm 1 itself (``algorithm_1``).
+Around it: ``build.py`` turns the config into models, ``lifecycle.py`` keeps the run directory and
+its checkpoint, ``reporting.py`` evaluates and writes the results, ``rows.py`` names Table 1's rows.
+"""
 
 from __future__ import annotations
 
@@ -348,13 +352,14 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None, start_from: st
     run.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=global_step(run) if ckpt else None) if run.master else None
     try:
         with run.stop:
-            return _algorithm_1(run)
+            return algorithm_1(run)
     finally:
         if run.writer is not None:
             run.writer.close()
 
 
-def _algorithm_1(run: Run) -> dict:
+def algorithm_1(run: Run) -> dict:
+    """Algorithm 1 of the paper, from wherever ``run.progress`` stands; returns the final results."""
     cfg, tc, p = run.cfg, run.cfg.train, run.progress
     g, d = run.generator, run.discriminator
     bf16 = run.bf16
@@ -399,7 +404,7 @@ def _algorithm_1(run: Run) -> dict:
     bar.close()
 
     # 3. Adversarial training. The roll-out policy G_beta starts as a copy of the pre-trained G,
-    # and so does every trained baseline row.
+    # and so does every trained row of Table 1.
     starting = run.rollout_policy is None
     if starting:
         run._start_adversarial()
@@ -437,7 +442,7 @@ def _algorithm_1(run: Run) -> dict:
         for _ in range(tc.d_steps):
             negatives = g.sample(num_negatives)
             d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp, compile_mode)
-        # the baseline rows: the same pre-trained G, trained their own way for the same rounds
+        # Table 1's other rows: the same pre-trained G, trained their own way for the same rounds
         for name in trained_rows:
             train_row_round(run, name, p["round"])
         p["round"] += 1
