@@ -248,35 +248,3 @@ def test_tf1_adam_steps_by_tensorflow_1s_formula():
             torch.testing.assert_close(w.detach().double(), theta, rtol=1e-6, atol=1e-7)
         # torch's form at the tiny gradients: a visibly different step (eps is 32x smaller at t = 1)
         assert (torch_w.detach().double() - theta)[:2].abs().max() > 1e-4
-
-
-def test_tf1_adam_device_form_steps_by_tensorflow_1s_formula():
-    """TF1Adam's capturable form (the one it takes off the CPU, here forced on the CPU by
-    ``capturable``) keeps the step count a tensor and still steps by TF 1's formula; its update
-    function compiles with fullgraph=True (no host read, no graph break)."""
-    from seqgan.runtime.optim import TF1Adam, tf1_adam_update
-
-    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
-    start = torch.tensor([0.5, -0.3, 0.2, 0.1], dtype=torch.float64)
-    grads = [torch.tensor([1e-7, -2e-7, 0.3, 0.0], dtype=torch.float64) * (k + 1) for k in range(3)]
-    w = torch.nn.Parameter(start.clone().float())
-    opt = TF1Adam([w], lr=lr, fused=True)
-    opt.param_groups[0]["capturable"] = True
-    theta, m, v = start.clone(), torch.zeros(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
-    for t, g in enumerate(grads, start=1):
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        theta = theta - lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (v.sqrt() + eps)
-        w.grad = g.float()
-        opt.step()
-        torch.testing.assert_close(w.detach().double(), theta, rtol=1e-6, atol=1e-7)
-    state = opt.state[w]
-    assert torch.is_tensor(state["step"]) and state["step"].item() == 3.0 and state["step"].dtype == torch.float32
-    assert set(state) == {"step", "exp_avg", "exp_avg_sq"}  # torch Adam's keys: checkpoints move between forms
-
-    torch._dynamo.reset()
-    update = torch.compile(tf1_adam_update, fullgraph=True, backend="aot_eager")
-    p, gr, ea, es, st = torch.zeros(3), torch.ones(3), torch.zeros(3), torch.zeros(3), torch.zeros(())
-    update([p], [gr], [ea], [es], [st], lr=lr, beta1=b1, beta2=b2, eps=eps)
-    torch.testing.assert_close(p, torch.full((3,), -lr * math.sqrt(1 - b2) / (1 - b1) * (1 - b1) / (math.sqrt(1 - b2) + eps)))
-    torch._dynamo.reset()
