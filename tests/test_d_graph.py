@@ -49,6 +49,30 @@ def test_eager_epochs_equal_train_discriminator(epsilon_form):
         assert_same_training(d_new, opt_new, d_ref, opt_ref)
 
 
+def test_resumed_training_ends_where_uninterrupted_training_ends():
+    """Two calls in one go against one call, a checkpoint round trip into a fresh D and Adam
+    (as --resume builds them, RNG state included), and the second call: the same weights and
+    Adam state, bit for bit."""
+    real, fake = torch.randint(0, 15, (22, 12)), torch.randint(15, 30, (22, 12))
+    d_a = small_d()
+    opt_a = adam(d_a.parameters(), 1e-2, "tf1")
+    d_b = small_d()
+    opt_b = adam(d_b.parameters(), 1e-2, "tf1")
+    torch.manual_seed(1)
+    train_discriminator_graphed(d_a, opt_a, real, fake, epochs=2, batch_size=16, bf16=False)
+    train_discriminator_graphed(d_a, opt_a, real, fake, epochs=2, batch_size=16, bf16=False)
+    torch.manual_seed(1)
+    train_discriminator_graphed(d_b, opt_b, real, fake, epochs=2, batch_size=16, bf16=False)
+    ckpt = copy.deepcopy({"d": d_b.state_dict(), "opt": opt_b.state_dict(), "rng": torch.get_rng_state()})
+    d_c = small_d(seed=5)
+    opt_c = adam(d_c.parameters(), 1e-2, "tf1")
+    d_c.load_state_dict(ckpt["d"])
+    opt_c.load_state_dict(ckpt["opt"])
+    torch.set_rng_state(ckpt["rng"])
+    train_discriminator_graphed(d_c, opt_c, real, fake, epochs=2, batch_size=16, bf16=False)
+    assert_same_training(d_c, opt_c, d_a, opt_a)
+
+
 @pytest.mark.parametrize("merge, bf16", [(False, False), (True, False), (True, True)])
 def test_step_compiles_without_graph_breaks(merge, bf16):
     """The proxy for capturable: the minibatch pick and loss trace whole (fullgraph=True) with
