@@ -107,25 +107,33 @@ def test_step_compiles_without_graph_breaks(merge, bf16):
 
 
 def test_tf1_adam_device_form_steps_by_tensorflow_1s_formula():
-    """TF1Adam's capturable form (the one it takes off the CPU, here forced on the CPU by
-    ``capturable``) keeps the step count a tensor and still steps by TF 1's formula."""
+    """TF1Adam's form off the CPU (``tf1_adam_update``) keeps the step count a tensor and steps by
+    TF 1's formula, written out by hand, at tiny gradients where epsilon's placement matters."""
     lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
     start = torch.tensor([0.5, -0.3, 0.2, 0.1], dtype=torch.float64)
     grads = [torch.tensor([1e-7, -2e-7, 0.3, 0.0], dtype=torch.float64) * (k + 1) for k in range(3)]
-    w = torch.nn.Parameter(start.clone().float())
-    opt = TF1Adam([w], lr=lr, fused=True)
-    opt.param_groups[0]["capturable"] = True
+    w, m_t, v_t, step = start.clone().float(), torch.zeros(4), torch.zeros(4), torch.zeros(())
     theta, m, v = start.clone(), torch.zeros(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
     for t, g in enumerate(grads, start=1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
         theta = theta - lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (v.sqrt() + eps)
-        w.grad = g.float()
+        tf1_adam_update([w], [g.float()], [m_t], [v_t], [step], lr=lr, beta1=b1, beta2=b2, eps=eps)
+        torch.testing.assert_close(w.double(), theta, rtol=1e-6, atol=1e-7)
+    assert step.item() == 3.0
+
+
+def test_tf1_adam_off_the_cpu_reads_no_host_value():
+    """On the meta device a value read back to the host raises: TF1Adam's steps there run, and
+    keep torch Adam's state (a float32 step count tensor, the two moments), so checkpoints move."""
+    w = torch.nn.Parameter(torch.zeros(4, device="meta"))
+    opt = TF1Adam([w], lr=0.01, fused=True)
+    for _ in range(2):
+        w.grad = torch.ones(4, device="meta")
         opt.step()
-        torch.testing.assert_close(w.detach().double(), theta, rtol=1e-6, atol=1e-7)
     state = opt.state[w]
-    assert torch.is_tensor(state["step"]) and state["step"].item() == 3.0 and state["step"].dtype == torch.float32
-    assert set(state) == {"step", "exp_avg", "exp_avg_sq"}  # torch Adam's keys: checkpoints move between forms
+    assert set(state) == {"step", "exp_avg", "exp_avg_sq"}
+    assert state["step"].device.type == "meta" and state["step"].dtype == torch.float32
 
 
 @pytest.mark.parametrize("kw, key", [

@@ -18,9 +18,9 @@ output columns) step differently. ``TF1Adam`` sets that eps' before every step a
 
 That eps' is a Python float computed from the step count, which the fused kernel takes as a
 constant: on a GPU reading the count is a host sync every step, and a CUDA graph would replay
-step 1's eps' forever. So off the CPU, and wherever a group is ``capturable``, the step runs TF's
-formula itself on device tensors (``tf1_adam_update``): the step count stays a tensor, no host
-value is read, and the state keeps torch Adam's keys, so checkpoints move between the two forms.
+step 1's eps' forever. So off the CPU the step runs TF's formula itself on device tensors
+(``tf1_adam_update``, capturable): the step count stays a tensor, no host value is read, and the
+state keeps torch Adam's keys, so checkpoints move between the two forms and between devices.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class TF1Adam(torch.optim.Adam):
     @torch.no_grad()
     def step(self, closure=None):
         assert closure is None, "TF1Adam takes no closure"
-        if any(g["capturable"] or any(p.device.type != "cpu" for p in g["params"]) for g in self.param_groups):
+        if any(p.device.type != "cpu" for g in self.param_groups for p in g["params"]):
             for group in self.param_groups:
                 self._device_step(group)
             return None
