@@ -34,7 +34,7 @@ def test_paper_widths_group_into_three_runs():
     assert width_groups(PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, 20) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]]
     assert width_groups((3,), (4,), 6) == [[0]]
     groups = width_groups((4, 1, 6, 2, 3), (2, 3, 4, 5, 6), 6)  # any order: runs of consecutive branches
-    assert sum(groups, []) == [0, 1, 2, 3, 4] and len(groups) <= 3
+    assert [i for group in groups for i in group] == [0, 1, 2, 3, 4] and len(groups) <= 3
 
 
 def test_merged_equals_branches_at_the_paper_filter_counts():
