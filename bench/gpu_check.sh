@@ -14,7 +14,9 @@
 #   DEVICE=cpu bench/gpu_check.sh            # the same steps at tiny sizes on a CPU (checks the script)
 #   PYTHON=/path/to/python SEQGAN_DATA_DIR=/path/to/data bench/gpu_check.sh
 # Without the paper's oracle file (SEQGAN_DATA_DIR/oracle/seqgan_oracle_params.npz) step 4 runs
-# a random oracle of the same sizes: the same timings, other numbers.
+# a random oracle of the same sizes: the same timings, other numbers. Wheels in .whl/ (mido, which
+# the H200 image lacks and seqgan.corpus imports) are installed to /tmp/site first; the script
+# stops at once, with the missing module in the report, if seqgan.train does not import.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEVICE=${DEVICE:-cuda}
@@ -28,6 +30,10 @@ RUNS=$(mktemp -d)
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 : > "$LOG"
 START=$SECONDS
+if compgen -G ".whl/*.whl" > /dev/null; then
+    $PYTHON -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl >> "$LOG" 2>&1 \
+        && export PYTHONPATH=$PYTHONPATH:/tmp/site
+fi
 
 if [ "$DEVICE" = cpu ]; then  # tiny: the script's own check, not a measurement
     BENCH_ARGS="--smoke --threads 1"
@@ -77,6 +83,10 @@ say "- device $DEVICE; python $PYTHON"
 say ""
 say "## Steps"
 say ""
+if ! $PYTHON -c "import seqgan.train" >> "$LOG" 2>&1; then
+    say "- seqgan.train does not import: $(tail -1 "$LOG") (carry the wheel in .whl/, see bench/README.md)"
+    exit 1
+fi
 
 # 1. CUDA tests (skipped on a CPU); inductor's bf16 D step, one process a mode
 step "CUDA tests" $T_TESTS $PYTHON -m pytest -q -rs -p no:cacheprovider -k "cuda or tf32" \
