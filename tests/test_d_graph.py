@@ -225,3 +225,18 @@ def test_cuda_bf16_graph_runs_at_the_paper_filter_counts():
     loss = train_discriminator_graphed(d, adam(d.parameters(), 1e-4), real, fake, epochs=2, batch_size=64, bf16=True)
     assert math.isfinite(loss)
     assert all(not torch.equal(before[k], v) for k, v in d.state_dict().items())
+
+
+def test_a_discriminator_copy_gets_its_own_step_and_none_outlives_its_discriminator():
+    import gc
+
+    d = small_d()
+    real = torch.randint(0, 30, (8, 12))
+    train_discriminator_graphed(d, adam(d.parameters(), 1e-2), real, real, 1, 4, False)
+    twin = copy.deepcopy(d)
+    train_discriminator_graphed(twin, adam(twin.parameters(), 1e-2), real, real, 1, 4, False)
+    assert d_graph._STEPS[twin] is not d_graph._STEPS[d]
+    n = len(d_graph._STEPS)
+    del twin
+    gc.collect()
+    assert len(d_graph._STEPS) == n - 1

@@ -71,7 +71,9 @@ class DStep:
     def __init__(self, discriminator: Discriminator, optimizer: torch.optim.Optimizer, num_rows: int, seq_len: int,
                  batch_size: int, bf16: bool):
         device = discriminator.out.weight.device
-        self.discriminator, self.optimizer, self.bf16, self.device = discriminator, optimizer, bf16, device
+        # weak: this object is the value of _STEPS, whose key is the discriminator
+        self._discriminator = weakref.ref(discriminator)
+        self.optimizer, self.bf16, self.device = optimizer, bf16, device
         self.seqs = torch.zeros(num_rows, seq_len, dtype=torch.long, device=device)  # (N, T)
         self.labels = torch.zeros(num_rows, dtype=torch.long, device=device)  # (N,)
         self.order = torch.zeros(num_rows, dtype=torch.long, device=device)  # (N,): this epoch's permutation
@@ -84,6 +86,12 @@ class DStep:
         self.steps_per_epoch = sum(k for _, k in self.plan)
         self.graphs: list[torch.cuda.CUDAGraph] | None = None
         self.tensors = self._tensors()
+
+    @property
+    def discriminator(self) -> Discriminator:
+        d = self._discriminator()
+        assert d is not None, "DStep: its discriminator is gone"
+        return d
 
     def _tensors(self) -> list[int]:
         """Addresses of what a graph reads and writes outside its own pool: the weights and the optimiser state."""
