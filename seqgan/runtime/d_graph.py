@@ -130,8 +130,6 @@ class DStep:
 
     def capture(self, warmup: int = 3) -> None:
         """Capture one CUDA graph per minibatch size, after ``warmup`` eager steps that change nothing saved."""
-        for group in self.optimizer.param_groups:
-            group["capturable"] = True  # Adam's step then reads its count on the device (fused: as before)
         params = list(self.discriminator.parameters())
         saved_params = [p.detach().clone() for p in params]
         saved_state = {p: {k: v.clone() if torch.is_tensor(v) else v for k, v in self.optimizer.state[p].items()}
@@ -161,6 +159,8 @@ class DStep:
                         v.zero_()
         torch.set_rng_state(rng[0])
         torch.cuda.set_rng_state(rng[1], self.device)
+        for group in self.optimizer.param_groups:  # Adam refuses a capture otherwise (its fused kernel is capturable)
+            group["capturable"] = True
         self.graphs = []
         for rows, _ in self.plan:
             graph = torch.cuda.CUDAGraph()
