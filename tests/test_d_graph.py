@@ -4,6 +4,7 @@ cannot hold is refused in one line; on CUDA, capture and replay equal eager to r
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 
@@ -240,3 +241,84 @@ def test_a_discriminator_copy_gets_its_own_step_and_none_outlives_its_discrimina
     del twin
     gc.collect()
     assert len(d_graph._STEPS) == n - 1
+
+
+@pytest.fixture
+def stand_in_graphs(monkeypatch):
+    """CUDA graphs stood in for on the CPU: a 'capture' runs its step eagerly and then puts back
+    everything the step changed (a real capture runs nothing), and a replay runs the captured step
+    again. What this checks is ``DStep.capture``'s bookkeeping: the warm-up changes nothing saved,
+    the graphs replay in the plan's order."""
+    class Graph:
+        def replay(self):
+            self.fn()
+
+    capturing = {}
+
+    @contextlib.contextmanager
+    def graph(g):
+        step = capturing["step"]
+        saved = ([p.detach().clone() for p in step.discriminator.parameters()],
+                 copy.deepcopy(step.optimizer.state_dict()), torch.get_rng_state(),
+                 step.loss_sum.clone(), step.offset.clone())
+        capturing["graph"] = g
+        yield
+        del capturing["graph"]
+        with torch.no_grad():
+            for p, v in zip(step.discriminator.parameters(), saved[0]):
+                p.copy_(v)
+        state = step.optimizer.state_dict()
+        for k, s in saved[1]["state"].items():
+            for name, v in s.items():
+                state["state"][k][name].copy_(v)
+        torch.set_rng_state(saved[2])
+        step.loss_sum.copy_(saved[3])
+        step.offset.copy_(saved[4])
+
+    real_step, real_capture = DStep.step, DStep.capture
+
+    def step(self, rows):
+        if "graph" in capturing:
+            capturing["graph"].fn = lambda: real_step(self, rows)
+        real_step(self, rows)
+
+    def capture(self, warmup=3):
+        capturing["step"] = self
+        real_capture(self, warmup)
+
+    class Stream:
+        def __init__(self, *a):
+            pass
+
+        def wait_stream(self, other):
+            pass
+
+    monkeypatch.setattr(DStep, "step", step)
+    monkeypatch.setattr(DStep, "capture", capture)
+    monkeypatch.setattr(d_graph, "_captures", lambda device: True)
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", Graph)
+    monkeypatch.setattr(torch.cuda, "graph", graph)
+    monkeypatch.setattr(torch.cuda, "Stream", Stream)
+    monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a: Stream())
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda *a: torch.get_rng_state())
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, *a: torch.set_rng_state(state))
+
+
+@pytest.mark.parametrize("epsilon_form", ["pytorch", "tf1"])
+def test_capture_bookkeeping_leaves_training_as_eager(stand_in_graphs, epsilon_form):
+    """With the stand-in graphs, warm-up (3 steps of each size), restore, capture and replays
+    train exactly as today's train_discriminator, dropout included, over two calls (the second
+    replays the graphs captured in the first)."""
+    real, fake = torch.randint(0, 15, (22, 12)), torch.randint(15, 30, (22, 12))
+    d_ref, d_new = small_d(), small_d()
+    opt_ref, opt_new = adam(d_ref.parameters(), 1e-2, epsilon_form), adam(d_new.parameters(), 1e-2, epsilon_form)
+    for call in range(2):
+        torch.manual_seed(20 + call)
+        want = train_discriminator(d_ref, opt_ref, real, fake, epochs=3, batch_size=16, bf16=False)
+        torch.manual_seed(20 + call)
+        got = train_discriminator_graphed(d_new, opt_new, real, fake, epochs=3, batch_size=16, bf16=False)
+        assert d_graph._STEPS[d_new].graphs is not None and len(d_graph._STEPS[d_new].graphs) == 2
+        assert got == want
+        assert_same_training(d_new, opt_new, d_ref, opt_ref)
+    assert all(group["capturable"] for group in opt_new.param_groups)

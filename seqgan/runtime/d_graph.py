@@ -172,6 +172,10 @@ class DStep:
         self.tensors = self._tensors()
 
 
+def _captures(device: torch.device) -> bool:
+    return device.type == "cuda"  # a test puts a stand-in for CUDA graphs here
+
+
 # discriminator -> its DStep, kept between calls (a run calls train_discriminator some 1,050 times)
 _STEPS: "weakref.WeakKeyDictionary[torch.nn.Module, DStep]" = weakref.WeakKeyDictionary()
 
@@ -207,7 +211,7 @@ def train_discriminator_graphed(
         step = _STEPS[discriminator] = DStep(discriminator, optimizer, len(seqs), seqs.shape[1], batch_size, bf16)
     step.seqs.copy_(seqs)
     step.labels.copy_(labels)
-    if step.device.type == "cuda" and step.graphs is None:
+    if _captures(step.device) and step.graphs is None:
         step.capture()
     for _ in range(epochs):
         step.loss_sum.zero_()
