@@ -31,8 +31,10 @@ from reference import rewards_looped  # noqa: E402  (tests/reference.py)
 from seqgan import metrics  # noqa: E402
 from seqgan.runtime.compiled import COMPILE_MODES  # noqa: E402
 from seqgan.config import Config  # noqa: E402
+from seqgan.discriminator import merged_convs  # noqa: E402
 from seqgan.penalty import PENALTIES  # noqa: E402
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
+from seqgan.runtime.d_graph import train_discriminator_graphed  # noqa: E402
 from seqgan.runtime.hardware import cpu_has_native_bf16  # noqa: E402
 from seqgan.build import adam, build_discriminator, build_generator, build_oracle  # noqa: E402
 from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator  # noqa: E402
@@ -275,6 +277,31 @@ def main() -> None:
             RESULTS[key]["compile_s"] = compile_s
             compiled_rows.append((f"2d. D epoch, 20,000 seqs, {tag}, compiled", key, tag))
 
+    # 2e. the same D epochs as CUDA graphs of the whole step (runtime/d_graph.py), merged convolutions
+    # (CUDA's default) and the 12 branches, on copies of D; the first call warms up and captures
+    # (timed apart). Eager on a CPU, where only --smoke runs it, so that the code cannot rot.
+    graph_rows = []
+    if DEVICE.type == "cuda" or mode == "smoke":
+        n = S["d_seqs"]
+        for tag, bf16, merge in (("fp32", False, None), ("bf16", True, None), ("fp32.branches", False, False)):
+            if bf16 and bf16_emulated:
+                continue
+            d_g = copy.deepcopy(d)
+            d_g.merge = merge
+            d_g_opt = adam(d_g.parameters(), CFG.discriminator.lr)
+            epoch = lambda d_g=d_g, d_g_opt=d_g_opt, bf16=bf16: train_discriminator_graphed(
+                d_g, d_g_opt, real[: n // 2], fake[: n // 2], 1, B, bf16)
+            t0 = time.perf_counter()
+            epoch()
+            sync()
+            capture_s = time.perf_counter() - t0
+            key = f"d_epoch.{tag}.graph"
+            bench(key, epoch, R, warmup=0, scale=D_SEQS / n, measured=f"{n} seqs, {-(-n // B)} steps",
+                  note=f"{'merged convs' if (merged_convs(DEVICE) if merge is None else merge) else '12 branches'}; "
+                       f"first call ({'capture' if DEVICE.type == 'cuda' else 'eager'}) {capture_s:.2f} s wall")
+            RESULTS[key].update(capture_s=capture_s, steps=-(-n // B))
+            graph_rows.append((f"2e. D epoch, 20,000 seqs, {tag.replace('.branches', '')}, graph", key, tag.split(".")[0]))
+
     # 2c. the D step: achieved GFLOP/s against the matrix-product floor and peak for each dtype, and a profile
     flop = d_step_flop(d, B, T)
     d_step = {}
@@ -387,11 +414,16 @@ def main() -> None:
             f"evaluation: {n_eval_pre} + {n_eval_adv} units": (n_eval_pre + n_eval_adv) * eval_unit,
         }
 
+    phases_g_step = {"fp32": e["g_step"], "bf16": e["g_step"] - e["g_step.score"] + e["score_subset.bf16"]}
     phases = {
         "fp32": protocol(e["mle_epoch"], e["sample_10k"], e["d_epoch.fp32"], e["g_step"], e["eval_unit"]),
         "bf16": protocol(e["mle_epoch"], e["sample_10k"], e["d_epoch.bf16"],
                          e["g_step"] - e["g_step.score"] + e["score_subset.bf16"], e["eval_unit"]),
     }
+    for tag in ("fp32", "bf16"):  # with D's step as a graph (2e); bf16's g-step scores in bf16 as above
+        if f"d_epoch.{tag}.graph" in e and DEVICE.type == "cuda":
+            phases[f"{tag} graph"] = protocol(e["mle_epoch"], e["sample_10k"], e[f"d_epoch.{tag}.graph"],
+                                              phases_g_step[tag], e["eval_unit"])
     if "public.d_epoch" in e:  # its evaluation: ours with the public sampler's time in place of ours
         phases["public-style"] = protocol(e["public.mle_epoch"], e["public.sample_10k"], e["public.d_epoch"],
                                           e["public.g_step"], e["eval_unit"] - e["sample_10k"] + e["public.sample_10k"])
@@ -439,6 +471,9 @@ def main() -> None:
         row("2b. D epoch, 20,000 seqs, bf16", "d_epoch.bf16"),
         *[row(label, key, f"{RESULTS[key]['median'] / RESULTS[f'd_epoch.{tag}']['median']:.2f}x eager")
           for label, key, tag in compiled_rows],
+        *[row(label, key, f"{1e3 * RESULTS[key]['median'] / RESULTS[key]['steps']:.3f} ms a step; "
+              f"{RESULTS[key]['median'] / RESULTS[f'd_epoch.{tag}']['median']:.2f}x row 2/2b")
+          for label, key, tag in graph_rows],
         *[row(f"2c. D step, batch {B}, gradient penalty {gp}", f"d_step.{gp}",
               f"{RESULTS[f'd_step.{gp}']['median'] / RESULTS['d_step.none']['median']:.1f}x none") for gp in PENALTIES],
         row("3. MLE epoch, 10,000 seqs", "mle_epoch"),
@@ -467,6 +502,7 @@ def main() -> None:
         "| --- |" + " ---: |" * len(phases),
         *[f"| {ph} | " + " | ".join(f"{phases[k][ph] / 3600:.2f}" for k in phases) + " |" for ph in phases["fp32"]],
         "| **total** | " + " | ".join(f"**{totals[k] / 3600:.2f}**" for k in phases) + " |",
+        "| total, minutes | " + " | ".join(f"{totals[k] / 60:.1f}" for k in phases) + " |",
         *public_lines,
         "", f"### Rollout scaling (complete + score, batch {sb}; work = N*T*(T-1)/2)", "",
         "| T | N | work | complete s | score s | total s | complete us/work | score us/work | total us/work |",

@@ -15,6 +15,8 @@ bf16     D training-step variants in bf16 against fp32, interleaved: autocast as
          widths 1-10 merged into one matrix product; and fp32 with the token-by-token windows
 windows  the backward of the unfolded windows over the 12 widths: unfold_backward against the
          shifted adds of seqgan.discriminator._Windows, fp32 and bf16
+merged   the D training step with the 12 branches against the merged width groups (discriminator.py,
+         ``merged_convs``), fp32 and bf16: whether the CPU should take the merged form too
 profile  torch.profiler's top operators of the D training step, fp32 and bf16 (the library's)
 gen      whether bf16 helps the generator: the logits pass of one sampling step over 10,000 rows,
          and the output-layer product of an MLE step, fp32 against bf16
@@ -304,9 +306,31 @@ def gen(repeats: int) -> None:
         print(f"generator, {k}: {1e3 * sec:.2f} ms")
 
 
+def merged(repeats: int) -> None:
+    torch.manual_seed(0)
+    seqs, labels = torch.randint(0, V, (B, T)), torch.randint(0, 2, (B,))
+    steps = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        for merge in (False, True):
+            torch.manual_seed(0)
+            d = Discriminator(V, T)
+            d.merge = merge
+            opt = torch.optim.Adam(d.parameters(), lr=1e-4, fused=True)
+
+            def step(d=d, opt=opt, bf16=dtype == torch.bfloat16):
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    loss = d.loss(seqs, labels)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            steps[f"{'merged width groups' if merge else '12 branches'}, {'bf16' if dtype == torch.bfloat16 else 'fp32'}"] = step
+    for k, sec in interleaved(steps, repeats).items():
+        print(f"D training step, {k}: {1e3 * sec:.1f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("parts", nargs="*", default=["gemm", "sampler", "dstep"], choices=["gemm", "sampler", "dstep", "compile", "bf16", "windows", "profile", "gen"])
+    ap.add_argument("parts", nargs="*", default=["gemm", "sampler", "dstep"], choices=["gemm", "sampler", "dstep", "compile", "bf16", "windows", "profile", "gen", "merged"])
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=25)
     ap.add_argument("--cpu-time", action="store_true", help="time this thread's CPU seconds, not wall time: on a "
@@ -324,7 +348,7 @@ def main() -> None:
     for part in args.parts:
         print(f"\n## {part}\n")
         {"gemm": gemm, "sampler": sampler, "dstep": dstep, "compile": compile_, "bf16": bf16, "windows": windows,
-         "profile": profile, "gen": gen}[part](args.repeats)
+         "profile": profile, "gen": gen, "merged": merged}[part](args.repeats)
 
 
 if __name__ == "__main__":

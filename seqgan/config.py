@@ -17,6 +17,7 @@ import yaml
 
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
 from .runtime.compiled import COMPILE_MODES
+from .runtime.hardware import CUDA_BF16_FASTER
 from .penalty import PENALTIES
 from .rows import TRAINED_BESIDE
 
@@ -122,8 +123,9 @@ class DiscriminatorConfig:
     lr: float = 1e-4
     """Adam learning rate."""
     precision: str = "auto"
-    """D's training and scoring: 'fp32', 'bf16' (autocast, fp32 master weights) or 'auto': bf16 where
-    the hardware computes it natively (CUDA from compute capability 8.0, CPUs with AVX512-BF16 or AMX), else fp32."""
+    """D's training and scoring: 'fp32', 'bf16' (autocast, fp32 master weights) or 'auto': the faster
+    where bf16 is native (bf16 on CPUs with AVX512-BF16 or AMX; fp32 on CUDA, measured faster there,
+    runtime/hardware.py), else fp32."""
     gradient_penalty: str = "none"
     """Penalty on D's input gradient in one-hot space (seqgan/penalty.py): 'none' (the paper), 'r1'
     (on real sequences, Mescheder et al. 2018), 'zero_gp' (zero-centred on real/generated interpolates,
@@ -133,7 +135,8 @@ class DiscriminatorConfig:
     compile: str = "none"
     """D's training step under torch.compile (seqgan/compiled.py): 'none' (eager), 'default',
     'reduce-overhead' (inductor plus CUDA graphs on a GPU) or 'max-autotune'. Agrees with eager to
-    rounding, not bit for bit; not with a gradient penalty or torchrun."""
+    rounding, not bit for bit; not with a gradient penalty or torchrun, nor with bf16 on CUDA. On
+    CUDA 'none' already runs D's step as a captured CUDA graph (runtime/d_graph.py)."""
 
 
 @dataclass
@@ -449,6 +452,12 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'discriminator.compile': one of {', '.join(COMPILE_MODES)}, got {cfg.discriminator.compile!r}")
     if cfg.discriminator.compile != "none" and cfg.discriminator.gradient_penalty != "none":
         raise ConfigError("key 'discriminator.compile': a compiled D step takes no gradient penalty (its double backward); set one of them to 'none'")
+    d_bf16 = cfg.discriminator.precision == "bf16" or (cfg.discriminator.precision == "auto" and CUDA_BF16_FASTER)
+    if cfg.discriminator.compile != "none" and cfg.device.startswith("cuda") and d_bf16:
+        raise ConfigError(
+            "key 'discriminator.compile': in bf16 on CUDA inductor's D step crashed ('misaligned address', issue 24); "
+            "set discriminator.precision: fp32, or compile: none (D's step then runs as a captured CUDA graph)"
+        )
     if cfg.dist_backend not in ("auto", "gloo", "nccl"):
         raise ConfigError(f"key 'dist_backend': 'auto', 'gloo' or 'nccl', got {cfg.dist_backend!r}")
     if cfg.dist_timeout <= 0:

@@ -7,7 +7,14 @@ token embedding 64; convolutions of widths 1-10, 15 and 20 with 100, 200, 200, 2
 probability 0.75, not drop probability 0.75 as some ports ship); a two-way output layer with L2
 penalty 0.2 on its weights and bias (``tf.nn.l2_loss``: half the sum of squares).
 
-Shapes: B batch, T sequence length, E embedding, F total filters.
+On CUDA the 12 convolutions run merged into a few width groups (``merged_convs``): one matrix
+product per group, the narrower filters' weights zero-padded to the group's widest width and
+their positions past their own valid length masked before the max-pool. That changes rounding
+(the zero products join the sums), not results; the parameters and the state dict are the 12
+branches' own, so checkpoints load either way.
+
+Shapes: B batch, T sequence length, E embedding, F total filters, L window positions of a group,
+N filters of a group.
 """
 
 from __future__ import annotations
@@ -62,6 +69,43 @@ class _Windows(torch.autograd.Function):
         return grad_x.to(ctx.dtype), None
 
 
+def merged_convs(device: torch.device) -> bool:
+    """Whether D's convolutions run as merged width groups on ``device`` (``Discriminator.merge``).
+
+    On CUDA a D step is bound by kernel launches, and 3 groups launch a quarter of the 12
+    branches' kernels for 1.7x their arithmetic at the paper's sizes. On the CPU the arithmetic
+    counts: the merged form measured slower there (bench/micro.py merged; docs/performance.md).
+    """
+    return device.type == "cuda"
+
+
+def width_groups(filter_sizes: tuple[int, ...], num_filters: tuple[int, ...], seq_len: int,
+                 max_groups: int = 3) -> list[list[int]]:
+    """Branch indices split into at most ``max_groups`` runs of consecutive branches, the split
+    that needs the fewest multiply-adds once each run is padded to its widest filter and covers
+    the window positions of its narrowest one (the paper's widths: [1-5], [6-10], [15, 20])."""
+    k = len(filter_sizes)
+
+    def cost(i: int, j: int) -> int:  # branches i..j-1 as one group, per embedding unit and row
+        widths = filter_sizes[i:j]
+        return sum(num_filters[i:j]) * max(widths) * (seq_len - min(widths) + 1)
+
+    # best[g][j]: the cheapest split of the first j branches into g groups, and where its last group starts
+    best = [{0: (0, 0)}] + [{} for _ in range(max_groups)]
+    for g in range(1, max_groups + 1):
+        for j in range(1, k + 1):
+            options = [(best[g - 1][i][0] + cost(i, j), i) for i in range(j) if i in best[g - 1]]
+            if options:
+                best[g][j] = min(options)
+    g = min(range(1, max_groups + 1), key=lambda g: best[g][k][0] if k in best[g] else float("inf"))
+    groups, j = [], k
+    while j > 0:
+        i = best[g][j][1]
+        groups.insert(0, list(range(i, j)))
+        j, g = i, g - 1
+    return groups
+
+
 def output_l2(weight: torch.Tensor, bias: torch.Tensor, l2_reg: float) -> torch.Tensor:
     """The paper's L2 term on D's output layer: ``l2_reg`` times half the sum of squares of its
     weight (2, F) and bias (2,), as ``tf.nn.l2_loss``."""
@@ -93,6 +137,14 @@ class Discriminator(nn.Module):
         self.embedding = nn.Embedding(vocab_size, emb_dim)
         self.convs = nn.ModuleList(nn.Conv1d(emb_dim, n, w) for w, n in zip(filter_sizes, num_filters))
         total = sum(num_filters)
+        self.merge: bool | None = None  # None: merged width groups where merged_convs(device) says so
+        self.groups = width_groups(tuple(filter_sizes), tuple(num_filters), seq_len)
+        for g, group in enumerate(self.groups):
+            # True where a filter's window runs past the sequence end: masked before the max (L, N)
+            widths = [filter_sizes[i] for i in group]
+            positions = torch.arange(seq_len - min(widths) + 1)[:, None]
+            limits = torch.tensor([seq_len - filter_sizes[i] for i in group for _ in range(num_filters[i])])
+            self.register_buffer(f"past_end{g}", positions > limits[None, :], persistent=False)
         self.highway = Highway(total)
         self.dropout = nn.Dropout(p=1.0 - dropout_keep)
         self.out = nn.Linear(total, 2)
@@ -120,6 +172,8 @@ class Discriminator(nn.Module):
         low_precision = torch.amp.is_autocast_available(device_type) and torch.is_autocast_enabled(device_type)
         if low_precision:
             x = x.to(torch.get_autocast_dtype(device_type))
+        if self.merge if self.merge is not None else merged_convs(x.device):
+            return self._merged_features(x)
         b = x.shape[0]
         pooled = []
         for conv in self.convs:
@@ -132,6 +186,25 @@ class Discriminator(nn.Module):
                 weight = conv.weight.reshape(n, e * w)
             z = torch.addmm(conv.bias, windows.reshape(-1, e * w), weight.t())
             pooled.append(F.relu(z.view(b, -1, n)).amax(dim=1))  # (B, n)
+        return torch.cat(pooled, dim=1)
+
+    def _merged_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``features`` with one matrix product per width group: (B, T, E) -> (B, F), the same
+        values to rounding. The padded weight is built from the parameters on every call, so its
+        padding is no parameter and gets no gradient (F.pad's backward drops it)."""
+        b, t, e = x.shape
+        pooled = []
+        for g, group in enumerate(self.groups):
+            convs = [self.convs[i] for i in group]
+            widths = [conv.weight.shape[2] for conv in convs]
+            w, length = max(widths), t - min(widths) + 1
+            windows = F.pad(x, (0, 0, 0, w - min(widths))).unfold(1, w, 1)  # (B, L, E, W), conv1d's layout
+            weight = torch.cat([F.pad(conv.weight, (0, w - conv.weight.shape[2])) for conv in convs])  # (N, E, W)
+            bias = torch.cat([conv.bias for conv in convs])  # (N,)
+            n = weight.shape[0]
+            z = torch.addmm(bias, windows.reshape(b * length, e * w), weight.reshape(n, e * w).t())
+            z = z.view(b, length, n).masked_fill(getattr(self, f"past_end{g}"), float("-inf"))  # (B, L, N)
+            pooled.append(F.relu(z).amax(dim=1))  # (B, N)
         return torch.cat(pooled, dim=1)
 
     def forward(self, seqs: torch.Tensor) -> torch.Tensor:

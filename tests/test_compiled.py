@@ -100,11 +100,47 @@ def test_bf16_compiled_step_uses_autocast_inside_the_graph(compile_calls):
 @pytest.mark.parametrize("overrides, needle", [
     ({"compile": "cudagraphs"}, "key 'discriminator.compile': one of none, default, reduce-overhead, max-autotune"),
     ({"compile": "default", "gradient_penalty": "r1"}, "a compiled D step takes no gradient penalty"),
+    ({"compile": "reduce-overhead", "precision": "bf16", "device": "cuda"}, "key 'discriminator.compile': in bf16 on CUDA"),
+    ({"compile": "default", "precision": "bf16", "device": "cuda:1"}, "key 'discriminator.compile': in bf16 on CUDA"),
 ])
 def test_bad_compile_settings_are_one_line(overrides, needle):
+    overrides = dict(overrides)
+    device = overrides.pop("device", "cpu")
     with pytest.raises(ConfigError) as err:
-        config_from_dict({"discriminator": overrides})
+        config_from_dict({"discriminator": overrides, "device": device})
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("mode", [m for m in compiled.COMPILE_MODES if m != "none"])
+def test_every_mode_is_accepted_in_fp32_on_cuda_and_in_bf16_on_the_cpu(mode):
+    config_from_dict({"discriminator": {"compile": mode, "precision": "fp32"}, "device": "cuda"})
+    config_from_dict({"discriminator": {"compile": mode, "precision": "bf16"}, "device": "cpu"})
+    config_from_dict({"discriminator": {"compile": mode}, "device": "cuda"})  # 'auto' is fp32 on CUDA
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead", "max-autotune-no-cudagraphs"])
+def test_cuda_bf16_compile_at_the_paper_filter_counts(mode):
+    """The check behind the bf16 refusal in config.validate: inductor's bf16 D step at the paper's
+    1,720 filters (merged width groups, CUDA's default), forward and backward, three steps. It
+    crashed with 'misaligned address' at issue 24's commit; bench/gpu_check.sh runs it in a process
+    of its own (a CUDA error ends the process) and reports whether the refusal can go."""
+    from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
+
+    torch.manual_seed(0)
+    d = Discriminator(5000, 20, filter_sizes=PAPER_FILTER_SIZES, num_filters=PAPER_NUM_FILTERS).cuda()
+    opt = adam(d.parameters(), 1e-4)
+    loss_fn = torch.compile(d.loss, mode=mode, dynamic=False)
+    seqs, labels = torch.randint(0, 5000, (64, 20), device="cuda"), torch.randint(0, 2, (64,), device="cuda")
+    for _ in range(3):
+        compiled.mark_step(seqs.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = loss_fn(seqs, labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    torch.cuda.synchronize()
+    assert torch.isfinite(loss).item()
 
 
 def test_an_unknown_mode_is_refused_by_the_function_too():

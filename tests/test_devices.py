@@ -60,11 +60,15 @@ def test_sampling_chunk_per_device():
 
 
 @pytest.mark.parametrize("capability, native", [((7, 0), False), ((7, 5), False), ((8, 0), True), ((9, 0), True)])
-def test_auto_precision_on_cuda_needs_native_bf16(monkeypatch, capability, native):
+@pytest.mark.parametrize("bf16_faster", [False, True])
+def test_auto_precision_on_cuda_picks_the_faster_and_needs_native_bf16(monkeypatch, capability, native, bf16_faster):
     # is_bf16_supported() says True on a V100 or T4 too (emulated), so it must not decide
+    from seqgan.runtime import hardware
+
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: capability)
-    assert use_bf16("auto", torch.device("cuda")) is native
+    monkeypatch.setattr(hardware, "CUDA_BF16_FASTER", bf16_faster)
+    assert use_bf16("auto", torch.device("cuda")) is (native and bf16_faster)
     assert use_bf16("fp32", torch.device("cuda")) is False and use_bf16("bf16", torch.device("cuda")) is True
 
 
@@ -100,3 +104,17 @@ def test_nll_oracle_reads_its_sum_once_and_equals_the_per_batch_sum(monkeypatch)
     calls = _count_item_calls(monkeypatch)
     assert oracle.nll(seqs, batch_size=8) == want
     assert len(calls) == 1
+
+
+def test_exact_fp32_turns_tf32_off_on_cuda_only():
+    from seqgan.runtime.hardware import exact_fp32
+
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        exact_fp32(torch.device("cpu"))
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+        exact_fp32(torch.device("cuda"))
+        assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved

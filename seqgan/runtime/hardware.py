@@ -42,12 +42,22 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+# 'auto' on a GPU takes bf16 only once it is measured faster there: on an H200 a D step took 11.1 ms
+# in bf16 against 7.7 ms in fp32 (issue 24, torch 2.11, eager). bench/gpu_check.sh measures both
+# on the captured path; flip this where bf16 wins, on GPUs with native bf16 (capability 8.0 on).
+CUDA_BF16_FASTER = False
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
-    """Whether D runs under bf16 autocast. Without native bf16 a CPU emulates it, ~100x slower."""
+    """Whether D runs under bf16 autocast: 'auto' takes the faster of the two where bf16 is native.
+
+    Without native bf16 a CPU emulates it, ~100x slower; on an AMX or AVX512-BF16 CPU bf16 is
+    faster (docs/performance.md). On a GPU fp32 measured faster (``CUDA_BF16_FASTER``).
+    """
     if precision != "auto":
         return precision == "bf16"
     if device.type == "cuda":  # native bf16 from Ampere (compute capability 8.0) on; is_bf16_supported counts emulation
-        return torch.cuda.get_device_capability(device) >= (8, 0)
+        return CUDA_BF16_FASTER and torch.cuda.get_device_capability(device) >= (8, 0)
     return cpu_has_native_bf16()
 
 
@@ -66,3 +76,14 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return version  # an installed package, not a checkout
     return f"{version} ({commit}{'+changes' if changed else ''})"
+
+
+def exact_fp32(device: torch.device) -> None:
+    """fp32 means fp32 on ``device``: no TF32 in cuDNN (G's LSTM) or in the matrix products (CUDA).
+
+    The authors' TensorFlow 1 code ran in fp32; PyTorch lets cuDNN use TF32 by default (10-bit
+    mantissas on Ampere and later). Process-wide, as torch.backends is.
+    """
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
