@@ -162,12 +162,17 @@ def test_a_finished_run_is_reused_only_if_the_command_would_have_made_it(tmp_pat
 
 
 class _FinishedRun:
-    """A stand-in for a ``seqgan train`` process that has already written its results."""
+    """A stand-in for a ``seqgan train`` process that has already written its config.yaml (as
+    ``seqgan train`` writes it: the config with the command's settings) and its results."""
 
     def __init__(self, argv, stdout, stderr, env, started):
+        import yaml
+
         run_dir = Path(argv[argv.index("--run-dir") + 1])
         seed = int(argv[argv.index("--seed") + 1])
         run_dir.mkdir(parents=True, exist_ok=True)
+        sets = [f"seed={seed}", *(b for a, b in zip(argv, argv[1:]) if a == "--set")]
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(load_config(argv[4], sets).to_dict(), sort_keys=False))
         rows = {row: {"nll_oracle": 9.0 + i + 0.1 * seed, "nll_test": 8.0 + 0.1 * seed}
                 for i, row in enumerate(TABLE1_ROWS)}
         (run_dir / "results.json").write_text(json.dumps({"rows": rows}))
@@ -196,10 +201,14 @@ def test_table1_on_one_gpu_sends_the_device_to_every_run_and_divides_threads_ove
         assert argv[argv.index("--seed") + 1] == str(seed)
         sets = [b for a, b in zip(argv, argv[1:]) if a == "--set"]
         assert "device=cuda" in sets and sets[-1] == "threads=5" and env["OMP_NUM_THREADS"] == "5"
-        assert load_config(str(SMOKE), sets).device == "cuda"  # the config.yaml that run writes
+        assert "\ndevice: cuda\n" in (out / f"seed{seed}" / "config.yaml").read_text()
     summary = json.loads((out / "table1.json").read_text())
     assert summary["device"] == "cuda" and summary["jobs"] == 3 and "--device cuda" in summary["command"]
     mle = next(r for r in summary["rows"] if r["row"] == "MLE")
     assert mle["nll_oracle_mean"] == pytest.approx(10.1) and mle["nll_oracle_std"] == pytest.approx(0.1)
     assert mle["p_seeds"] < 1e-3
     assert "device cuda, 3 run(s) at a time" in (out / "table1.md").read_text()
+    # a second invocation reuses the runs, and the table still says how they were trained
+    assert cli.main(["experiment", "table1", "--config", str(SMOKE), "--seeds", "0,1,2", "--jobs", "1",
+                     "--out", str(out)]) == 0
+    assert len(started) == 3 and "device cuda, 3 run(s) at a time" in (out / "table1.md").read_text()

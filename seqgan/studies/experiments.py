@@ -62,7 +62,9 @@ def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, o
         "command": f"seqgan experiment table1 --config {config} --seeds {','.join(map(str, seeds))} --budget {budget}"
                    + (f" --device {device}" if device else "") + "".join(f" --set {o}" for o in overrides),
         "seeds": seeds, "budget": budget,
-        "jobs": previous.get("jobs", jobs), "device": previous.get("device", final_cfg.device),
+        # reused runs: what trained them, where their summary says (older summaries do not)
+        "jobs": previous.get("jobs") if previous else jobs,
+        "device": previous.get("device") if previous else final_cfg.device,
         # every run reused: the machine that trained them, as wall_time keeps their wall time
         "machine": previous.get("machine", _machine(final_cfg.device)), "wall_seconds": round(wall, 1),
         "note": previous.get("note", ""),
@@ -125,8 +127,9 @@ def _write_table1(out: Path, summary: dict) -> None:
         f"Seeds: {', '.join(map(str, summary['seeds']))}; budget {summary['budget']} "
         f"(MLE pre-training {summary['train']['pretrain_g_epochs']} epochs, D pre-training {summary['train']['pretrain_d_steps']} sets, "
         f"{summary['train']['rounds']} adversarial rounds; every row trains for the same rounds from the same pre-trained G)  ",
-        f"Machine: {summary['machine']}; device {summary.get('device', 'cpu')}, "
-        f"{summary.get('jobs', 1)} run(s) at a time; wall time {summary['wall_seconds'] / 60:.1f} min"
+        f"Machine: {summary['machine']}; "
+        + (f"device {summary['device']}, {summary['jobs']} run(s) at a time; " if summary.get("device") else "")
+        + f"wall time {summary['wall_seconds'] / 60:.1f} min"
         + (f" ({summary['note']})" if summary.get("note") else ""), "",
         *lines, "",
         f"Order by mean NLL-oracle (lower is better): {' < '.join(summary['order_by_nll_oracle'])}. "
