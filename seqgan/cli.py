@@ -228,7 +228,7 @@ def _experiment_table1(args) -> int:
     overrides = _sweep_overrides(args)
     config = args.config or _default_table1_config(args.data_dir)
     out = Path(args.out)
-    experiments.table1(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides)
+    experiments.table1(config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides, device=args.device)
     print((out / "table1.md").read_text(encoding="utf-8"))
     return 0
 
@@ -411,6 +411,8 @@ def _add_experiment_parsers(sub) -> None:
     _add_sweep_flags(p, budget, config=None, config_help="YAML config (default: the paper preset when the data "
                                                           "directory has its oracle, else synthetic_quick)")
     _add_seeds_flag(p)
+    p.add_argument("--device", help="cpu, cuda or cuda:N for every run (as --set device=...); on one GPU the "
+                                    "--jobs runs share it, one computing while another waits on the host")
     _add_out_flag(p, "results/table1")
     p.set_defaults(func=_experiment_table1)
 

@@ -101,8 +101,17 @@ class _LinearCrossEntropy(torch.autograd.Function):
 def sampling_chunk(device: torch.device) -> int:
     """Rows of logits computed at once when sampling: 256 on a CPU, where (256, V) stays in cache
     (``bench/micro.py sampler``); on an accelerator every chunk costs ~36 kernel launches, so
-    16,384 rows (a 328 MB chunk of logits at V = 5,000) cover a sample of 10,000 or a g-step's
-    19,456 rollout rows in one or two."""
+    32,768 rows (a 655 MB chunk of logits at V = 5,000) cover a sample of 10,000 or a g-step's
+    19,456 rollout rows in one."""
+    return 256 if device.type == "cpu" else 32_768
+
+
+def loss_chunk(device: torch.device) -> int:
+    """Rows of the output layer's loss (``_LinearCrossEntropy``) computed at once: 256 on a CPU, where
+    (256, V) logits stay in cache; on an accelerator each chunk costs ~15 kernel launches (about 240
+    a batch of 64 x 20 rows in 256-row chunks), so 16,384 rows, a whole batch of 64 sequences up to
+    T = 256, go in one (a 328 MB chunk at V = 5,000). One chunk adds the weight gradient in one
+    product instead of a sum over chunks: the rounding changes, not the result."""
     return 256 if device.type == "cpu" else 16_384
 
 
@@ -184,12 +193,14 @@ class Generator(nn.Module):
         hidden, _ = self.lstm(self.embedding(self._inputs(seqs)))  # (T, B, H)
         return hidden.transpose(0, 1).reshape(-1, hidden.shape[-1])
 
-    def weighted_nll(self, seqs: torch.Tensor, weights: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    def weighted_nll(self, seqs: torch.Tensor, weights: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         """sum_{b,t} weights[b, t] * -log G(y_t | y_<t) for ``seqs`` and ``weights`` (B, T).
 
-        The fused, cache-sized path when gradients are wanted (see ``_LinearCrossEntropy``).
+        The fused path when gradients are wanted (see ``_LinearCrossEntropy``), ``chunk`` rows at a
+        time (default ``loss_chunk``: cache-sized on a CPU, the whole batch on an accelerator).
         """
         hidden = self._hidden(seqs)
+        chunk = chunk or loss_chunk(hidden.device)
         targets, row_weights = seqs.reshape(-1), weights.reshape(-1).to(hidden.dtype)
         if not torch.is_grad_enabled():
             logp = F.log_softmax(self.out(hidden), dim=-1).gather(1, targets.unsqueeze(1)).squeeze(1)
@@ -251,7 +262,7 @@ class Generator(nn.Module):
         hidden = torch.stack(hiddens, dim=1).reshape(b * t_len, -1)  # rows in (B, T) order
         weights = self.token_mask(seqs) if mask is None else mask.to(torch.float32)
         loss = _LinearCrossEntropy.apply(
-            hidden, self.out.weight, self.out.bias, seqs.reshape(-1), weights.reshape(-1), 256,
+            hidden, self.out.weight, self.out.bias, seqs.reshape(-1), weights.reshape(-1), loss_chunk(hidden.device),
         ) / weights.sum().clamp(min=1.0)
         return loss, torch.stack(replaced, dim=1) if replaced else torch.zeros(b, 0, dtype=torch.bool)
 
@@ -307,4 +318,5 @@ class Generator(nn.Module):
             total += (token_nll * weights).sum()
             count += weights.sum()
         self.train(was_training)
-        return total.item() / max(count.item(), 1.0)
+        total, count = torch.stack([total, count]).tolist()  # one host read
+        return total / max(count, 1.0)

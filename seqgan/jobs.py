@@ -59,8 +59,14 @@ def check_finished_run(run_dir: Path, cmd: list[str]) -> None:
 
 
 def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> int:
-    """Run ``seqgan train`` commands, ``jobs`` at a time, with threads = cores / jobs each, unless a
-    command sets ``threads`` itself.
+    """Run ``seqgan train`` commands, ``jobs`` at a time, with threads = cores // jobs each (at least
+    one), unless a command sets ``threads`` itself.
+
+    The same division serves runs that share one GPU (``--set device=cuda``): such a run needs few
+    intra-op threads, but its host thread launches every kernel and must not wait for a core.
+    cores // jobs keeps all runs' threads within the cores (16 cores, 3 jobs: 5 threads each),
+    where torch's default (every core, in every run) would oversubscribe them and stall each
+    other's launches. With more jobs than cores the runs share cores, and fewer jobs go faster.
 
     A run whose directory holds results is skipped, if its settings are the command's
     (``check_finished_run``); one with a checkpoint is resumed. Each run's

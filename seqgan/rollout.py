@@ -9,7 +9,8 @@ generator, and the r = 0.8 delayed update that its ``update_params`` writes buil
 nothing runs. r = 0.8 here runs that intended update.
 
 Everything is batched: one teacher-forced pass gives the state after every prefix, the N x (T-1)
-completions of the whole batch are sampled together, and D scores them in large batches.
+completions of the whole batch are sampled together, and D scores them in large batches (on an
+accelerator all of a g-step's rows in one, ``score_batch``).
 Rows are ordered by prefix length, so at each step the rows that still need a token are one
 contiguous slice and logits are computed for those rows only: work grows as N * T^2 / 2,
 sequential depth as T.
@@ -86,9 +87,24 @@ class RolloutPolicy(nn.Module):
 Scorer = Callable[[torch.Tensor], torch.Tensor]  # (M, T) token ids -> (M,) rewards in [0, 1]
 
 
+def score_batch(device: torch.device, batch_size: int, seq_len: int) -> int:
+    """Sequences D scores at once on ``device``: ``batch_size`` (``train.score_batch_size``) on a CPU,
+    where larger batches fall out of cache; on an accelerator, where each batch costs a forward
+    pass of launches, up to 2**19 tokens (26,214 rows at T = 20): a g-step's 19,520 rows
+    (64 x 19 prefixes x 16 rollouts, and the 64 samples) are one batch. D scores each row alone,
+    so only the batching changes, not the scores."""
+    return batch_size if device.type == "cpu" else max(batch_size, 2**19 // max(seq_len, 1))
+
+
 def discriminator_scorer(discriminator: Discriminator, *, batch_size: int = 512, bf16: bool = False) -> Scorer:
-    """SeqGAN's reward: D's probability that a whole sequence is real."""
-    return lambda seqs: discriminator.prob_real(seqs, batch_size=batch_size, bf16=bf16)
+    """SeqGAN's reward: D's probability that a whole sequence is real, in batches of ``score_batch``."""
+    weight = next(discriminator.parameters(), None)  # a stand-in that scores like D may have none
+
+    def score(seqs: torch.Tensor) -> torch.Tensor:
+        device = seqs.device if weight is None else weight.device
+        return discriminator.prob_real(seqs, batch_size=score_batch(device, batch_size, seqs.shape[1]), bf16=bf16)
+
+    return score
 
 
 class BleuScorer:
@@ -124,15 +140,16 @@ def rewards_from_completions(
 ) -> torch.Tensor:
     """Q values (B, T) from fixed completions (T-1, N, B, T); reward [b, t-1] belongs to y_t.
 
-    ``scorer`` is D (scored in batches of ``batch_size``) or any function of whole sequences.
+    ``scorer`` is D (scored in batches of ``score_batch``: ``batch_size`` on a CPU) or any function of
+    whole sequences. The completions and the samples go to the scorer in one call, R + B rows.
     """
     if hasattr(scorer, "prob_real"):  # D, or anything that scores like it
         scorer = discriminator_scorer(scorer, batch_size=batch_size, bf16=bf16)
     t_minus_1, n, b, t_len = completions.shape
     assert samples.shape == (b, t_len) and t_minus_1 == t_len - 1, (tuple(samples.shape), tuple(completions.shape))
-    scores = scorer(completions.reshape(-1, t_len))
-    q_prefix = scores.view(t_minus_1, n, b).mean(dim=1).t()  # (B, T-1)
-    q_last = scorer(samples).unsqueeze(1)  # (B, 1)
+    scores = scorer(torch.cat([completions.reshape(-1, t_len), samples]))  # (R + B,)
+    q_prefix = scores[:-b].view(t_minus_1, n, b).mean(dim=1).t()  # (B, T-1)
+    q_last = scores[-b:].unsqueeze(1)  # (B, 1)
     return torch.cat([q_prefix, q_last], dim=1)
 
 

@@ -21,10 +21,10 @@ SWEEP_DEFAULTS = {"budget": 1.0, "jobs": JOBS, "set": None, "data_dir": None}
 EXPERIMENTS = {
     "table1": (
         ["--config", "c.yaml", "--seeds", "0,1", "--budget", "0.5", "--jobs", "3", "--set", "a=1", "--set", "b=2",
-         "--data-dir", "d", "--out", "o"],
+         "--data-dir", "d", "--device", "cuda", "--out", "o"],
         {"config": "c.yaml", "seeds": "0,1", "budget": 0.5, "jobs": 3, "set": ["a=1", "b=2"], "data_dir": "d",
-         "out": "o"},
-        {**SWEEP_DEFAULTS, "config": None, "seeds": "3", "out": "results/table1"},
+         "device": "cuda", "out": "o"},
+        {**SWEEP_DEFAULTS, "config": None, "seeds": "3", "device": None, "out": "results/table1"},
     ),
     "strategies": (
         ["--config", "c.yaml", "--seed", "4", "--budget", "0.2", "--updates", "50", "--jobs", "1", "--set", "a=1",

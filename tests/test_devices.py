@@ -1,7 +1,9 @@
 """The device path without a GPU: sampling, roll-out, scoring and the oracle run on PyTorch's
 'meta' device (tensors with shapes and no data), where any tensor made on the CPU by mistake, or
-any read of a value back to the host (``.item()``, ``bool(tensor)``), raises; the NLL loops read
-their sums once; the per-device choices (sampling chunk, native bf16 on CUDA) are the intended ones."""
+any read of a value back to the host (``.item()``, ``bool(tensor)``), raises; the evaluation loops
+read their sums once; the per-device choices (sampling and loss chunks, scoring and evaluation
+batches, native bf16 on CUDA) are the intended ones: the CPU's as they were, an accelerator's
+large enough for one batch of a g-step's rows."""
 
 from __future__ import annotations
 
@@ -10,9 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from seqgan.discriminator import Discriminator
-from seqgan.generator import Generator, sampling_chunk
+from seqgan import metrics
+from seqgan.generator import Generator, loss_chunk, sampling_chunk
 from seqgan.oracle import Oracle
-from seqgan.rollout import RolloutPolicy, get_rewards
+from seqgan.rollout import RolloutPolicy, get_rewards, score_batch
 from seqgan.runtime.hardware import use_bf16
 
 META = torch.device("meta")
@@ -50,7 +53,7 @@ def test_generator_copy_has_its_own_weights():
 
 def test_sampling_chunk_per_device():
     assert sampling_chunk(torch.device("cpu")) == 256
-    assert sampling_chunk(torch.device("cuda")) >= 19_456 // 2  # a g-step's roll-out rows in at most two chunks
+    assert sampling_chunk(torch.device("cuda")) >= 19_456  # a g-step's roll-out rows in one chunk
     torch.manual_seed(0)
     g, hidden = Generator(300, 5), torch.randn(700, 32)
     torch.manual_seed(1)
@@ -73,8 +76,10 @@ def test_auto_precision_on_cuda_picks_the_faster_and_needs_native_bf16(monkeypat
 
 
 def _count_item_calls(monkeypatch) -> list:
-    calls, item = [], torch.Tensor.item
+    """Every read of a tensor's values to the host (``.item()``, ``.tolist()``), one entry each."""
+    calls, item, tolist = [], torch.Tensor.item, torch.Tensor.tolist
     monkeypatch.setattr(torch.Tensor, "item", lambda self: calls.append(1) or item(self))
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda self: calls.append(1) or tolist(self))
     return calls
 
 
@@ -93,7 +98,7 @@ def test_nll_test_reads_its_sums_once_and_equals_the_per_batch_sum(monkeypatch):
             want_count += weights.sum().item()
     calls = _count_item_calls(monkeypatch)
     got = g.nll(seqs, batch_size=16)
-    assert len(calls) == 2  # total and count, once each, for 5 batches
+    assert len(calls) == 1  # total and count together, once, for 5 batches
     assert got == want_total / max(want_count, 1.0)
 
 
@@ -118,3 +123,58 @@ def test_exact_fp32_turns_tf32_off_on_cuda_only():
         assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def test_per_device_chunks_and_batches():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    # the CPU keeps its cache-sized chunks and the configured batches
+    assert (loss_chunk(cpu), score_batch(cpu, 512, 20), metrics.eval_batch(cpu, 20 * 5000)) == (256, 512, 256)
+    assert score_batch(cpu, 100, 20) == 100
+    # an accelerator: an MLE batch of 64 x 20 in one loss chunk, a g-step's 64 x 19 x 16 completions and 64
+    # samples in one D batch, NLL-test of 10,000 at V = 5,000 in a few batches of at most 2**27 logits
+    assert loss_chunk(cuda) >= 64 * 20 and score_batch(cuda, 512, 20) >= 19_520
+    assert score_batch(cuda, 50_000, 20) == 50_000  # a larger configured batch is kept
+    nll_batch = metrics.eval_batch(cuda, 20 * 5000)
+    assert 10_000 / nll_batch <= 8 and nll_batch * 20 * 5000 <= 2**27
+    assert metrics.eval_batch(cuda, 10**9) == 256  # never below the CPU's
+
+
+def test_a_g_steps_rows_go_to_d_in_one_batch_on_the_device():
+    torch.manual_seed(0)
+    g = Generator(50, 20).to(META)
+    d = Discriminator(50, 20, emb_dim=6, filter_sizes=(1, 2, 20), num_filters=(3, 4, 5)).to(META)
+    calls = []
+    d.register_forward_hook(lambda module, args, out: calls.append(tuple(args[0].shape)))
+    rewards = get_rewards(RolloutPolicy(g, 0.0), d, g.sample(64), 16, batch_size=512)
+    assert rewards.device == META and rewards.shape == (64, 20)
+    assert calls == [(64 * 19 * 16 + 64, 20)]
+
+
+def test_discriminator_metrics_read_once_and_equal_the_per_value_reads(monkeypatch):
+    torch.manual_seed(0)
+    d = Discriminator(30, 6, emb_dim=5, filter_sizes=(1, 2, 6), num_filters=(3, 4, 5))
+    real, fake = torch.randint(0, 30, (700, 6)), torch.randint(0, 30, (600, 6))
+    # commit 8b9353b's: two reads of the device's loss and accuracy, batches of 512
+    with torch.no_grad():
+        p_real = torch.cat([d.prob_real(real), d.prob_real(fake)]).clamp(1e-7, 1 - 1e-7)
+    labels = torch.cat([torch.ones(700), torch.zeros(600)])
+    want_loss = -(labels * p_real.log() + (1 - labels) * (1 - p_real).log()).mean().item()
+    want_acc = ((p_real > 0.5).float() == labels).float().mean().item()
+    calls = _count_item_calls(monkeypatch)
+    assert metrics.discriminator_metrics(d, real, fake, bf16=False) == (want_loss, want_acc)
+    assert len(calls) == 1
+
+
+def test_evaluation_in_an_accelerators_batches_equals_the_cpus(monkeypatch):
+    """metrics.nll_test and nll_oracle with an accelerator's batches, run on the CPU: one host read each,
+    the CPU's batches' values to fp32 rounding (each batch's sum is fp32, the sum of batches float64)."""
+    torch.manual_seed(0)
+    g = Generator(40, 6)
+    oracle = Oracle.random(40, 4, 5, 6, seed=0)
+    test = oracle.sample(600, generator=torch.Generator().manual_seed(1))
+    want = metrics.nll_test(g, test), metrics.nll_oracle(oracle, test)
+    monkeypatch.setattr(metrics, "eval_batch", lambda device, row_size: 100_000)
+    calls = _count_item_calls(monkeypatch)
+    got = metrics.nll_test(g, test), metrics.nll_oracle(oracle, test)
+    assert len(calls) == 2  # one each
+    assert got == pytest.approx(want, rel=1e-6)

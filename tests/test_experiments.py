@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
+from seqgan import cli, jobs
 from seqgan.config import load_config
 from seqgan.jobs import budget_overrides, run_all
 from seqgan.stats import mean_std, welch_p
-from seqgan.studies.experiments import curve_at_nll_test
+from seqgan.studies.experiments import TABLE1_ROWS, curve_at_nll_test
 from seqgan.metrics import pitch_mse
 
 from test_cli import SMOKE, assert_one_line_error, seqgan
@@ -49,9 +51,12 @@ def test_pitch_mse_finds_the_nearest_melody_and_skips_rests():
 def test_table1_and_temperature_end_to_end(tmp_path):
     out = tmp_path / "t1"
     proc = seqgan("experiment", "table1", "--config", SMOKE, "--seeds", "2", "--jobs", "2", "--out", out,
-                  "--set", "train.rounds=2", "--set", "eval.every=1", cwd=tmp_path, timeout=600)
+                  "--device", "cpu", "--set", "train.rounds=2", "--set", "eval.every=1", cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((out / "table1.json").read_text())
+    for s in (0, 1):  # --device reaches every run: its command and its config.yaml
+        assert "--set device=cpu" in summary["run_commands"][s]
+        assert "\ndevice: cpu\n" in (out / f"seed{s}" / "config.yaml").read_text()
     assert [r["row"] for r in summary["rows"]] == ["Random", "MLE", "SS", "PG-BLEU", "SeqGAN"]
     for r in summary["rows"]:
         per_seed = [json.loads((out / f"seed{s}" / "results.json").read_text())["rows"][r["row"]]["nll_oracle"] for s in (0, 1)]
@@ -154,3 +159,56 @@ def test_a_finished_run_is_reused_only_if_the_command_would_have_made_it(tmp_pat
                               "sets 'fp32'; move that run aside or write this experiment elsewhere (--out)")
     with pytest.raises(ValueError, match="with seed: 0, but this experiment sets 1"):
         run_all([(run_dir, ["seqgan", "train", str(SMOKE), "--seed", "1", "--run-dir", str(run_dir)])], jobs=1)
+
+
+class _FinishedRun:
+    """A stand-in for a ``seqgan train`` process that has already written its config.yaml (as
+    ``seqgan train`` writes it: the config with the command's settings) and its results."""
+
+    def __init__(self, argv, stdout, stderr, env, started):
+        import yaml
+
+        run_dir = Path(argv[argv.index("--run-dir") + 1])
+        seed = int(argv[argv.index("--seed") + 1])
+        run_dir.mkdir(parents=True, exist_ok=True)
+        sets = [f"seed={seed}", *(b for a, b in zip(argv, argv[1:]) if a == "--set")]
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(load_config(argv[4], sets).to_dict(), sort_keys=False))
+        rows = {row: {"nll_oracle": 9.0 + i + 0.1 * seed, "nll_test": 8.0 + 0.1 * seed}
+                for i, row in enumerate(TABLE1_ROWS)}
+        (run_dir / "results.json").write_text(json.dumps({"rows": rows}))
+        started.append((argv, env))
+        self.returncode = 0
+
+    def poll(self):
+        return 0
+
+
+def test_table1_on_one_gpu_sends_the_device_to_every_run_and_divides_threads_over_the_cores(tmp_path, monkeypatch):
+    """`seqgan experiment table1 --device cuda --seeds 0,1,2 --jobs 3` on a 16-core machine: each run's
+    command and config carry device=cuda, the three start side by side with 16 // 3 threads each,
+    and the table names the device and gives mean ± std and Welch p over the seeds."""
+    started = []
+    monkeypatch.setattr(jobs.subprocess, "Popen", lambda argv, stdout, stderr, env: _FinishedRun(
+        argv, stdout, stderr, env, started))
+    monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(jobs.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # keep pytest's SIGTERM handler
+    out = tmp_path / "t1"
+    assert cli.main(["experiment", "table1", "--config", str(SMOKE), "--device", "cuda", "--seeds", "0,1,2",
+                     "--jobs", "3", "--out", str(out)]) == 0
+    assert len(started) == 3
+    for seed, (argv, env) in enumerate(started):
+        assert argv[argv.index("--seed") + 1] == str(seed)
+        sets = [b for a, b in zip(argv, argv[1:]) if a == "--set"]
+        assert "device=cuda" in sets and sets[-1] == "threads=5" and env["OMP_NUM_THREADS"] == "5"
+        assert "\ndevice: cuda\n" in (out / f"seed{seed}" / "config.yaml").read_text()
+    summary = json.loads((out / "table1.json").read_text())
+    assert summary["device"] == "cuda" and summary["jobs"] == 3 and "--device cuda" in summary["command"]
+    mle = next(r for r in summary["rows"] if r["row"] == "MLE")
+    assert mle["nll_oracle_mean"] == pytest.approx(10.1) and mle["nll_oracle_std"] == pytest.approx(0.1)
+    assert mle["p_seeds"] < 1e-3
+    assert "device cuda, 3 run(s) at a time" in (out / "table1.md").read_text()
+    # a second invocation reuses the runs, and the table still says how they were trained
+    assert cli.main(["experiment", "table1", "--config", str(SMOKE), "--seeds", "0,1,2", "--jobs", "1",
+                     "--out", str(out)]) == 0
+    assert len(started) == 3 and "device cuda, 3 run(s) at a time" in (out / "table1.md").read_text()

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from helpers import assert_frequencies
-from seqgan.generator import Generator, sample_from_logits
+from seqgan import generator as generator_module
+from seqgan.generator import Generator, loss_chunk, sample_from_logits
 
 
 def make_generator(vocab=7, seq_len=5, seed=0, init_std=0.1, **kw) -> Generator:
@@ -288,6 +289,41 @@ def test_fused_weighted_nll_matches_autograd(chunk):
         assert torch.allclose(p.grad, 2.5 * expected, atol=1e-12, rtol=0)
     with torch.no_grad():
         assert torch.allclose(g.weighted_nll(seqs, weights), ref, atol=1e-12, rtol=0)
+
+
+def test_one_loss_chunk_on_cuda_gives_the_chunked_loss_and_gradients(monkeypatch):
+    """The accelerator's choice (a whole batch of 64 x 20 rows in one chunk) run on the CPU: MLE's
+    and the policy gradient's loss and gradients equal the CPU's 256-row chunks to fp32 rounding,
+    at the paper's sizes (V = 5,000, T = 20, E = H = 32)."""
+    assert loss_chunk(torch.device("cpu")) == 256 and loss_chunk(torch.device("cuda")) >= 64 * 256
+    torch.manual_seed(0)
+    g = Generator(5000, 20)
+    seqs = torch.randint(0, 5000, (64, 20))
+    rewards = torch.rand(64, 20)
+
+    def losses_and_grads():
+        out = []
+        for loss_fn in (lambda: g.mle_loss(seqs), lambda: g.pg_loss(seqs, rewards)):
+            g.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            out.append((loss.detach(), [p.grad.clone() for p in trainable(g)]))
+        return out
+
+    chunked = losses_and_grads()
+    monkeypatch.setattr(generator_module, "loss_chunk", lambda device: loss_chunk(torch.device("cuda")))
+    one_chunk = losses_and_grads()
+    for (want_loss, want_grads), (loss, grads) in zip(chunked, one_chunk):
+        torch.testing.assert_close(loss, want_loss, rtol=1e-6, atol=0)
+        for grad, want in zip(grads, want_grads):
+            torch.testing.assert_close(grad, want, rtol=1e-5, atol=1e-7)
+    # scheduled sampling's loss takes the same chunk
+    torch.manual_seed(1)
+    one = g.scheduled_sampling_loss(seqs, 0.5, generator=torch.Generator().manual_seed(2))[0]
+    monkeypatch.undo()
+    torch.manual_seed(1)
+    chunks = g.scheduled_sampling_loss(seqs, 0.5, generator=torch.Generator().manual_seed(2))[0]
+    torch.testing.assert_close(one, chunks, rtol=1e-6, atol=0)
 
 
 class _SingleBiasLSTM(torch.nn.Module):

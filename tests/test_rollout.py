@@ -13,7 +13,8 @@ from torch import nn
 from reference import rewards_looped
 from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
-from seqgan.rollout import RolloutPolicy, get_rewards, rewards_from_completions
+from seqgan import rollout as rollout_module
+from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions, score_batch
 
 
 def make_models(vocab=6, seq_len=5, seed=0, g_std=0.5, d_std=0.0):
@@ -55,6 +56,28 @@ def test_rewards_from_completions_equal_looped_reference():
     torch.testing.assert_close(fast, slow, rtol=0, atol=1e-6)
     # the rewards are not trivially constant
     assert fast.std() > 1e-3
+
+
+def test_scoring_a_g_steps_rows_in_one_batch_gives_the_batched_q(monkeypatch):
+    """The accelerator's choice (``score_batch``: a g-step's 19,520 rows in one batch) run on the CPU
+    gives the Q values of scoring in batches of ``train.score_batch_size``."""
+    assert score_batch(torch.device("cpu"), 512, 20) == 512
+    assert score_batch(torch.device("cuda"), 512, 20) >= 64 * 19 * 16 + 64
+    g, d = make_models(vocab=30, seq_len=20, seed=2, d_std=0.3)
+    policy = RolloutPolicy(g, 0.0)
+    torch.manual_seed(0)
+    samples = g.sample(64)
+    completions = policy.complete(samples, rollout_num=16)  # (19, 16, 64, 20)
+    batched = rewards_from_completions(d, samples, completions, batch_size=512)
+    calls = []
+    d.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    monkeypatch.setattr(rollout_module, "score_batch", lambda device, b, t: score_batch(torch.device("cuda"), b, t))
+    one_batch = rewards_from_completions(d, samples, completions, batch_size=512)
+    assert calls == [64 * 19 * 16 + 64]
+    torch.testing.assert_close(one_batch, batched, rtol=0, atol=1e-6)
+    calls.clear()
+    torch.testing.assert_close(discriminator_scorer(d, batch_size=512)(samples), batched[:, -1], rtol=0, atol=1e-6)
+    assert calls == [64]
 
 
 def test_rewards_from_completions_rejects_mismatched_shapes():

@@ -41,24 +41,32 @@ PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 1, 30), "c": (1, 1, 10), "d": (
 
 # -- Table 1 ------------------------------------------------------------------------------------------
 
-def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str]) -> dict:
-    cfg = load_config(config, overrides)
-    extra = [*overrides, *budget_overrides(cfg, budget), "rows.names=[random, mle, scheduled_sampling, pg_bleu]"]
-    load_config(config, extra)  # fail here, not in every subprocess
+def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str],
+           device: str | None = None) -> dict:
+    """Table 1 over ``seeds``, ``jobs`` runs at a time; ``device`` (cpu, cuda, cuda:N) is every run's
+    ``--set device=...``. On one GPU the runs share it as separate processes: while one waits on the
+    host (sampling's Python loop, BLEU, a log line) another's kernels run."""
+    device_overrides = [f"device={device}"] if device else []
+    cfg = load_config(config, [*overrides, *device_overrides])
+    extra = [*overrides, *device_overrides, *budget_overrides(cfg, budget),
+             "rows.names=[random, mle, scheduled_sampling, pg_bleu]"]
+    final_cfg = load_config(config, extra)  # fail here, not in every subprocess
     commands = [(out / f"seed{s}", train_command(config, out / f"seed{s}", s, extra)) for s in seeds]
     started = time.time()
     ran = run_all(commands, jobs)
     wall = wall_time(time.time() - started, ran, out / "table1.json")
 
     previous = json.loads((out / "table1.json").read_text()) if ran == 0 and (out / "table1.json").exists() else {}
-    final_cfg = load_config(config, extra)
     rows = table1_rows({s: json.loads((out / f"seed{s}" / "results.json").read_text()) for s in seeds})
     summary = {
         "command": f"seqgan experiment table1 --config {config} --seeds {','.join(map(str, seeds))} --budget {budget}"
-                   + "".join(f" --set {o}" for o in overrides),
+                   + (f" --device {device}" if device else "") + "".join(f" --set {o}" for o in overrides),
         "seeds": seeds, "budget": budget,
+        # reused runs: what trained them, where their summary says (older summaries do not)
+        "jobs": previous.get("jobs") if previous else jobs,
+        "device": previous.get("device") if previous else final_cfg.device,
         # every run reused: the machine that trained them, as wall_time keeps their wall time
-        "machine": previous.get("machine", machine()), "wall_seconds": round(wall, 1),
+        "machine": previous.get("machine", _machine(final_cfg.device)), "wall_seconds": round(wall, 1),
         "note": previous.get("note", ""),
         "train": {k: getattr(final_cfg.train, k) for k in ("pretrain_g_epochs", "pretrain_d_steps", "rounds")},
         "samples_per_row_and_seed": final_cfg.eval.num_samples,
@@ -67,6 +75,13 @@ def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, o
     }
     _write_table1(out, summary)
     return summary
+
+
+def _machine(device: str) -> str:
+    """``machine()``, and the GPU when the runs use one."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return f"{machine()}, {torch.cuda.get_device_name(torch.device(device))}"
+    return machine()
 
 
 def table1_rows(results: dict[int, dict]) -> list[dict]:
@@ -112,7 +127,9 @@ def _write_table1(out: Path, summary: dict) -> None:
         f"Seeds: {', '.join(map(str, summary['seeds']))}; budget {summary['budget']} "
         f"(MLE pre-training {summary['train']['pretrain_g_epochs']} epochs, D pre-training {summary['train']['pretrain_d_steps']} sets, "
         f"{summary['train']['rounds']} adversarial rounds; every row trains for the same rounds from the same pre-trained G)  ",
-        f"Machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min"
+        f"Machine: {summary['machine']}; "
+        + (f"device {summary['device']}, {summary['jobs']} run(s) at a time; " if summary.get("device") else "")
+        + f"wall time {summary['wall_seconds'] / 60:.1f} min"
         + (f" ({summary['note']})" if summary.get("note") else ""), "",
         *lines, "",
         f"Order by mean NLL-oracle (lower is better): {' < '.join(summary['order_by_nll_oracle'])}. "
