@@ -34,7 +34,7 @@ from seqgan.config import Config  # noqa: E402
 from seqgan.discriminator import merged_convs  # noqa: E402
 from seqgan.penalty import PENALTIES  # noqa: E402
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions  # noqa: E402
-from seqgan.runtime.d_graph import train_discriminator_graphed  # noqa: E402
+from seqgan.d_graph import train_discriminator_graphed  # noqa: E402
 from seqgan.runtime.hardware import cpu_has_native_bf16  # noqa: E402
 from seqgan.build import adam, build_discriminator, build_generator, build_oracle  # noqa: E402
 from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator  # noqa: E402
@@ -277,7 +277,7 @@ def main() -> None:
             RESULTS[key]["compile_s"] = compile_s
             compiled_rows.append((f"2d. D epoch, 20,000 seqs, {tag}, compiled", key, tag))
 
-    # 2e. the same D epochs as CUDA graphs of the whole step (runtime/d_graph.py), merged convolutions
+    # 2e. the same D epochs as CUDA graphs of the whole step (d_graph.py), merged convolutions
     # (CUDA's default) and the 12 branches, on copies of D; the first call warms up and captures
     # (timed apart). Eager on a CPU, where only --smoke runs it, so that the code cannot rot.
     graph_rows = []

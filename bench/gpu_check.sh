@@ -80,7 +80,7 @@ from seqgan.runtime.hardware import machine
 gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'
 print(f'{machine()}; {gpu}; CUDA {torch.version.cuda}')")"
 say "- device $DEVICE; python $PYTHON"
-say "- train.train_discriminator dispatches to runtime/d_graph.py: $($PYTHON -c "import inspect, seqgan.train as t
+say "- train.train_discriminator dispatches to d_graph.py: $($PYTHON -c "import inspect, seqgan.train as t
 print('yes' if 'd_graph' in inspect.getsource(t.train_discriminator) else 'NO (the runs below time today\'s eager D step)')" 2>/dev/null)"
 say ""
 say "## Steps"

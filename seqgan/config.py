@@ -136,7 +136,7 @@ class DiscriminatorConfig:
     """D's training step under torch.compile (seqgan/compiled.py): 'none' (eager), 'default',
     'reduce-overhead' (inductor plus CUDA graphs on a GPU) or 'max-autotune'. Agrees with eager to
     rounding, not bit for bit; not with a gradient penalty or torchrun, nor with bf16 on CUDA. On
-    CUDA 'none' already runs D's step as a captured CUDA graph (runtime/d_graph.py)."""
+    CUDA 'none' already runs D's step as a captured CUDA graph (d_graph.py)."""
 
 
 @dataclass

@@ -41,6 +41,7 @@ from .bleu import BleuReference
 from .build import adam, build_discriminator, build_generator, build_oracle, data_dir_of
 from .config import Config, check_processes
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
+from . import d_graph
 from .data import batches, discriminator_set, oracle_corpus
 from .discriminator import Discriminator
 from .generator import Generator
@@ -56,7 +57,7 @@ from .rows import Row, ss_sample_prob
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
 from .runtime import distributed
 from .runtime.compiled import discriminator_loss_fn, mark_step
-from .runtime.hardware import machine, use_bf16
+from .runtime.hardware import exact_fp32, machine, use_bf16
 from .runtime.mixed_precision import BF16Weights
 
 # -- one unit of work each ---------------------------------------------------------------------------
@@ -95,6 +96,8 @@ def train_discriminator(
     Under torchrun ``fake`` is this rank's own negatives; it trains on its block of ``real``, in
     minibatches of its share of ``batch_size``.
     """
+    if d_graph.graphed(real.device, gp, compile_mode, distributed.launched()):  # CUDA: each step a graph replay
+        return d_graph.train_discriminator_graphed(discriminator, optimizer, real, fake, epochs, batch_size, bf16)
     raw = discriminator
     discriminator = distributed.replicate(discriminator)
     real, batch_size = distributed.shard(real, even=True), distributed.share(batch_size)
@@ -187,6 +190,7 @@ class Run:
         if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
             raise RunError(f"config asks for device '{cfg.device}' but torch sees {torch.cuda.device_count()} CUDA device(s)")
         self.bf16 = use_bf16(cfg.discriminator.precision, self.device)
+        exact_fp32(self.device)  # on CUDA no TF32 in cuDNN's LSTM or the matrix products, as the authors ran
         self.oracle: Oracle | None = None  # the synthetic task's judge
         self.vocab: corpus.Vocab | None = None  # real data's tokens
         if cfg.data.source == "oracle":

@@ -1,4 +1,4 @@
-"""The graph-ready D epochs (seqgan/runtime/d_graph.py): run eagerly on the CPU they compute what
+"""The graph-ready D epochs (seqgan/d_graph.py): run eagerly on the CPU they compute what
 ``train.train_discriminator`` computes; their step holds no host read or graph break; what a graph
 cannot hold is refused in one line; on CUDA, capture and replay equal eager to rounding."""
 
@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator
-from seqgan.runtime import d_graph
-from seqgan.runtime.d_graph import DStep, train_discriminator_graphed
+from seqgan import d_graph
+from seqgan.d_graph import DStep, train_discriminator_graphed
 from seqgan.runtime.optim import TF1Adam, tf1_adam_update
 from seqgan.train import adam, train_discriminator
 

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "seqgan"
 
 LIBRARY = {"oracle", "generator", "discriminator", "rollout", "metrics", "data", "corpus", "bleu", "midi", "config",
            "critic", "mcts", "penalty", "rows", "stats"}
-RECIPE = {"build", "lifecycle", "reporting", "train", "jobs"}
+RECIPE = {"build", "lifecycle", "reporting", "train", "d_graph", "jobs"}
 TOP = {"cli", "__main__", "__init__"}
 
 

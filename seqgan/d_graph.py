@@ -35,8 +35,8 @@ import weakref
 
 import torch
 
-from ..data import discriminator_set
-from ..discriminator import Discriminator
+from .data import discriminator_set
+from .discriminator import Discriminator
 
 
 def graphed(device: torch.device, gradient_penalty: str, compile_mode: str, distributed: bool) -> bool:
