@@ -294,7 +294,8 @@ def markdown(summary: dict) -> str:
         "(the mean of sweeps A and B, linear interpolation along NLL-test on the branch T <= the temperature of "
         "lowest NLL-test); negative: below, better than, its own tempered start. Curve gap: the arm's tempered "
         "curve minus that mean, averaged over the NLL-test range they share. Noise: sweep A minus sweep B, two "
-        "draws of the same curve (beside the curve gap: their mean difference over the whole curve). Each seed's "
+        "draws of the same curve (beside the curve gap: their mean difference over the whole curve; in a row "
+        "tuned - paper: the tuned arm's noise minus the paper arm's). Each seed's "
         "gap carries the sampling noise of its point and its curve, so the interval over seeds includes it.", "",
         *seed_lines, "",
         "Over seeds (the unit is the seed): 95 % t-interval of the mean; p two-sided, one-sample t-test of the "
