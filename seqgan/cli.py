@@ -258,6 +258,18 @@ def _experiment_temperature(args) -> int:
     return 0
 
 
+def _experiment_own_start(args) -> int:
+    from .studies import own_start
+
+    if not args.runs:
+        return _fail("experiment own-start needs --runs OUT (scripts/own_start.sh's folder of seedS/ runs)")
+    temps = [float(t) for t in args.temperatures.split(",")] if args.temperatures else None
+    out = Path(args.out or args.runs)
+    own_start.run(Path(args.runs), temps, args.num, args.seed, out)
+    print((out / "own_start.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def _experiment_rewards(args) -> int:
     from .studies import rewards as rewards_experiment
 
@@ -359,6 +371,7 @@ EXPERIMENTS = {  # name -> its line in `seqgan experiment --help`
     "table1": "the paper's Table 1 (random, MLE, scheduled sampling, PG-BLEU, SeqGAN) over seeds",
     "strategies": "the paper's Figure 3: four settings of g-steps, d-steps and k at equal generator updates",
     "temperature": "NLL-oracle against NLL-test of finished runs' generators over sampling temperatures",
+    "own-start": "tuned and paper SeqGAN against the tempered curve of their own pre-trained generator, over seeds",
     "rewards": "the reward estimators and baselines on a run's frozen G and D",
     "rewards-train": "the paper's reward setting and five others, trained over seeds",
     "penalty": "D's gradient penalties against none, over seeds",
@@ -394,6 +407,7 @@ def _add_experiment_parsers(sub) -> None:
     """``seqgan experiment NAME``: one sub-parser per experiment, with only its own flags."""
     p = sub.add_parser("experiment",
                        help="the paper's synthetic experiments: table1, strategies, temperature; "
+                            "own-start: SeqGAN against its own tempered start; "
                             "rewards and rewards-train: the reward estimators and baselines; "
                             "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
                        formatter_class=argparse.RawDescriptionHelpFormatter,  # one unwrapped line an experiment
@@ -430,6 +444,15 @@ def _add_experiment_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="the sampling seed")
     _add_out_flag(p, "results/temperature")
     p.set_defaults(func=_experiment_temperature)
+
+    p = add("own-start")
+    p.add_argument("--runs", help="scripts/own_start.sh's OUT: seedS folders with pretraining, paper and tuned runs")
+    p.add_argument("--temperatures", help="comma-separated list, with 1.0 (default 0.7,0.75,...,1.5)")
+    p.add_argument("--num", type=int, default=2000, help="samples a temperature point")
+    p.add_argument("--seed", type=int, default=0,
+                   help="sampling seed of pre-trained sweep A and the paper arm; sweep B and the tuned arm: seed + 1")
+    p.add_argument("--out", help="output directory (default: the --runs folder)")
+    p.set_defaults(func=_experiment_own_start)
 
     p = add("rewards")
     p.add_argument("--run", help="the run directory whose checkpoint's G and D are measured")

@@ -134,6 +134,8 @@ TIERS: dict[str, str | dict[str, str]] = {
                        "test_token_nll_handles_other_lengths_and_masks": "parity",
                        "test_paper_oracle_matches_float64_reference": "parity",
                        "test_first_token_frequencies_match_float64_softmax": "parity"},
+    "test_own_start.py": {"*": "unit", "test_paired_test_equals_scipys": "parity",
+                          "test_own_start_on_two_smoke_seeds": "recipe", "test_own_start_argument_errors": "recipe"},
     "test_penalty.py": "unit",
     "test_penalty_study.py": "recipe",
     "test_refactor_parity.py": "parity",
