@@ -39,6 +39,11 @@ EXPERIMENTS = {
         {"runs": ["r1", "r2"], "temperatures": "0.7,1.0", "num": 100, "seed": 3, "out": "o"},
         {"runs": None, "temperatures": None, "num": 2000, "seed": 0, "out": "results/temperature"},
     ),
+    "own-start": (
+        ["--runs", "r", "--temperatures", "0.8,1.0", "--num", "100", "--seed", "3", "--out", "o"],
+        {"runs": "r", "temperatures": "0.8,1.0", "num": 100, "seed": 3, "out": "o"},
+        {"runs": None, "temperatures": None, "num": 2000, "seed": 0, "out": None},
+    ),
     "rewards": (
         ["--run", "r", "--reference", "32", "--repeats", "2", "--batches", "4", "--fit-batches", "5", "--batch", "16",
          "--seed", "2", "--set", "a=1", "--out", "o"],
