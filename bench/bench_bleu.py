@@ -113,14 +113,10 @@ def main() -> None:
 
     # --- BLEU: NLTK on the first k hypotheses against all references ---
     t0 = time.perf_counter()
-    theirs = [
-        nltk_sentence_bleu(refs, h, weights, smoothing_function=method1) for h in hyps[:k]
-    ]
+    theirs = [nltk_sentence_bleu(refs, h, weights, smoothing_function=method1) for h in hyps[:k]]
     nltk_time = time.perf_counter() - t0
     nltk_per_hyp = nltk_time / k
-    diff = max(
-        abs(ours[i][n] - theirs[i][j]) for i in range(k) for j, n in enumerate(ORDERS)
-    )
+    diff = max(abs(ours[i][n] - theirs[i][j]) for i in range(k) for j, n in enumerate(ORDERS))
 
     # --- Self-BLEU: ours on all hypotheses; NLTK brute force on the first ks ---
     self_runs = []
@@ -131,13 +127,10 @@ def main() -> None:
     self_ours_time = sorted(self_runs)[len(self_runs) // 2]
     t0 = time.perf_counter()
     self_theirs = [
-        nltk_sentence_bleu(hyps[:i] + hyps[i + 1 :], hyps[i], weights, smoothing_function=method1)
-        for i in range(ks)
+        nltk_sentence_bleu(hyps[:i] + hyps[i + 1 :], hyps[i], weights, smoothing_function=method1) for i in range(ks)
     ]
     self_nltk_time = time.perf_counter() - t0
-    self_diff = max(
-        abs(self_ours[i][n] - self_theirs[i][j]) for i in range(ks) for j, n in enumerate(ORDERS)
-    )
+    self_diff = max(abs(self_ours[i][n] - self_theirs[i][j]) for i in range(ks) for j, n in enumerate(ORDERS))
 
     means = {n: math.fsum(s[n] for s in ours) / len(ours) for n in ORDERS}
     self_means = {n: math.fsum(s[n] for s in self_ours) / len(self_ours) for n in ORDERS}

@@ -21,10 +21,10 @@ import time
 
 import torch
 
-from seqgan.runtime import distributed
+from seqgan.build import adam, build_discriminator, build_generator
 from seqgan.config import Config
 from seqgan.rollout import RolloutPolicy, discriminator_scorer
-from seqgan.build import adam, build_discriminator, build_generator
+from seqgan.runtime import distributed
 from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator
 
 CFG = Config()  # the paper's settings
@@ -53,7 +53,11 @@ def median_seconds(fn, repeats: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 sequences a D/MLE epoch and a sampling (not 10,000), a g-step of 16 (not 64), 2 repeats (not 3)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1,000 sequences a D/MLE epoch and a sampling (not 10,000), a g-step of 16 (not 64), 2 repeats (not 3)",
+    )
     parser.add_argument("--out", help="also append the JSON line to this file (rank 0)")
     args = parser.parse_args()
     size = SIZES["quick" if args.quick else "full"]
@@ -70,18 +74,29 @@ def main() -> None:
     real = torch.randint(0, V, (seqs, T), generator=torch.Generator().manual_seed(1))
     fake = torch.randint(0, V, (distributed.share(seqs), T))  # this rank's negatives, as the loop samples them
     units = {
-        "g_step": lambda: policy_gradient_step(g, g_opt, monte_carlo(rollout, reward, N), size["pg_batch"], CFG.generator.grad_clip),
+        "g_step": lambda: policy_gradient_step(
+            g, g_opt, monte_carlo(rollout, reward, N), size["pg_batch"], CFG.generator.grad_clip
+        ),
         "d_epoch": lambda: train_discriminator(d, d_opt, real, fake, 1, B, False),
         "mle_epoch": lambda: mle_epoch(g, g_opt, real, B, CFG.generator.grad_clip),
         "sample": lambda: distributed.gather(g.sample(distributed.share(seqs))),
     }
     result = {name: round(median_seconds(fn, size["repeats"]), 4) for name, fn in units.items()}
     if distributed.is_master():
-        line = json.dumps({
-            "world_size": distributed.world_size(), "seqs": seqs, "pg_batch": size["pg_batch"], "repeats": size["repeats"], "seconds": result,
-            "machine": cpu_name(), "cores": os.cpu_count(), "load_average": os.getloadavg(), "torch": torch.__version__,
-            "threads_per_rank": 1,
-        })
+        line = json.dumps(
+            {
+                "world_size": distributed.world_size(),
+                "seqs": seqs,
+                "pg_batch": size["pg_batch"],
+                "repeats": size["repeats"],
+                "seconds": result,
+                "machine": cpu_name(),
+                "cores": os.cpu_count(),
+                "load_average": os.getloadavg(),
+                "torch": torch.__version__,
+                "threads_per_rank": 1,
+            }
+        )
         print(line)
         if args.out:
             with open(args.out, "a", encoding="utf-8") as f:

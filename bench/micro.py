@@ -40,11 +40,15 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator  # noqa: E402
-from seqgan.discriminator import _Windows  # noqa: E402
+from reference import discriminator_loss_d90164a  # noqa: E402  (tests/reference.py)
+from seqgan.discriminator import (  # noqa: E402
+    PAPER_FILTER_SIZES,
+    PAPER_NUM_FILTERS,
+    Discriminator,
+    _Windows,  # noqa: E402
+)
 from seqgan.generator import Generator  # noqa: E402
 from seqgan.runtime.mixed_precision import BF16Weights  # noqa: E402
-from reference import discriminator_loss_d90164a  # noqa: E402  (tests/reference.py)
 
 V, T, B, E = 5000, 20, 64, 64
 CLOCK = time.perf_counter  # --cpu-time: time.thread_time, this thread's CPU seconds (1 thread only)
@@ -95,12 +99,17 @@ def _new_logits_pass(g: Generator, h: torch.Tensor, chunk: int = 256) -> None:
 def sampler(repeats: int) -> None:
     torch.manual_seed(0)
     g, h = Generator(V, T), torch.randn(10_000, 32)
-    t = interleaved({"amax/sub/exp (before)": lambda: _old_logits_pass(g, h), "softmax (ours)": lambda: _new_logits_pass(g, h)}, repeats)
+    t = interleaved(
+        {"amax/sub/exp (before)": lambda: _old_logits_pass(g, h), "softmax (ours)": lambda: _new_logits_pass(g, h)},
+        repeats,
+    )
     for k, sec in t.items():
         print(f"logits pass of one step, 10,000 rows, {k}: {1e3 * sec:.1f} ms")
     wide = torch.randn(256, V) * 30  # a peaked generator or a low temperature
-    t = interleaved({"amax/sub/exp": lambda: (wide - wide.amax(1, keepdim=True)).exp_(),
-                     "softmax": lambda: torch.softmax(wide, 1)}, repeats * 4)
+    t = interleaved(
+        {"amax/sub/exp": lambda: (wide - wide.amax(1, keepdim=True)).exp_(), "softmax": lambda: torch.softmax(wide, 1)},
+        repeats * 4,
+    )
     for k, sec in t.items():
         print(f"(256, {V}) logits of std 30, {k}: {1e3 * sec:.2f} ms")
     out = torch.empty(256, V)
@@ -141,17 +150,20 @@ def _steps(loss_fns: dict) -> dict:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+
         steps[name] = step
     return steps
 
 
 def dstep(repeats: int) -> None:
-    steps = _steps({
-        "library": lambda d, s, y: d.loss(s, y),
-        "ReLU+bias after pooling": lambda d, s, y: _loss_pool_first(d, s, y, False, False),
-        "... and max for amax": lambda d, s, y: _loss_pool_first(d, s, y, True, False),
-        "... and dropout by rand": lambda d, s, y: _loss_pool_first(d, s, y, True, True),
-    })
+    steps = _steps(
+        {
+            "library": lambda d, s, y: d.loss(s, y),
+            "ReLU+bias after pooling": lambda d, s, y: _loss_pool_first(d, s, y, False, False),
+            "... and max for amax": lambda d, s, y: _loss_pool_first(d, s, y, True, False),
+            "... and dropout by rand": lambda d, s, y: _loss_pool_first(d, s, y, True, True),
+        }
+    )
     for k, sec in interleaved(steps, repeats).items():
         print(f"D training step, {k}: {1e3 * sec:.1f} ms")
 
@@ -169,6 +181,7 @@ def compile_(repeats: int) -> None:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+
     t0 = time.perf_counter()
     compiled_step()
     print(f"torch.compile: first step (compiling) {time.perf_counter() - t0:.1f} s")
@@ -194,6 +207,7 @@ def _bf16_step(loss_fn, copies: bool):
         opt.step()
         if copies:
             weights.refresh()
+
     return step
 
 
@@ -202,6 +216,7 @@ def _loss_from(features):
         logits = d.out(d.dropout(d.highway(features(d, seqs)))).float()
         l2 = 0.5 * (d.out.weight.square().sum() + d.out.bias.square().sum())
         return F.cross_entropy(logits, labels) + d.l2_reg * l2
+
     return loss
 
 
@@ -220,14 +235,19 @@ def _features_merged(d, seqs, merge: int = 10):
     small = [c for c in d.convs if c.weight.shape[2] <= merge]
     weight = torch.cat([F.pad(c.weight, (0, merge - c.weight.shape[2])) for c in small])  # (n, E, merge)
     windows = _Windows.apply(F.pad(x, (0, 0, 0, merge - 1)), merge)  # (B, T, merge*E)
-    z = torch.addmm(torch.cat([c.bias for c in small]), windows.reshape(b * t, -1),
-                    weight.transpose(1, 2).reshape(len(weight), -1).t()).view(b, t, -1)
+    z = torch.addmm(
+        torch.cat([c.bias for c in small]),
+        windows.reshape(b * t, -1),
+        weight.transpose(1, 2).reshape(len(weight), -1).t(),
+    ).view(b, t, -1)
     last = torch.cat([torch.full((c.weight.shape[0],), t - c.weight.shape[2]) for c in small])  # last valid position
     z = z.masked_fill(torch.arange(t).unsqueeze(1) > last, float("-inf"))
     pooled = [F.relu(z).amax(dim=1)]
-    for conv in d.convs[len(small):]:
+    for conv in d.convs[len(small) :]:
         n, _, w = conv.weight.shape
-        z = torch.addmm(conv.bias, _Windows.apply(x, w).reshape(-1, w * e), conv.weight.transpose(1, 2).reshape(n, -1).t())
+        z = torch.addmm(
+            conv.bias, _Windows.apply(x, w).reshape(-1, w * e), conv.weight.transpose(1, 2).reshape(n, -1).t()
+        )
         pooled.append(F.relu(z.view(b, -1, n)).amax(dim=1))
     return torch.cat(pooled, dim=1)
 
@@ -238,21 +258,29 @@ def _features_windows_fp32(d, seqs):
     pooled = []
     for conv in d.convs:
         n, _, w = conv.weight.shape
-        z = torch.addmm(conv.bias, _Windows.apply(x, w).reshape(-1, w * e), conv.weight.transpose(1, 2).reshape(n, -1).t())
+        z = torch.addmm(
+            conv.bias, _Windows.apply(x, w).reshape(-1, w * e), conv.weight.transpose(1, 2).reshape(n, -1).t()
+        )
         pooled.append(F.relu(z.view(b, -1, n)).amax(dim=1))
     return torch.cat(pooled, dim=1)
 
 
 def bf16(repeats: int) -> None:
-    steps = _steps({"fp32, library": lambda d, s, y: d.loss(s, y),
-                    "fp32, token-by-token windows": _loss_from(_features_windows_fp32)})
-    steps.update({
-        "bf16 autocast, d90164a": _bf16_step(discriminator_loss_d90164a, False),
-        "bf16 autocast, library (windows)": _bf16_step(lambda d, s, y: d.loss(s, y), False),
-        "bf16 + weight copies, library": _bf16_step(lambda d, s, y: d.loss(s, y), True),
-        "bf16 + weight copies, conv1d": _bf16_step(_loss_from(_features_conv1d), True),
-        "bf16 + weight copies, widths 1-10 merged": _bf16_step(_loss_from(_features_merged), True),
-    })
+    steps = _steps(
+        {
+            "fp32, library": lambda d, s, y: d.loss(s, y),
+            "fp32, token-by-token windows": _loss_from(_features_windows_fp32),
+        }
+    )
+    steps.update(
+        {
+            "bf16 autocast, d90164a": _bf16_step(discriminator_loss_d90164a, False),
+            "bf16 autocast, library (windows)": _bf16_step(lambda d, s, y: d.loss(s, y), False),
+            "bf16 + weight copies, library": _bf16_step(lambda d, s, y: d.loss(s, y), True),
+            "bf16 + weight copies, conv1d": _bf16_step(_loss_from(_features_conv1d), True),
+            "bf16 + weight copies, widths 1-10 merged": _bf16_step(_loss_from(_features_merged), True),
+        }
+    )
     for k, sec in interleaved(steps, repeats).items():
         print(f"D training step, {k}: {1e3 * sec:.1f} ms")
 
@@ -263,19 +291,30 @@ def windows(repeats: int) -> None:
         grads = {w: torch.randn(B, T - w + 1, E * w, dtype=dtype) for w in PAPER_FILTER_SIZES}
         unfolded = {w: x.unfold(1, w, 1).reshape(B, -1, E * w) for w in PAPER_FILTER_SIZES}
         tokenwise = {w: _Windows.apply(x, w) for w in PAPER_FILTER_SIZES}
-        t = interleaved({
-            "unfold_backward": lambda: torch.autograd.grad(list(unfolded.values()), x, list(grads.values()), retain_graph=True),
-            "shifted adds": lambda: torch.autograd.grad(list(tokenwise.values()), x, list(grads.values()), retain_graph=True),
-        }, repeats)
-        print(f"backward of the 12 widths' windows, {dtype}: " + ", ".join(f"{k} {1e3 * v:.2f} ms" for k, v in t.items()))
+        t = interleaved(
+            {
+                "unfold_backward": lambda: torch.autograd.grad(
+                    list(unfolded.values()), x, list(grads.values()), retain_graph=True
+                ),
+                "shifted adds": lambda: torch.autograd.grad(
+                    list(tokenwise.values()), x, list(grads.values()), retain_graph=True
+                ),
+            },
+            repeats,
+        )
+        print(
+            f"backward of the 12 widths' windows, {dtype}: " + ", ".join(f"{k} {1e3 * v:.2f} ms" for k, v in t.items())
+        )
 
 
 def profile(repeats: int) -> None:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
-    for name, step in (("fp32", _steps({"fp32": lambda d, s, y: d.loss(s, y)})["fp32"]),
-                       ("bf16", _bf16_step(lambda d, s, y: d.loss(s, y), True))):
+    for name, step in (
+        ("fp32", _steps({"fp32": lambda d, s, y: d.loss(s, y)})["fp32"]),
+        ("bf16", _bf16_step(lambda d, s, y: d.loss(s, y), True)),
+    ):
         for _ in range(3):
             step()
         with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -296,12 +335,18 @@ def gen(repeats: int) -> None:
     def logits_pass(bf16: bool):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             _new_logits_pass(g, h)
+
     # the MLE loss is a custom fused function (generator._LinearCrossEntropy) that computes in the
     # weights' dtype; autocast does not reach it, so only its output-layer product is compared
-    t = interleaved({"logits pass of a sampling step, 10,000 rows, fp32": lambda: logits_pass(False),
-                     "logits pass of a sampling step, 10,000 rows, bf16 autocast": lambda: logits_pass(True),
-                     f"MLE output-layer product ({B * T} x 32 x {V}), fp32": lambda: hid @ w.t(),
-                     f"MLE output-layer product ({B * T} x 32 x {V}), bf16": lambda: hid16 @ w16.t()}, repeats)
+    t = interleaved(
+        {
+            "logits pass of a sampling step, 10,000 rows, fp32": lambda: logits_pass(False),
+            "logits pass of a sampling step, 10,000 rows, bf16 autocast": lambda: logits_pass(True),
+            f"MLE output-layer product ({B * T} x 32 x {V}), fp32": lambda: hid @ w.t(),
+            f"MLE output-layer product ({B * T} x 32 x {V}), bf16": lambda: hid16 @ w16.t(),
+        },
+        repeats,
+    )
     for k, sec in t.items():
         print(f"generator, {k}: {1e3 * sec:.2f} ms")
 
@@ -323,19 +368,31 @@ def merged(repeats: int) -> None:
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-            steps[f"{'merged width groups' if merge else '12 branches'}, {'bf16' if dtype == torch.bfloat16 else 'fp32'}"] = step
+
+            steps[
+                f"{'merged width groups' if merge else '12 branches'}, {'bf16' if dtype == torch.bfloat16 else 'fp32'}"
+            ] = step
     for k, sec in interleaved(steps, repeats).items():
         print(f"D training step, {k}: {1e3 * sec:.1f} ms")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("parts", nargs="*", default=["gemm", "sampler", "dstep"], choices=["gemm", "sampler", "dstep", "compile", "bf16", "windows", "profile", "gen", "merged"])
+    ap.add_argument(
+        "parts",
+        nargs="*",
+        default=["gemm", "sampler", "dstep"],
+        choices=["gemm", "sampler", "dstep", "compile", "bf16", "windows", "profile", "gen", "merged"],
+    )
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=25)
-    ap.add_argument("--cpu-time", action="store_true", help="time this thread's CPU seconds, not wall time: on a "
-                    "shared machine it leaves out the time other processes had the core (not their cache and "
-                    "memory traffic); needs --threads 1")
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time this thread's CPU seconds, not wall time: on a "
+        "shared machine it leaves out the time other processes had the core (not their cache and "
+        "memory traffic); needs --threads 1",
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -347,8 +404,17 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {'CPU' if args.cpu_time else 'wall'} time")
     for part in args.parts:
         print(f"\n## {part}\n")
-        {"gemm": gemm, "sampler": sampler, "dstep": dstep, "compile": compile_, "bf16": bf16, "windows": windows,
-         "profile": profile, "gen": gen, "merged": merged}[part](args.repeats)
+        {
+            "gemm": gemm,
+            "sampler": sampler,
+            "dstep": dstep,
+            "compile": compile_,
+            "bf16": bf16,
+            "windows": windows,
+            "profile": profile,
+            "gen": gen,
+            "merged": merged,
+        }[part](args.repeats)
 
 
 if __name__ == "__main__":

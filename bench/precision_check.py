@@ -39,27 +39,45 @@ def main() -> None:
     out = Path(args.out)
     load_config(args.config, args.set)  # fail here, not in every run
     runs = {(prec, seed): out / f"{prec}-seed{seed}" for prec in PRECISIONS for seed in seeds}
-    commands = [(run_dir, train_command(args.config, run_dir, seed, [*args.set, f"discriminator.precision={prec}"]))
-                for (prec, seed), run_dir in runs.items()]
+    commands = [
+        (run_dir, train_command(args.config, run_dir, seed, [*args.set, f"discriminator.precision={prec}"]))
+        for (prec, seed), run_dir in runs.items()
+    ]
     run_all(commands, args.jobs, quiet=True)  # finished runs are reused, interrupted ones resumed
-    results = {prec: {seed: json.loads((runs[prec, seed] / "results.json").read_text())["rows"]["SeqGAN"]
-                      for seed in seeds} for prec in PRECISIONS}
+    results = {
+        prec: {seed: json.loads((runs[prec, seed] / "results.json").read_text())["rows"]["SeqGAN"] for seed in seeds}
+        for prec in PRECISIONS
+    }
 
-    lines = [f"# bf16 against fp32 discriminator: `{args.config}`" + (f" with {' '.join(args.set)}" if args.set else ""), "",
-             f"Seeds {args.seeds}; {machine()}; `python bench/precision_check.py " + " ".join(sys.argv[1:]) + "`", "",
-             "| metric | fp32 | bf16 | Welch p | bf16 - fp32, per seed |", "| --- | ---: | ---: | ---: | --- |"]
+    lines = [
+        f"# bf16 against fp32 discriminator: `{args.config}`" + (f" with {' '.join(args.set)}" if args.set else ""),
+        "",
+        f"Seeds {args.seeds}; {machine()}; `python bench/precision_check.py " + " ".join(sys.argv[1:]) + "`",
+        "",
+        "| metric | fp32 | bf16 | Welch p | bf16 - fp32, per seed |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
     for key in ("nll_oracle", "nll_test"):
         a, b = ([results[prec][s][key] for s in seeds] for prec in PRECISIONS)
         (ma, sa), (mb, sb) = mean_std(a), mean_std(b)
         diffs = ", ".join(f"{y - x:+.3f}" for x, y in zip(a, b))
         lines.append(f"| {key} | {ma:.3f} +- {sa:.3f} | {mb:.3f} +- {sb:.3f} | {welch_p(a, b):.3g} | {diffs} |")
     shown = lambda path: path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path  # noqa: E731
-    table = "\n".join(lines) + "\n\nRuns (from the repository root):\n\n" + "\n".join(
-        "    " + " ".join(train_command(args.config, shown(run_dir), seed, [*args.set, f"discriminator.precision={prec}"]))
-        for (prec, seed), run_dir in runs.items()) + "\n"
+    table = (
+        "\n".join(lines)
+        + "\n\nRuns (from the repository root):\n\n"
+        + "\n".join(
+            "    "
+            + " ".join(train_command(args.config, shown(run_dir), seed, [*args.set, f"discriminator.precision={prec}"]))
+            for (prec, seed), run_dir in runs.items()
+        )
+        + "\n"
+    )
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(table)
-    (out / "results.json").write_text(json.dumps({"config": args.config, "set": args.set, "results": results}, indent=2) + "\n")
+    (out / "results.json").write_text(
+        json.dumps({"config": args.config, "set": args.set, "results": results}, indent=2) + "\n"
+    )
     print(table)
 
 

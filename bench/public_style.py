@@ -108,8 +108,9 @@ def rewards(rollout: Generator, d: PublicDiscriminator, samples: torch.Tensor, r
     return q / rollout_num
 
 
-def g_step(g: Generator, opt, rollout: Generator, d: PublicDiscriminator, batch_size: int, rollout_num: int,
-           grad_clip: float) -> None:
+def g_step(
+    g: Generator, opt, rollout: Generator, d: PublicDiscriminator, batch_size: int, rollout_num: int, grad_clip: float
+) -> None:
     """One adversarial generator step: sample, reward by rollouts, REINFORCE on full logits."""
     samples = generate(g, batch_size)
     q = rewards(rollout, d, samples, rollout_num)

@@ -43,8 +43,15 @@ VARIANTS = {
     "passive": ({"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"}, 2),
     # the allocator: glibc returns large freed blocks to the kernel, so each step's new gradient and
     # activation buffers are fresh pages, zeroed by the kernel on first touch (minor page faults)
-    "glibc-keep": ({"OMP_NUM_THREADS": "2", "MALLOC_MMAP_THRESHOLD_": str(2**30), "MALLOC_TRIM_THRESHOLD_": str(2**31),
-                    "MALLOC_TOP_PAD_": str(2**28)}, 2),
+    "glibc-keep": (
+        {
+            "OMP_NUM_THREADS": "2",
+            "MALLOC_MMAP_THRESHOLD_": str(2**30),
+            "MALLOC_TRIM_THRESHOLD_": str(2**31),
+            "MALLOC_TOP_PAD_": str(2**28),
+        },
+        2,
+    ),
     "jemalloc": ({"OMP_NUM_THREADS": "2", "LD_PRELOAD": "libjemalloc.so.2"}, 2),
     "tcmalloc": ({"OMP_NUM_THREADS": "2", "LD_PRELOAD": "libtcmalloc_minimal.so.4"}, 2),
 }
@@ -98,23 +105,36 @@ def main() -> None:
         for name in names:
             env_extra, threads = VARIANTS[name]
             env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")} | env_extra
-            out = subprocess.run([sys.executable, __file__, "--steps", str(args.steps), "--child", str(threads)],
-                                 env=env, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--steps", str(args.steps), "--child", str(threads)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             runs[name].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"  {name}: {1e3 * runs[name][-1]['step_s']:.1f} ms a step", file=sys.stderr, flush=True)
     import platform
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor(),
+    )
     print(f"## D training step under thread settings ({cpu}, {os.cpu_count()} CPUs, fp32, batch 64, wall time)\n")
-    print(f"Median of {args.rounds} rounds of {args.steps} steps each; load average {load_start} at start, "
-          f"{os.getloadavg()} at end.\n")
-    print("| variant | threads | ms a step | its matrix products alone, ms | step / products | peak GFLOP/s | page faults a step |")
+    print(
+        f"Median of {args.rounds} rounds of {args.steps} steps each; load average {load_start} at start, "
+        f"{os.getloadavg()} at end.\n"
+    )
+    print(
+        "| variant | threads | ms a step | its matrix products alone, ms | step / products | peak GFLOP/s | page faults a step |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in names:
         med = {k: statistics.median(r[k] for r in runs[name]) for k in ("step_s", "floor_s", "peak_gflops", "faults")}
-        print(f"| {name} | {runs[name][0]['threads']} | {1e3 * med['step_s']:.1f} | {1e3 * med['floor_s']:.1f} | "
-              f"{med['step_s'] / med['floor_s']:.2f}x | {med['peak_gflops']:.0f} | {med['faults']:.0f} |")
+        print(
+            f"| {name} | {runs[name][0]['threads']} | {1e3 * med['step_s']:.1f} | {1e3 * med['floor_s']:.1f} | "
+            f"{med['step_s'] / med['floor_s']:.2f}x | {med['peak_gflops']:.0f} | {med['faults']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

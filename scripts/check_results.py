@@ -82,47 +82,155 @@ R, D = "README.md", "docs/results.md"
 T1 = "results/table1/seed*/results.json"
 CHECKS = [
     # what we found
-    ("SeqGAN below MLE, mean ± std over seeds", R, r"SeqGAN ends ([\d.]+ ± [\d.]+) nats below the MLE row",
-     T1, table1_gap, pm),
-    ("SeqGAN vs MLE, Welch p over seeds", R, r"\(seeds 0-2, Welch p = ([\d.]+), not significant\)",
-     T1, lambda: welch_p(table1("MLE", "nll_oracle"), table1("SeqGAN", "nll_oracle")), format_p),
-    ("SeqGAN at T = 1 below the tempered pre-trained curve, per seed", R, r"SeqGAN below it by (\S+, \S+, \S+) nats",
-     "results/temperature/temperature.json", temperature_gaps, lambda g: ", ".join(map(signed, g))),
-    ("SeqGAN front points undominated by MLE's front", R, r"(\d+ of \d+) SeqGAN front points are undominated",
-     "results/tuning/comparison.json", lambda: front_undominated("SeqGAN"), lambda c: f"{c[0]} of {c[1]}"),
-    ("trials a study", R, r"\((\d+ SeqGAN and \d+ MLE) trials;", "results/tuning/comparison.json",
-     lambda: [json.loads((RESULTS / "tuning" / "comparison.json").read_text(encoding="utf-8"))["studies"][k]["trials"]
-              for k in ("SeqGAN", "MLE")], lambda n: f"{n[0]} SeqGAN and {n[1]} MLE"),
-    ("hours of MLE trials", R, r"([\d.]+) h of MLE trials", "results/tuning/mle/trial-*/results.json",
-     lambda: trial_hours("mle"), "{:.1f}".format),
-    ("hours of SeqGAN trials", R, r"against ([\d.]+) h of SeqGAN's", "results/tuning/seqgan/trial-*/results.json",
-     lambda: trial_hours("seqgan"), "{:.1f}".format),
-    ("tuned SeqGAN on fresh seeds, NLL-oracle", R, r"reach NLL-oracle ([\d.]+ ± [\d.]+)",
-     "results/tuning/seqgan/confirm/seed*/results.json", lambda: confirmed("seqgan", "nll_oracle"), pm),
-    ("tuned SeqGAN's gain over the untuned mean", R, r", ([\d.]+) below the untuned", T1 + ", confirm/seed*",
-     lambda: statistics.mean(table1("SeqGAN", "nll_oracle")) - statistics.mean(confirmed("seqgan", "nll_oracle")),
-     "{:.3f}".format),
-    ("untuned SeqGAN, NLL-oracle", R, r"below the untuned ([\d.]+ ± [\d.]+)", T1,
-     lambda: table1("SeqGAN", "nll_oracle"), pm),
-    ("tuned vs untuned SeqGAN, Welch p", R, r"\(Welch p = ([\d.]+); Intel Xeon\)", T1 + ", confirm/seed*",
-     lambda: welch_p(confirmed("seqgan", "nll_oracle"), table1("SeqGAN", "nll_oracle")), format_p),
-    ("SeqGAN per seed", R, r"SeqGAN is below MLE on every seed \(([\d., ]+) against", T1,
-     lambda: table1("SeqGAN", "nll_oracle"), per_seed),
-    ("MLE per seed", R, r"SeqGAN is below MLE on every seed \([\d., ]+ against ([\d., ]+)\)", T1,
-     lambda: table1("MLE", "nll_oracle"), per_seed),
+    (
+        "SeqGAN below MLE, mean ± std over seeds",
+        R,
+        r"SeqGAN ends ([\d.]+ ± [\d.]+) nats below the MLE row",
+        T1,
+        table1_gap,
+        pm,
+    ),
+    (
+        "SeqGAN vs MLE, Welch p over seeds",
+        R,
+        r"\(seeds 0-2, Welch p = ([\d.]+), not significant\)",
+        T1,
+        lambda: welch_p(table1("MLE", "nll_oracle"), table1("SeqGAN", "nll_oracle")),
+        format_p,
+    ),
+    (
+        "SeqGAN at T = 1 below the tempered pre-trained curve, per seed",
+        R,
+        r"SeqGAN below it by (\S+, \S+, \S+) nats",
+        "results/temperature/temperature.json",
+        temperature_gaps,
+        lambda g: ", ".join(map(signed, g)),
+    ),
+    (
+        "SeqGAN front points undominated by MLE's front",
+        R,
+        r"(\d+ of \d+) SeqGAN front points are undominated",
+        "results/tuning/comparison.json",
+        lambda: front_undominated("SeqGAN"),
+        lambda c: f"{c[0]} of {c[1]}",
+    ),
+    (
+        "trials a study",
+        R,
+        r"\((\d+ SeqGAN and \d+ MLE) trials;",
+        "results/tuning/comparison.json",
+        lambda: [
+            json.loads((RESULTS / "tuning" / "comparison.json").read_text(encoding="utf-8"))["studies"][k]["trials"]
+            for k in ("SeqGAN", "MLE")
+        ],
+        lambda n: f"{n[0]} SeqGAN and {n[1]} MLE",
+    ),
+    (
+        "hours of MLE trials",
+        R,
+        r"([\d.]+) h of MLE trials",
+        "results/tuning/mle/trial-*/results.json",
+        lambda: trial_hours("mle"),
+        "{:.1f}".format,
+    ),
+    (
+        "hours of SeqGAN trials",
+        R,
+        r"against ([\d.]+) h of SeqGAN's",
+        "results/tuning/seqgan/trial-*/results.json",
+        lambda: trial_hours("seqgan"),
+        "{:.1f}".format,
+    ),
+    (
+        "tuned SeqGAN on fresh seeds, NLL-oracle",
+        R,
+        r"reach NLL-oracle ([\d.]+ ± [\d.]+)",
+        "results/tuning/seqgan/confirm/seed*/results.json",
+        lambda: confirmed("seqgan", "nll_oracle"),
+        pm,
+    ),
+    (
+        "tuned SeqGAN's gain over the untuned mean",
+        R,
+        r", ([\d.]+) below the untuned",
+        T1 + ", confirm/seed*",
+        lambda: statistics.mean(table1("SeqGAN", "nll_oracle")) - statistics.mean(confirmed("seqgan", "nll_oracle")),
+        "{:.3f}".format,
+    ),
+    (
+        "untuned SeqGAN, NLL-oracle",
+        R,
+        r"below the untuned ([\d.]+ ± [\d.]+)",
+        T1,
+        lambda: table1("SeqGAN", "nll_oracle"),
+        pm,
+    ),
+    (
+        "tuned vs untuned SeqGAN, Welch p",
+        R,
+        r"\(Welch p = ([\d.]+); Intel Xeon\)",
+        T1 + ", confirm/seed*",
+        lambda: welch_p(confirmed("seqgan", "nll_oracle"), table1("SeqGAN", "nll_oracle")),
+        format_p,
+    ),
+    (
+        "SeqGAN per seed",
+        R,
+        r"SeqGAN is below MLE on every seed \(([\d., ]+) against",
+        T1,
+        lambda: table1("SeqGAN", "nll_oracle"),
+        per_seed,
+    ),
+    (
+        "MLE per seed",
+        R,
+        r"SeqGAN is below MLE on every seed \([\d., ]+ against ([\d., ]+)\)",
+        T1,
+        lambda: table1("MLE", "nll_oracle"),
+        per_seed,
+    ),
     # docs/results.md
-    ("SeqGAN below MLE per seed", D, r"by (\S+, \S+ and \S+) nats \(0\.146", T1, table1_gap,
-     lambda g: "{:.3f}, {:.3f} and {:.3f}".format(*g)),
+    (
+        "SeqGAN below MLE per seed",
+        D,
+        r"by (\S+, \S+ and \S+) nats \(0\.146",
+        T1,
+        table1_gap,
+        lambda g: "{:.3f}, {:.3f} and {:.3f}".format(*g),
+    ),
     ("SeqGAN below MLE, mean ± std (docs)", D, r"nats \(([\d.]+ ± [\d.]+)\), but SeqGAN's own", T1, table1_gap, pm),
-    ("SeqGAN's spread over seeds", D, r"SeqGAN's own spread over seeds is ([\d.]+)", T1,
-     lambda: statistics.stdev(table1("SeqGAN", "nll_oracle")), "{:.3f}".format),
-    ("MLE's confirmed best, NLL-oracle", D, r"fresh seeds 3-5 \(AMD EPYC, fp32\): NLL-oracle ([\d.]+ ± [\d.]+)",
-     "results/tuning/mle/confirm/seed*/results.json", lambda: confirmed("mle", "nll_oracle"), pm),
-    ("tuned vs untuned SeqGAN, NLL-test Welch p", D, r"lower in NLL-test \(p = ([\d.]+)\)", T1 + ", confirm/seed*",
-     lambda: welch_p(confirmed("seqgan", "nll_test"), table1("SeqGAN", "nll_test")), format_p),
-    ("Xeon-bf16 none arm, NLL-oracle", D.replace("results", "remedies"), r"It ends at NLL-oracle ([\d.]+ ± [\d.]+)",
-     "results/penalty/xeon-bf16/none-seed*/results.json",
-     lambda: [results(f"penalty/xeon-bf16/none-seed{s}")["rows"]["SeqGAN"]["nll_oracle"] for s in TABLE1_SEEDS], pm),
+    (
+        "SeqGAN's spread over seeds",
+        D,
+        r"SeqGAN's own spread over seeds is ([\d.]+)",
+        T1,
+        lambda: statistics.stdev(table1("SeqGAN", "nll_oracle")),
+        "{:.3f}".format,
+    ),
+    (
+        "MLE's confirmed best, NLL-oracle",
+        D,
+        r"fresh seeds 3-5 \(AMD EPYC, fp32\): NLL-oracle ([\d.]+ ± [\d.]+)",
+        "results/tuning/mle/confirm/seed*/results.json",
+        lambda: confirmed("mle", "nll_oracle"),
+        pm,
+    ),
+    (
+        "tuned vs untuned SeqGAN, NLL-test Welch p",
+        D,
+        r"lower in NLL-test \(p = ([\d.]+)\)",
+        T1 + ", confirm/seed*",
+        lambda: welch_p(confirmed("seqgan", "nll_test"), table1("SeqGAN", "nll_test")),
+        format_p,
+    ),
+    (
+        "Xeon-bf16 none arm, NLL-oracle",
+        D.replace("results", "remedies"),
+        r"It ends at NLL-oracle ([\d.]+ ± [\d.]+)",
+        "results/penalty/xeon-bf16/none-seed*/results.json",
+        lambda: [results(f"penalty/xeon-bf16/none-seed{s}")["rows"]["SeqGAN"]["nll_oracle"] for s in TABLE1_SEEDS],
+        pm,
+    ),
 ]
 # the README's and docs/results.md's Table 1: every row's mean ± std and p from the runs' results.json
 for doc in (R, D):
@@ -134,8 +242,16 @@ for doc in (R, D):
             CHECKS.append((f"Table 1 {row} {metric}", doc, cells, T1, lambda r=row, m=metric: table1(r, m), pm))
         if row not in ("pretrained", "SeqGAN"):
             cells = r"\| " + re.escape(row) + r" \|[^|]*\|[^|]*\|(?:[^|]*\|)? ([\d.]+) \| \|"
-            CHECKS.append((f"Table 1 {row} p vs SeqGAN", doc, cells, T1,
-                           lambda r=row: welch_p(table1(r, "nll_oracle"), table1("SeqGAN", "nll_oracle")), format_p))
+            CHECKS.append(
+                (
+                    f"Table 1 {row} p vs SeqGAN",
+                    doc,
+                    cells,
+                    T1,
+                    lambda r=row: welch_p(table1(r, "nll_oracle"), table1("SeqGAN", "nll_oracle")),
+                    format_p,
+                )
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

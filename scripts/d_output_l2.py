@@ -14,16 +14,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from seqgan.runtime.checkpoint import load_checkpoint
 from seqgan.discriminator import output_l2
 from seqgan.metrics import read_metrics
+from seqgan.runtime.checkpoint import load_checkpoint
 
 
 def output_l2_term(run_dir: Path) -> tuple[float, float]:
     """(l2_reg * 0.5 * sum of squares of D's output weight and bias, the last logged d_train_loss)."""
     state = load_checkpoint(run_dir)
     weights = state["discriminator"]
-    term = float(output_l2(weights["out.weight"].double(), weights["out.bias"].double(), state["config"]["discriminator"]["l2_reg"]))
+    term = float(
+        output_l2(
+            weights["out.weight"].double(), weights["out.bias"].double(), state["config"]["discriminator"]["l2_reg"]
+        )
+    )
     logged = [r["d_train_loss"] for r in read_metrics(run_dir / "metrics.jsonl") if r.get("d_train_loss") is not None]
     if not logged:
         raise ValueError(f"{run_dir / 'metrics.jsonl'}: no d_train_loss logged (no adversarial round finished)")
@@ -33,8 +37,10 @@ def output_l2_term(run_dir: Path) -> tuple[float, float]:
 def main(argv: list[str]) -> str:
     if not argv:
         raise SystemExit(__doc__)
-    lines = ["| run | D train loss (last) | output-layer L2 term (end) | D train cross-entropy (difference) |",
-             "| --- | ---: | ---: | ---: |"]
+    lines = [
+        "| run | D train loss (last) | output-layer L2 term (end) | D train cross-entropy (difference) |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     for arg in argv:
         try:
             term, loss = output_l2_term(Path(arg))

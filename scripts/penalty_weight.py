@@ -35,18 +35,19 @@ from pathlib import Path
 
 import torch
 
+from seqgan.build import adam, build_discriminator, build_generator
 from seqgan.data import oracle_corpus
-from seqgan.runtime.hardware import machine
-from seqgan.stats import mean_std
+from seqgan.lifecycle import load_run_models
 from seqgan.metrics import discriminator_metrics
 from seqgan.penalty import PENALTIES, input_gradients
-from seqgan.build import adam, build_discriminator, build_generator
-from seqgan.lifecycle import load_run_models
+from seqgan.runtime.hardware import machine, use_bf16
+from seqgan.stats import mean_std
 from seqgan.train import train_discriminator
-from seqgan.runtime.hardware import use_bf16
 
 
-def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str | None = None, d_lr: float | None = None) -> dict:
+def probe(
+    run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str | None = None, d_lr: float | None = None
+) -> dict:
     """D's pre-training at ``penalty`` / ``weight`` from ``run_dir``'s pre-trained G (D's Adam rate:
     ``d_lr``, or the run's); its figures."""
     ckpt, cfg, oracle, _, generator = load_run_models(run_dir, data_dir, row="pretrained")
@@ -61,34 +62,53 @@ def probe(run_dir: Path, penalty: str, weight: float, seed: int, data_dir: str |
     optimizer = adam(discriminator.parameters(), dc.lr if d_lr is None else d_lr, tc.adam_epsilon)
     for _ in range(tc.pretrain_d_steps):
         negatives = generator.sample(tc.num_negatives)  # (num_negatives, T)
-        train_discriminator(discriminator, optimizer, real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, penalty, weight)
+        train_discriminator(
+            discriminator, optimizer, real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, penalty, weight
+        )
     discriminator.eval()
     train_loss, _ = discriminator_metrics(discriminator, real[: len(negatives)], negatives, bf16=bf16)
     samples = generator.sample(cfg.eval.num_samples, temperature=cfg.eval.temperature)
     held_out = test[: len(samples)]
     held_out_loss, held_out_acc = discriminator_metrics(discriminator, held_out, samples, bf16=bf16)
     onehot = torch.nn.functional.one_hot(held_out, oracle.vocab_size).float()  # (N, T, V)
-    grad_norm = torch.cat([
-        input_gradients(discriminator, onehot[i : i + 256], create_graph=False).square().sum(dim=(1, 2)).sqrt()
-        for i in range(0, len(onehot), 256)
-    ]).mean().item()
-    return {"penalty": penalty, "weight": weight, "seed": seed, "train_loss": train_loss, "held_out_loss": held_out_loss,
-            "held_out_acc": held_out_acc, "gap": held_out_loss - train_loss, "grad_norm": grad_norm}
+    grad_norm = (
+        torch.cat(
+            [
+                input_gradients(discriminator, onehot[i : i + 256], create_graph=False).square().sum(dim=(1, 2)).sqrt()
+                for i in range(0, len(onehot), 256)
+            ]
+        )
+        .mean()
+        .item()
+    )
+    return {
+        "penalty": penalty,
+        "weight": weight,
+        "seed": seed,
+        "train_loss": train_loss,
+        "held_out_loss": held_out_loss,
+        "held_out_acc": held_out_acc,
+        "gap": held_out_loss - train_loss,
+        "grad_norm": grad_norm,
+    }
 
 
 def cells(penalties: list[str], weights: list[float], seeds: list[int]) -> list[tuple[str, float, int]]:
     """Every (penalty, weight, seed) to probe; 'none' once per seed, at weight 0."""
     out = []
     for penalty in penalties:
-        for weight in ([0.0] if penalty == "none" else weights):
+        for weight in [0.0] if penalty == "none" else weights:
             out.extend((penalty, weight, seed) for seed in seeds)
     return out
 
 
 def table(records: list[dict]) -> str:
     """Mean +- std over seeds of each (penalty, weight)."""
-    lines = ["| penalty | weight | seeds | D train-set loss | D held-out loss | gap (held-out − train) | D held-out accuracy "
-             "| input-gradient norm (held-out real) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| penalty | weight | seeds | D train-set loss | D held-out loss | gap (held-out − train) | D held-out accuracy "
+        "| input-gradient norm (held-out real) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     groups: dict[tuple[str, float], list[dict]] = {}
     for r in records:
         groups.setdefault((r["penalty"], r["weight"]), []).append(r)
@@ -97,7 +117,9 @@ def table(records: list[dict]) -> str:
         for key, digits in (("train_loss", 3), ("held_out_loss", 3), ("gap", 3), ("held_out_acc", 3), ("grad_norm", 3)):
             mean, std = mean_std([r[key] for r in rs])
             cells_.append(f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if len(rs) > 1 else ""))
-        lines.append(f"| {penalty} | {'—' if penalty == 'none' else f'{weight:g}'} | {len(rs)} | " + " | ".join(cells_) + " |")
+        lines.append(
+            f"| {penalty} | {'—' if penalty == 'none' else f'{weight:g}'} | {len(rs)} | " + " | ".join(cells_) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -108,8 +130,11 @@ def plot(records: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    panels = (("train_loss", "D train-set loss"), ("held_out_acc", "D held-out accuracy"),
-              ("grad_norm", "input-gradient norm (held-out real)"))
+    panels = (
+        ("train_loss", "D train-set loss"),
+        ("held_out_acc", "D held-out accuracy"),
+        ("grad_norm", "input-gradient norm (held-out real)"),
+    )
     for ax, (key, title) in zip(axes, panels):
         for penalty in dict.fromkeys(r["penalty"] for r in records):
             rs = [r for r in records if r["penalty"] == penalty]
@@ -141,7 +166,9 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--d-lr", type=float, default=None, help="D's Adam learning rate (default: the run's discriminator.lr)")
+    parser.add_argument(
+        "--d-lr", type=float, default=None, help="D's Adam learning rate (default: the run's discriminator.lr)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
@@ -163,9 +190,13 @@ def main(argv: list[str] | None = None) -> str:
     store = args.out / "weights.json"
     saved = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
     if saved and saved.get("run_dir") != str(args.run_dir):
-        raise SystemExit(f"penalty_weight: {store} holds a sweep from {saved.get('run_dir')}, not {args.run_dir}; use another --out")
+        raise SystemExit(
+            f"penalty_weight: {store} holds a sweep from {saved.get('run_dir')}, not {args.run_dir}; use another --out"
+        )
     if saved and saved.get("d_lr") != args.d_lr:
-        raise SystemExit(f"penalty_weight: {store} holds a sweep at --d-lr {saved.get('d_lr')}, not {args.d_lr}; use another --out")
+        raise SystemExit(
+            f"penalty_weight: {store} holds a sweep at --d-lr {saved.get('d_lr')}, not {args.d_lr}; use another --out"
+        )
     records = saved.get("records", [])
     done = {(r["penalty"], r["weight"], r["seed"]) for r in records}
     todo = [c for c in cells(penalties, weights, seeds) if c not in done]
@@ -182,15 +213,33 @@ def main(argv: list[str] | None = None) -> str:
         record["seconds"] = round(time.time() - start, 1)
         records.append(record)
         partial = store.with_suffix(".json.tmp")  # replaced whole: a kill mid-write leaves the last good file
-        partial.write_text(json.dumps({"run_dir": str(args.run_dir), "d_lr": args.d_lr, "commands": commands, "machine": machine(), "records": records}, indent=1))
+        partial.write_text(
+            json.dumps(
+                {
+                    "run_dir": str(args.run_dir),
+                    "d_lr": args.d_lr,
+                    "commands": commands,
+                    "machine": machine(),
+                    "records": records,
+                },
+                indent=1,
+            )
+        )
         partial.replace(store)
-        print(f"[{i}/{len(todo)}] {penalty} weight {weight:g} seed {seed}: held-out loss {record['held_out_loss']:.4f} "
-              f"acc {record['held_out_acc']:.3f} grad norm {record['grad_norm']:.3g} ({record['seconds']:.0f}s)", flush=True)
-    text = (f"# D after pre-training, by gradient-penalty weight\n\nCommands:\n\n" + "".join(f"    {c}\n" for c in commands)
-            + f"\nMachine: {machine()}  \n"
-            f"Generator: the pre-trained G of `{args.run_dir}`. D's Adam learning rate: "
-            + (f"{args.d_lr:g} (--d-lr)" if args.d_lr else "the run's") + ". Losses are cross-entropy alone (no L2, no penalty), "
-            "in eval mode; ln 2 = 0.693 and accuracy 0.5 are a D that says 0.5 to everything.\n\n" + table(records) + "\n")
+        print(
+            f"[{i}/{len(todo)}] {penalty} weight {weight:g} seed {seed}: held-out loss {record['held_out_loss']:.4f} "
+            f"acc {record['held_out_acc']:.3f} grad norm {record['grad_norm']:.3g} ({record['seconds']:.0f}s)",
+            flush=True,
+        )
+    text = (
+        "# D after pre-training, by gradient-penalty weight\n\nCommands:\n\n"
+        + "".join(f"    {c}\n" for c in commands)
+        + f"\nMachine: {machine()}  \n"
+        f"Generator: the pre-trained G of `{args.run_dir}`. D's Adam learning rate: "
+        + (f"{args.d_lr:g} (--d-lr)" if args.d_lr else "the run's")
+        + ". Losses are cross-entropy alone (no L2, no penalty), "
+        "in eval mode; ln 2 = 0.693 and accuracy 0.5 are a D that says 0.5 to everything.\n\n" + table(records) + "\n"
+    )
     (args.out / "weights.md").write_text(text, encoding="utf-8")
     plot(records, args.out / "weights.png")
     return text

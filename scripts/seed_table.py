@@ -7,7 +7,10 @@ from pathlib import Path
 
 runs = [Path(p) for p in sys.argv[1:]]
 results = [json.loads((r / "results.json").read_text()) for r in runs]
-print(f"{len(runs)} runs: " + ", ".join(f"{r.name} (seed {res['seed']}, {res['seconds']:.0f} s)" for r, res in zip(runs, results)))
+print(
+    f"{len(runs)} runs: "
+    + ", ".join(f"{r.name} (seed {res['seed']}, {res['seconds']:.0f} s)" for r, res in zip(runs, results))
+)
 print()
 print("| model | NLL-oracle | NLL-test |")
 print("| --- | ---: | ---: |")

@@ -93,9 +93,7 @@ def _closest_length(lengths: list[int], hyp_len: int, skip: int | None = None) -
     return lo if hyp_len - lo <= hi - hyp_len else hi
 
 
-def _bleu_from_counts(
-    hyp_len: int, matches: list[int], ref_len: int, orders: Iterable[int]
-) -> dict[int, float]:
+def _bleu_from_counts(hyp_len: int, matches: list[int], ref_len: int, orders: Iterable[int]) -> dict[int, float]:
     """BLEU-n for each n in ``orders`` from the clipped match counts ``matches[k-1]`` of order k.
 
     ``orders`` must not exceed ``len(matches)``. Follows NLTK's corpus_bleu for one sentence.
@@ -185,10 +183,7 @@ class BleuReference:
         """``{n: BLEU-n}`` for n = 2..max_n, counting the hypothesis' n-grams once."""
         hyp = _as_tokens(hypothesis)
         matches = self._matches(hyp, self.max_n)
-        return _bleu_from_counts(
-            len(hyp), matches, self.closest_length(len(hyp)), range(2, self.max_n + 1)
-        )
-
+        return _bleu_from_counts(len(hyp), matches, self.closest_length(len(hyp)), range(2, self.max_n + 1))
 
     def mean_scores(self, hypotheses: Iterable[Tokens]) -> dict[str, float]:
         """Mean sentence BLEU-2..max_n over ``hypotheses``: ``{"bleu2": ..., ...}``."""
@@ -213,14 +208,10 @@ def _check_max_n(max_n: int) -> None:
 
 
 def _mean_dict(per_hyp: list[dict[int, float]], max_n: int) -> dict[str, float]:
-    return {
-        f"bleu{n}": math.fsum(s[n] for s in per_hyp) / len(per_hyp) for n in range(2, max_n + 1)
-    }
+    return {f"bleu{n}": math.fsum(s[n] for s in per_hyp) / len(per_hyp) for n in range(2, max_n + 1)}
 
 
-def mean_bleu(
-    references: Iterable[Tokens], hypotheses: Iterable[Tokens], max_n: int = 4
-) -> dict[str, float]:
+def mean_bleu(references: Iterable[Tokens], hypotheses: Iterable[Tokens], max_n: int = 4) -> dict[str, float]:
     """Mean sentence BLEU-n over ``hypotheses``, each against all ``references``.
 
     Returns ``{"bleu2": ..., ..., f"bleu{max_n}": ...}``. This is the BLEU of SeqGAN/Texygen

@@ -33,16 +33,27 @@ def build_generator(cfg: Config, vocab_size: int) -> Generator:
     # real data ends each sequence with EOS and pads after it; the synthetic task has neither
     real_data = cfg.data.source != "oracle"
     return Generator(
-        vocab_size, cfg.seq_len, emb_dim=cfg.generator.emb_dim, hidden_dim=cfg.generator.hidden_dim,
-        single_bias=cfg.generator.single_bias, start_token=corpus.PAD if real_data else 0, eos_token=corpus.EOS if real_data else None, pad_token=corpus.PAD,
+        vocab_size,
+        cfg.seq_len,
+        emb_dim=cfg.generator.emb_dim,
+        hidden_dim=cfg.generator.hidden_dim,
+        single_bias=cfg.generator.single_bias,
+        start_token=corpus.PAD if real_data else 0,
+        eos_token=corpus.EOS if real_data else None,
+        pad_token=corpus.PAD,
     )
 
 
 def build_discriminator(cfg: Config, vocab_size: int) -> Discriminator:
     d = cfg.discriminator
     return Discriminator(
-        vocab_size, cfg.seq_len, emb_dim=d.emb_dim, filter_sizes=tuple(d.filter_sizes),
-        num_filters=tuple(d.num_filters), dropout_keep=d.dropout_keep, l2_reg=d.l2_reg,
+        vocab_size,
+        cfg.seq_len,
+        emb_dim=d.emb_dim,
+        filter_sizes=tuple(d.filter_sizes),
+        num_filters=tuple(d.num_filters),
+        dropout_keep=d.dropout_keep,
+        l2_reg=d.l2_reg,
     )
 
 
@@ -52,4 +63,3 @@ def adam(params, lr: float, epsilon_form: str = "pytorch") -> torch.optim.Adam:
     if epsilon_form == "tf1":
         return TF1Adam(params, lr=lr, fused=True)
     return torch.optim.Adam(params, lr=lr, fused=True)
-

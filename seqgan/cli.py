@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from .runtime import distributed
 from .config import ConfigError, load_config
 from .rows import TRAINED_BESIDE
+from .runtime import distributed
 
 USAGE_ERROR = 2
 
@@ -59,14 +59,20 @@ def cmd_train(args) -> int:
     if args.resume and args.start_from:
         return _fail("--resume and --start-from: a run either continues itself or starts from another's pre-training")
     run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg.seed)
-    options = {"resume": args.resume, "start_from": args.start_from, "stop_after_pretraining": args.stop_after_pretraining}
+    options = {
+        "resume": args.resume,
+        "start_from": args.start_from,
+        "stop_after_pretraining": args.stop_after_pretraining,
+    }
     if not distributed.is_master():  # rank 0 speaks for the run
         train(cfg, run_dir, **options)
         return 0
     print(f"run directory: {run_dir}", flush=True)
     results = train(cfg, run_dir, **options)
     if "stopped_after" in results:
-        print(f"\nstopped after MLE pre-training ({results['seconds']:.0f} s); start runs from it with --start-from {run_dir}")
+        print(
+            f"\nstopped after MLE pre-training ({results['seconds']:.0f} s); start runs from it with --start-from {run_dir}"
+        )
         return 0
     print()
     print(results_table(results))
@@ -131,16 +137,25 @@ def cmd_evaluate(args) -> int:
 
         data = load_corpus(cfg.data, cfg.data_dir or os.environ.get("SEQGAN_DATA_DIR"))
         if data.vocab.itos != vocab.itos:
-            raise ValueError(f"{args.checkpoint}: the data set has changed since training (its vocabulary differs from the run's)")
+            raise ValueError(
+                f"{args.checkpoint}: the data set has changed since training (its vocabulary differs from the run's)"
+            )
         references = cut_sequences(data.test_tokens, cfg.data.max_len, cfg.data.overflow)
         hypotheses = [vocab.decode(row) for row in samples.tolist()]
         result["nll_test"] = generator.nll(data.test, temperature=args.temperature)
-        result.update(metrics.real_data_metrics(
-            BleuReference(references, max_n=cfg.eval.bleu_max_n), references, hypotheses, cfg.eval.self_bleu_samples,
-            cfg.data.source == "midi",
-        ))
+        result.update(
+            metrics.real_data_metrics(
+                BleuReference(references, max_n=cfg.eval.bleu_max_n),
+                references,
+                hypotheses,
+                cfg.eval.self_bleu_samples,
+                cfg.data.source == "midi",
+            )
+        )
         result["num_references"] = len(references)
-    result.update({"num_samples": num, "temperature": args.temperature, "seed": args.seed, "progress": ckpt["progress"]})
+    result.update(
+        {"num_samples": num, "temperature": args.temperature, "seed": args.seed, "progress": ckpt["progress"]}
+    )
     print(json.dumps(result, indent=2))
     return 0
 
@@ -186,11 +201,19 @@ def cmd_data(args) -> int:
     cfg = load_config(args.config, overrides)
     if cfg.data.source == "oracle":
         o = cfg.oracle
-        print(json.dumps({
-            "source": "oracle",
-            "note": "synthetic data: no corpus to read; the oracle's samples are drawn when training starts",
-            "oracle": o.source, "num_train": o.num_train, "num_test": o.num_test, "seq_len": o.seq_len,
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "source": "oracle",
+                    "note": "synthetic data: no corpus to read; the oracle's samples are drawn when training starts",
+                    "oracle": o.source,
+                    "num_train": o.num_train,
+                    "num_test": o.num_test,
+                    "seq_len": o.seq_len,
+                },
+                indent=2,
+            )
+        )
         return 0
     corpus = load_corpus(cfg.data, cfg.data_dir or os.environ.get("SEQGAN_DATA_DIR"))
     print(json.dumps(corpus_stats(corpus), indent=2))
@@ -248,8 +271,11 @@ def _experiment_temperature(args) -> int:
 
     if not args.runs:
         return _fail("experiment temperature needs --runs RUN_DIR [RUN_DIR ...] (finished runs with an MLE row)")
-    temps = ([float(t) for t in args.temperatures.split(",")] if args.temperatures
-             else [round(0.5 + 0.1 * i, 2) for i in range(11)])
+    temps = (
+        [float(t) for t in args.temperatures.split(",")]
+        if args.temperatures
+        else [round(0.5 + 0.1 * i, 2) for i in range(11)]
+    )
     if min(temps) <= 0:
         return _fail(f"--temperatures must be positive, got {args.temperatures}")
     out = Path(args.out)
@@ -276,9 +302,17 @@ def _experiment_rewards(args) -> int:
     if not args.run:
         return _fail("experiment rewards needs --run RUN_DIR (a run's checkpoint: its G and D are measured frozen)")
     out = Path(args.out)
-    rewards_experiment.rewards(Path(args.run), out, reference_n=args.reference, repeats=args.repeats,
-                               batches=args.batches, fit_batches=args.fit_batches, batch_size=args.batch,
-                               seed=args.seed, overrides=list(args.set or []))
+    rewards_experiment.rewards(
+        Path(args.run),
+        out,
+        reference_n=args.reference,
+        repeats=args.repeats,
+        batches=args.batches,
+        fit_batches=args.fit_batches,
+        batch_size=args.batch,
+        seed=args.seed,
+        overrides=list(args.set or []),
+    )
     print((out / "rewards.md").read_text(encoding="utf-8"))
     return 0
 
@@ -289,8 +323,16 @@ def _experiment_rewards_train(args) -> int:
     overrides = _sweep_overrides(args)
     out = Path(args.out)
     settings = [s.strip() for s in args.settings.split(",")] if args.settings else None
-    rewards_experiment.rewards_train(args.config, _seed_list(args.seeds), args.budget, out, args.jobs, overrides,
-                                     settings, temperature_samples=args.num)
+    rewards_experiment.rewards_train(
+        args.config,
+        _seed_list(args.seeds),
+        args.budget,
+        out,
+        args.jobs,
+        overrides,
+        settings,
+        temperature_samples=args.num,
+    )
     print((out / "rewards_train.md").read_text(encoding="utf-8"))
     return 0
 
@@ -310,8 +352,9 @@ def _experiment_tuning(args) -> int:
     from .studies import tuning_comparison
 
     if not args.studies:
-        return _fail("experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] "
-                     "(finished seqgan tune studies)")
+        return _fail(
+            "experiment tuning needs --studies LABEL=STUDY_DIR [LABEL=STUDY_DIR ...] (finished seqgan tune studies)"
+        )
     if not all("=" in s for s in args.studies):
         return _fail(f"--studies: give LABEL=STUDY_DIR, got {' '.join(args.studies)}")
     studies = {label: Path(d) for label, d in (s.split("=", 1) for s in args.studies)}
@@ -328,10 +371,20 @@ def cmd_human_eval(args) -> int:
         if not args.out:
             return _fail("human-eval make needs --out DIR (where sheet.html and key.json go)")
         rows = tuple(r for r in args.rows.split(",") if r)
-        key = human_eval.make_sheet(args.paths, args.out, args.num, args.seed, rows=rows, real=args.real,
-                                    scale=args.scale, data_dir=args.data_dir)
+        key = human_eval.make_sheet(
+            args.paths,
+            args.out,
+            args.num,
+            args.seed,
+            rows=rows,
+            real=args.real,
+            scale=args.scale,
+            data_dir=args.data_dir,
+        )
         counts = {s: sum(1 for it in key["items"] if it["system"] == s) for s in key["systems"]}
-        print(f"sheet {key['sheet_id']}: {len(key['items'])} items ({', '.join(f'{n} {s}' for s, n in counts.items())})")
+        print(
+            f"sheet {key['sheet_id']}: {len(key['items'])} items ({', '.join(f'{n} {s}' for s, n in counts.items())})"
+        )
         print(f"hand out {Path(args.out) / 'sheet.html'}; keep {Path(args.out) / 'key.json'} from the raters")
         return 0
     if len(args.paths) != 1:
@@ -352,7 +405,9 @@ def cmd_tune(args) -> int:
     if args.confirm_seeds:
         args.confirm_seeds = _seed_list(args.confirm_seeds) if "," in args.confirm_seeds else [int(args.confirm_seeds)]
     if args.heartbeat < 1 or args.grace <= args.heartbeat:
-        return _fail(f"--heartbeat must be at least 1 s and --grace longer than it, got {args.heartbeat} and {args.grace}")
+        return _fail(
+            f"--heartbeat must be at least 1 s and --grace longer than it, got {args.heartbeat} and {args.grace}"
+        )
     return tune.run(args)
 
 
@@ -392,27 +447,37 @@ def _add_seeds_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", default="3", help="a number of seeds (0..N-1) or a list, e.g. 0,1,2 (default 3)")
 
 
-def _add_sweep_flags(p: argparse.ArgumentParser, budget_help: str, config: str | None = QUICK_CONFIG,
-                     config_help: str = f"YAML config (default {QUICK_CONFIG})") -> None:
+def _add_sweep_flags(
+    p: argparse.ArgumentParser,
+    budget_help: str,
+    config: str | None = QUICK_CONFIG,
+    config_help: str = f"YAML config (default {QUICK_CONFIG})",
+) -> None:
     """The flags of an experiment that trains runs from a config: --config, --budget, --jobs, --set, --data-dir."""
     p.add_argument("--config", default=config, help=config_help)
     p.add_argument("--budget", type=float, default=1.0, help=budget_help)
-    p.add_argument("--jobs", type=int, default=max(1, min(4, (os.cpu_count() or 1))),
-                   help="runs side by side (one thread each on 2 cores)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=max(1, min(4, (os.cpu_count() or 1))),
+        help="runs side by side (one thread each on 2 cores)",
+    )
     _add_set_flag(p, "every run")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
 
 
 def _add_experiment_parsers(sub) -> None:
     """``seqgan experiment NAME``: one sub-parser per experiment, with only its own flags."""
-    p = sub.add_parser("experiment",
-                       help="the paper's synthetic experiments: table1, strategies, temperature; "
-                            "own-start: SeqGAN against its own tempered start; "
-                            "rewards and rewards-train: the reward estimators and baselines; "
-                            "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,  # one unwrapped line an experiment
-                       description="experiments (seqgan experiment NAME --help: its flags):\n"
-                                   + "\n".join(f"  {name:<14} {line}" for name, line in EXPERIMENTS.items()))
+    p = sub.add_parser(
+        "experiment",
+        help="the paper's synthetic experiments: table1, strategies, temperature; "
+        "own-start: SeqGAN against its own tempered start; "
+        "rewards and rewards-train: the reward estimators and baselines; "
+        "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # one unwrapped line an experiment
+        description="experiments (seqgan experiment NAME --help: its flags):\n"
+        + "\n".join(f"  {name:<14} {line}" for name, line in EXPERIMENTS.items()),
+    )
     names = p.add_subparsers(dest="name", required=True, metavar="NAME", help="one of the experiments above")
 
     def add(name: str) -> argparse.ArgumentParser:
@@ -422,11 +487,19 @@ def _add_experiment_parsers(sub) -> None:
     budget = "scale pre-training epochs, D pre-training sets and rounds alike"
 
     p = add("table1")
-    _add_sweep_flags(p, budget, config=None, config_help="YAML config (default: the paper preset when the data "
-                                                          "directory has its oracle, else synthetic_quick)")
+    _add_sweep_flags(
+        p,
+        budget,
+        config=None,
+        config_help="YAML config (default: the paper preset when the data "
+        "directory has its oracle, else synthetic_quick)",
+    )
     _add_seeds_flag(p)
-    p.add_argument("--device", help="cpu, cuda or cuda:N for every run (as --set device=...); on one GPU the "
-                                    "--jobs runs share it, one computing while another waits on the host")
+    p.add_argument(
+        "--device",
+        help="cpu, cuda or cuda:N for every run (as --set device=...); on one GPU the "
+        "--jobs runs share it, one computing while another waits on the host",
+    )
     _add_out_flag(p, "results/table1")
     p.set_defaults(func=_experiment_table1)
 
@@ -449,8 +522,12 @@ def _add_experiment_parsers(sub) -> None:
     p.add_argument("--runs", help="scripts/own_start.sh's OUT: seedS folders with pretraining, paper and tuned runs")
     p.add_argument("--temperatures", help="comma-separated list, with 1.0 (default 0.7,0.75,...,1.5)")
     p.add_argument("--num", type=int, default=2000, help="samples a temperature point")
-    p.add_argument("--seed", type=int, default=0,
-                   help="sampling seed of pre-trained sweep A and the paper arm; sweep B and the tuned arm: seed + 1")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="sampling seed of pre-trained sweep A and the paper arm; sweep B and the tuned arm: seed + 1",
+    )
     p.add_argument("--out", help="output directory (default: the --runs folder)")
     p.set_defaults(func=_experiment_own_start)
 
@@ -489,7 +566,9 @@ def _add_experiment_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seqgan", description="SeqGAN: adversarial training of sequence generators (Yu et al., AAAI 2017).")
+    parser = argparse.ArgumentParser(
+        prog="seqgan", description="SeqGAN: adversarial training of sequence generators (Yu et al., AAAI 2017)."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="run Algorithm 1 (and the MLE baseline) from a YAML config")
@@ -497,11 +576,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (dotted), repeatable")
     p.add_argument("--run-dir", help="where to write the run (default runs/CONFIG-seedS)")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
-    p.add_argument("--stop-after-pretraining", action="store_true",
-                   help="stop with a checkpoint at the end of MLE pre-training, for --start-from")
-    p.add_argument("--start-from", metavar="RUN_DIR",
-                   help="skip MLE pre-training: continue from RUN_DIR's (a --stop-after-pretraining run that agrees with this "
-                        "config on every key read before D pre-training); ends where this run would from scratch")
+    p.add_argument(
+        "--stop-after-pretraining",
+        action="store_true",
+        help="stop with a checkpoint at the end of MLE pre-training, for --start-from",
+    )
+    p.add_argument(
+        "--start-from",
+        metavar="RUN_DIR",
+        help="skip MLE pre-training: continue from RUN_DIR's (a --stop-after-pretraining run that agrees with this "
+        "config on every key read before D pre-training); ends where this run would from scratch",
+    )
     p.add_argument("--oracle", help="'paper', a .npz path, or 'random' (same as --set oracle.source=...)")
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.add_argument("--device", help="cpu, cuda or cuda:N")
@@ -514,17 +599,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="file to write (default: standard output)")
-    p.add_argument("--row", default="seqgan", choices=ROW_CHOICES, help="which of the run's generators (default seqgan)")
+    p.add_argument(
+        "--row", default="seqgan", choices=ROW_CHOICES, help="which of the run's generators (default seqgan)"
+    )
     p.add_argument("--ids", action="store_true", help="real data: print token ids instead of decoded text")
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("evaluate", help="NLL-oracle and NLL-test (real data: NLL-test, BLEU, Self-BLEU) of a trained generator, as JSON")
+    p = sub.add_parser(
+        "evaluate",
+        help="NLL-oracle and NLL-test (real data: NLL-test, BLEU, Self-BLEU) of a trained generator, as JSON",
+    )
     p.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR")
     p.add_argument("--num", type=int, default=0, help="samples for NLL-oracle (default: the run's eval.num_samples)")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
-    p.add_argument("--row", default="seqgan", choices=ROW_CHOICES, help="which of the run's generators (default seqgan)")
+    p.add_argument(
+        "--row", default="seqgan", choices=ROW_CHOICES, help="which of the run's generators (default seqgan)"
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("score", help="NLL-oracle of a file of token ids (one sequence a line)")
@@ -547,45 +639,97 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
     _add_experiment_parsers(sub)
 
-    p = sub.add_parser("human-eval", help="human evaluation: a blinded rating sheet (make) and its unblinded scores (score)")
+    p = sub.add_parser(
+        "human-eval", help="human evaluation: a blinded rating sheet (make) and its unblinded scores (score)"
+    )
     p.add_argument("action", choices=["make", "score"])
-    p.add_argument("paths", nargs="+", metavar="DIR",
-                   help="make: finished run directories on real data; score: the sheet directory")
-    p.add_argument("--num", type=int, default=20, help="make: items of each row of each run, and real items (default 20, the paper's)")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="DIR",
+        help="make: finished run directories on real data; score: the sheet directory",
+    )
+    p.add_argument(
+        "--num",
+        type=int,
+        default=20,
+        help="make: items of each row of each run, and real items (default 20, the paper's)",
+    )
     p.add_argument("--seed", type=int, default=0, help="make: which samples are drawn and their order")
     p.add_argument("--out", help="make: where to write sheet.html and key.json")
     p.add_argument("--rows", default="seqgan,mle", help="make: comma-separated rows of each run (default seqgan,mle)")
-    p.add_argument("--real", help="make: a file of real sequences, one a line (default: the test split of the run's data)")
-    p.add_argument("--scale", default="judge+quality", choices=["judge+quality", "judge", "quality"],
-                   help="make: the paper's person-or-machine judgement, with or without an optional 1-5 quality score")
+    p.add_argument(
+        "--real", help="make: a file of real sequences, one a line (default: the test split of the run's data)"
+    )
+    p.add_argument(
+        "--scale",
+        default="judge+quality",
+        choices=["judge+quality", "judge", "quality"],
+        help="make: the paper's person-or-machine judgement, with or without an optional 1-5 quality score",
+    )
     p.add_argument("--data-dir", help="make: data directory (default: $SEQGAN_DATA_DIR)")
     p.add_argument("--ratings", nargs="+", metavar="FILE", help="score: the ratings CSV files the raters downloaded")
     p.add_argument("--key", help="score: the key (default DIR/key.json)")
     p.add_argument("--json", help="score: where to write the scores as JSON (default DIR/scores.json)")
     p.set_defaults(func=cmd_human_eval)
-    p = sub.add_parser("tune", help="hyperparameter search on Optuna (pip install 'seqgan[tune]'); workers share one study")
+    p = sub.add_parser(
+        "tune", help="hyperparameter search on Optuna (pip install 'seqgan[tune]'); workers share one study"
+    )
     p.add_argument("config", help="the base YAML config, e.g. configs/synthetic_quick.yaml")
-    p.add_argument("--space", required=True, help="YAML search space: dotted config keys with {low, high[, log|step]} or {choices}")
-    p.add_argument("--trials", type=int, required=True, help="complete (or pruned) trials the study should have, all workers together")
+    p.add_argument(
+        "--space", required=True, help="YAML search space: dotted config keys with {low, high[, log|step]} or {choices}"
+    )
+    p.add_argument(
+        "--trials",
+        type=int,
+        required=True,
+        help="complete (or pruned) trials the study should have, all workers together",
+    )
     p.add_argument("--workers", type=int, default=1, help="worker processes on this machine (default 1)")
-    p.add_argument("--storage", help="an Optuna database URL shared by several machines, e.g. postgresql://user@host/db "
-                                     "(default: a journal file in the study's folder)")
-    p.add_argument("--study", help="study name (default: the config's file name); the same name and storage share a study")
-    p.add_argument("--dir", help="the study's folder: trial run directories, journal, tables, plots (default runs/tune-STUDY)")
-    p.add_argument("--objective", default="nll_oracle", help="final metric to optimise, METRIC[:min|max] (default nll_oracle)")
-    p.add_argument("--objectives", help="several metrics, e.g. nll_oracle,nll_test: search for their Pareto front (no pruning)")
-    p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"], help="on intermediate evaluations (default median)")
+    p.add_argument(
+        "--storage",
+        help="an Optuna database URL shared by several machines, e.g. postgresql://user@host/db "
+        "(default: a journal file in the study's folder)",
+    )
+    p.add_argument(
+        "--study", help="study name (default: the config's file name); the same name and storage share a study"
+    )
+    p.add_argument(
+        "--dir", help="the study's folder: trial run directories, journal, tables, plots (default runs/tune-STUDY)"
+    )
+    p.add_argument(
+        "--objective", default="nll_oracle", help="final metric to optimise, METRIC[:min|max] (default nll_oracle)"
+    )
+    p.add_argument(
+        "--objectives", help="several metrics, e.g. nll_oracle,nll_test: search for their Pareto front (no pruning)"
+    )
+    p.add_argument(
+        "--pruner",
+        default="median",
+        choices=["median", "hyperband", "none"],
+        help="on intermediate evaluations (default median)",
+    )
     p.add_argument("--seed", type=int, default=0, help="the TPE sampler's seed (worker i gets seed + i)")
     p.add_argument("--confirm-seeds", help="re-run the best settings on these fresh seeds, e.g. 3,4,5")
-    p.add_argument("--heartbeat", type=int, default=60, help="seconds between a running trial's heartbeats (default 60)")
-    p.add_argument("--grace", type=int, default=180, help="a trial silent this many seconds is failed and retried (default 180)")
-    p.add_argument("--share-pretraining", action="store_true",
-                   help="pre-train G once (STUDY_DIR/pretraining) and start every trial from it; for spaces of keys read "
-                        "after MLE pre-training only (each trial still ends where it would from scratch)")
+    p.add_argument(
+        "--heartbeat", type=int, default=60, help="seconds between a running trial's heartbeats (default 60)"
+    )
+    p.add_argument(
+        "--grace", type=int, default=180, help="a trial silent this many seconds is failed and retried (default 180)"
+    )
+    p.add_argument(
+        "--share-pretraining",
+        action="store_true",
+        help="pre-train G once (STUDY_DIR/pretraining) and start every trial from it; for spaces of keys read "
+        "after MLE pre-training only (each trial still ends where it would from scratch)",
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every trial")
-    p.add_argument("--report", action="store_true",
-                   help="run no trial: write the tables, plots and summary.json of the study as it stands (marked partial "
-                        "when short of --trials), e.g. between sessions or while its workers run")
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="run no trial: write the tables, plots and summary.json of the study as it stands (marked partial "
+        "when short of --trials), e.g. between sessions or while its workers run",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # a spawned worker: no summary
     p.set_defaults(func=cmd_tune)
     return parser
@@ -605,8 +749,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         if not distributed.is_master():  # rank 0 says it
             return 130
-        print(f"\nseqgan: {e}" if str(e) else "\nseqgan: interrupted; resume with --resume from the last checkpoint",
-              file=sys.stderr)
+        print(
+            f"\nseqgan: {e}" if str(e) else "\nseqgan: interrupted; resume with --resume from the last checkpoint",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import yaml
 
 from .discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS
-from .runtime.compiled import COMPILE_MODES
-from .runtime.hardware import CUDA_BF16_FASTER
 from .penalty import PENALTIES
 from .rows import TRAINED_BESIDE
+from .runtime.compiled import COMPILE_MODES
+from .runtime.hardware import CUDA_BF16_FASTER
 
 
 class YamlLoader(yaml.SafeLoader):
@@ -288,6 +288,7 @@ class Config:
 
 # -- loading and checking -------------------------------------------------------------------------
 
+
 def line_map(node, prefix: str = "", out: dict | None = None) -> dict:
     """Dotted key -> 1-based line of a composed YAML mapping."""
     out = {} if out is None else out
@@ -347,26 +348,42 @@ def _apply(obj, values: dict, prefix: str, lines: dict, source: str) -> None:
 def _check(cfg: Config) -> None:
     """Value ranges and cross-field constraints."""
     positive = {
-        "oracle.vocab_size": cfg.oracle.vocab_size, "oracle.emb_dim": cfg.oracle.emb_dim,
-        "oracle.hidden_dim": cfg.oracle.hidden_dim, "oracle.seq_len": cfg.oracle.seq_len,
-        "oracle.num_train": cfg.oracle.num_train, "oracle.num_test": cfg.oracle.num_test,
-        "generator.emb_dim": cfg.generator.emb_dim, "generator.hidden_dim": cfg.generator.hidden_dim,
-        "generator.lr": cfg.generator.lr, "generator.grad_clip": cfg.generator.grad_clip,
-        "discriminator.emb_dim": cfg.discriminator.emb_dim, "discriminator.lr": cfg.discriminator.lr,
-        "train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
+        "oracle.vocab_size": cfg.oracle.vocab_size,
+        "oracle.emb_dim": cfg.oracle.emb_dim,
+        "oracle.hidden_dim": cfg.oracle.hidden_dim,
+        "oracle.seq_len": cfg.oracle.seq_len,
+        "oracle.num_train": cfg.oracle.num_train,
+        "oracle.num_test": cfg.oracle.num_test,
+        "generator.emb_dim": cfg.generator.emb_dim,
+        "generator.hidden_dim": cfg.generator.hidden_dim,
+        "generator.lr": cfg.generator.lr,
+        "generator.grad_clip": cfg.generator.grad_clip,
+        "discriminator.emb_dim": cfg.discriminator.emb_dim,
+        "discriminator.lr": cfg.discriminator.lr,
+        "train.batch_size": cfg.train.batch_size,
+        "train.num_negatives": cfg.train.num_negatives,
         "train.score_batch_size": cfg.train.score_batch_size,
-        "eval.every": cfg.eval.every, "eval.num_samples": cfg.eval.num_samples, "eval.temperature": cfg.eval.temperature,
-        "eval.checkpoint_every": cfg.eval.checkpoint_every, "eval.self_bleu_samples": cfg.eval.self_bleu_samples,
+        "eval.every": cfg.eval.every,
+        "eval.num_samples": cfg.eval.num_samples,
+        "eval.temperature": cfg.eval.temperature,
+        "eval.checkpoint_every": cfg.eval.checkpoint_every,
+        "eval.self_bleu_samples": cfg.eval.self_bleu_samples,
     }
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"key '{key}': must be positive, got {value}")
     non_negative = {
-        "train.pretrain_g_epochs": cfg.train.pretrain_g_epochs, "train.pretrain_d_steps": cfg.train.pretrain_d_steps,
-        "train.pretrain_d_epochs": cfg.train.pretrain_d_epochs, "train.rounds": cfg.train.rounds,
-        "train.g_steps": cfg.train.g_steps, "train.d_steps": cfg.train.d_steps, "train.d_epochs": cfg.train.d_epochs,
-        "rows.mle_epochs_per_round": cfg.rows.mle_epochs_per_round, "threads": cfg.threads,
-        "discriminator.l2_reg": cfg.discriminator.l2_reg, "discriminator.gp_weight": cfg.discriminator.gp_weight,
+        "train.pretrain_g_epochs": cfg.train.pretrain_g_epochs,
+        "train.pretrain_d_steps": cfg.train.pretrain_d_steps,
+        "train.pretrain_d_epochs": cfg.train.pretrain_d_epochs,
+        "train.rounds": cfg.train.rounds,
+        "train.g_steps": cfg.train.g_steps,
+        "train.d_steps": cfg.train.d_steps,
+        "train.d_epochs": cfg.train.d_epochs,
+        "rows.mle_epochs_per_round": cfg.rows.mle_epochs_per_round,
+        "threads": cfg.threads,
+        "discriminator.l2_reg": cfg.discriminator.l2_reg,
+        "discriminator.gp_weight": cfg.discriminator.gp_weight,
         "generator.pg_lr": cfg.generator.pg_lr,
     }
     for key, value in non_negative.items():
@@ -375,10 +392,14 @@ def _check(cfg: Config) -> None:
     if cfg.oracle.seq_len < 2:
         raise ConfigError(f"key 'oracle.seq_len': must be at least 2, got {cfg.oracle.seq_len}")
     if not 0.0 < cfg.discriminator.dropout_keep <= 1.0:
-        raise ConfigError(f"key 'discriminator.dropout_keep': a keep probability in (0, 1], got {cfg.discriminator.dropout_keep}")
+        raise ConfigError(
+            f"key 'discriminator.dropout_keep': a keep probability in (0, 1], got {cfg.discriminator.dropout_keep}"
+        )
     tc = cfg.train
     if tc.rewards not in REWARD_ESTIMATORS:
-        raise ConfigError(f"key 'train.rewards': unknown estimator {tc.rewards!r} (known: {', '.join(REWARD_ESTIMATORS)})")
+        raise ConfigError(
+            f"key 'train.rewards': unknown estimator {tc.rewards!r} (known: {', '.join(REWARD_ESTIMATORS)})"
+        )
     if tc.baseline not in PG_BASELINES:
         raise ConfigError(f"key 'train.baseline': unknown baseline {tc.baseline!r} (known: {', '.join(PG_BASELINES)})")
     if not 0.0 <= tc.td_lambda <= 1.0:
@@ -386,7 +407,9 @@ def _check(cfg: Config) -> None:
     if not 0.0 < tc.critic_target_rate <= 1.0:
         raise ConfigError(f"key 'train.critic_target_rate': must be in (0, 1], got {tc.critic_target_rate}")
     if tc.rollout_num < 1:
-        raise ConfigError(f"key 'train.rollout_num': the budget of D evaluations must be at least one completion a prefix, got {tc.rollout_num}")
+        raise ConfigError(
+            f"key 'train.rollout_num': the budget of D evaluations must be at least one completion a prefix, got {tc.rollout_num}"
+        )
     for key in ("value_lr", "critic_lr", "mcts_c_puct", "critic_hidden_dim", "value_updates", "critic_updates"):
         if getattr(tc, key) <= 0:
             raise ConfigError(f"key 'train.{key}': must be positive, got {getattr(tc, key)}")
@@ -443,15 +466,21 @@ def _check(cfg: Config) -> None:
     if cfg.train.adam_epsilon not in ("pytorch", "tf1"):
         raise ConfigError(f"key 'train.adam_epsilon': 'pytorch' or 'tf1', got {cfg.train.adam_epsilon!r}")
     if cfg.discriminator.precision not in ("auto", "fp32", "bf16"):
-        raise ConfigError(f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}")
+        raise ConfigError(
+            f"key 'discriminator.precision': 'auto', 'fp32' or 'bf16', got {cfg.discriminator.precision!r}"
+        )
     if cfg.discriminator.gradient_penalty not in PENALTIES:
         raise ConfigError(
             f"key 'discriminator.gradient_penalty': one of {', '.join(PENALTIES)}, got {cfg.discriminator.gradient_penalty!r}"
         )
     if cfg.discriminator.compile not in COMPILE_MODES:
-        raise ConfigError(f"key 'discriminator.compile': one of {', '.join(COMPILE_MODES)}, got {cfg.discriminator.compile!r}")
+        raise ConfigError(
+            f"key 'discriminator.compile': one of {', '.join(COMPILE_MODES)}, got {cfg.discriminator.compile!r}"
+        )
     if cfg.discriminator.compile != "none" and cfg.discriminator.gradient_penalty != "none":
-        raise ConfigError("key 'discriminator.compile': a compiled D step takes no gradient penalty (its double backward); set one of them to 'none'")
+        raise ConfigError(
+            "key 'discriminator.compile': a compiled D step takes no gradient penalty (its double backward); set one of them to 'none'"
+        )
     d_bf16 = cfg.discriminator.precision == "bf16" or (cfg.discriminator.precision == "auto" and CUDA_BF16_FASTER)
     if cfg.discriminator.compile != "none" and cfg.device.startswith("cuda") and d_bf16:
         raise ConfigError(
@@ -480,11 +509,16 @@ def check_processes(cfg: Config, world_size: int) -> None:
         raise ConfigError("key 'train.rewards': runs under torchrun support 'mc' and 'mcts' for now, not 'td'")
     if cfg.train.baseline == "value":
         raise ConfigError("key 'train.baseline': runs under torchrun support 'none' and 'mean' for now, not 'value'")
-    sizes = {"train.batch_size": cfg.train.batch_size, "train.num_negatives": cfg.train.num_negatives,
-             "eval.num_samples": cfg.eval.num_samples}
+    sizes = {
+        "train.batch_size": cfg.train.batch_size,
+        "train.num_negatives": cfg.train.num_negatives,
+        "eval.num_samples": cfg.eval.num_samples,
+    }
     for key, n in sizes.items():  # every global size splits evenly over the ranks
         if n % world_size:
-            raise ConfigError(f"key '{key}': {n} does not divide by the world size {world_size} (processes on all nodes)")
+            raise ConfigError(
+                f"key '{key}': {n} does not divide by the world size {world_size} (processes on all nodes)"
+            )
 
 
 def current_key(dotted: str) -> str:
@@ -492,7 +526,7 @@ def current_key(dotted: str) -> str:
     if dotted == "baselines.rows":
         return "rows.names"
     if dotted == "baselines" or dotted.startswith("baselines."):
-        return "rows" + dotted[len("baselines"):]
+        return "rows" + dotted[len("baselines") :]
     return dotted
 
 
@@ -505,7 +539,9 @@ def current_keys(values: dict) -> dict:
     old = values["baselines"]
     if isinstance(old, dict):
         old = {("names" if key == "rows" else key): value for key, value in old.items()}
-    return {("rows" if key == "baselines" else key): (old if key == "baselines" else value) for key, value in values.items()}
+    return {
+        ("rows" if key == "baselines" else key): (old if key == "baselines" else value) for key, value in values.items()
+    }
 
 
 def parse_override(text: str) -> tuple[str, object]:

@@ -104,13 +104,14 @@ def detokenize(tokens: list[str], kind: str) -> str:
 
 # -- vocabulary -----------------------------------------------------------------------------------
 
+
 class Vocab:
     """Token <-> id. Ids 0, 1, 2 are ``<pad>``, ``<eos>``, ``<unk>``; then the corpus's tokens."""
 
     def __init__(self, tokens: list[str]):
         tokens = list(tokens)
         if tuple(tokens[: len(SPECIALS)]) != SPECIALS:
-            raise ValueError(f"vocabulary: the first tokens must be {list(SPECIALS)}, got {tokens[:len(SPECIALS)]}")
+            raise ValueError(f"vocabulary: the first tokens must be {list(SPECIALS)}, got {tokens[: len(SPECIALS)]}")
         if len(set(tokens)) != len(tokens):
             dup = next(t for t, n in Counter(tokens).items() if n > 1)
             raise ValueError(f"vocabulary: token {dup!r} appears more than once")
@@ -153,7 +154,11 @@ class Vocab:
 
     @classmethod
     def from_dict(cls, d: dict) -> Vocab:
-        if not isinstance(d, dict) or not isinstance(d.get("tokens"), list) or not all(isinstance(t, str) for t in d["tokens"]):
+        if (
+            not isinstance(d, dict)
+            or not isinstance(d.get("tokens"), list)
+            or not all(isinstance(t, str) for t in d["tokens"])
+        ):
             raise ValueError("vocabulary: expected {'tokens': [str, ...]}")
         return cls(d["tokens"])
 
@@ -178,7 +183,10 @@ class Vocab:
 
 # -- tensors --------------------------------------------------------------------------------------
 
-def encode_sequences(token_lists: list[list[str]], vocab: Vocab, max_len: int, overflow: str) -> tuple[torch.Tensor, dict]:
+
+def encode_sequences(
+    token_lists: list[list[str]], vocab: Vocab, max_len: int, overflow: str
+) -> tuple[torch.Tensor, dict]:
     """Sequences as a padded id tensor: tokens, ``EOS``, then ``PAD`` up to ``max_len``.
 
     A sequence of ``max_len`` tokens or more has no room for its ``EOS``. ``overflow`` says what
@@ -258,6 +266,7 @@ def padding_mask(seqs: torch.Tensor) -> torch.Tensor:
 
 # -- loading --------------------------------------------------------------------------------------
 
+
 @dataclass
 class Corpus:
     """A real data set, encoded: what training needs and what evaluation compares against."""
@@ -284,7 +293,9 @@ def resolve_path(path: str, data_dir: str | None) -> Path:
     if given.is_absolute():
         raise ValueError(f"{path}: no such file or folder")
     if not data_dir:
-        raise ValueError(f"{path}: no such file or folder (and no data directory to look in: pass --data-dir or set SEQGAN_DATA_DIR)")
+        raise ValueError(
+            f"{path}: no such file or folder (and no data directory to look in: pass --data-dir or set SEQGAN_DATA_DIR)"
+        )
     inside = Path(data_dir) / given
     if not inside.exists():
         raise ValueError(f"{path}: no such file or folder, neither as given nor as {inside} in the data directory")
@@ -326,7 +337,9 @@ def read_midi_folder(path: str | Path, step: float) -> tuple[list[list[str]], li
         except MidiError as e:  # recorded in the stats; the caller decides what to print
             skipped.append({"file": str(file), "reason": str(e).removeprefix(f"{file}: ")})
     if not seqs:
-        raise ValueError(f"{path}: no sequences (none of its {len(files)} MIDI files could be read; first: {skipped[0]['reason']})")
+        raise ValueError(
+            f"{path}: no sequences (none of its {len(files)} MIDI files could be read; first: {skipped[0]['reason']})"
+        )
     return seqs, skipped
 
 
@@ -394,7 +407,9 @@ def load_corpus(data_cfg: DataConfig, data_dir: str | None) -> Corpus:
     test, test_counts = encode_sequences(test_tokens, vocab, d.max_len, d.overflow)
     for name, counts in (("training", train_counts), ("test", test_counts)):
         if counts["sequences_out"] == 0:
-            raise ValueError(f"no {name} sequences fit in data.max_len={d.max_len} (all {counts['dropped']} dropped; overflow 'drop')")
+            raise ValueError(
+                f"no {name} sequences fit in data.max_len={d.max_len} (all {counts['dropped']} dropped; overflow 'drop')"
+            )
 
     stats = {
         "source": d.source,
@@ -412,20 +427,30 @@ def load_corpus(data_cfg: DataConfig, data_dir: str | None) -> Corpus:
     if d.source == "midi":
         skipped = midi_info.get("skipped", [])
         stats["midi"] = {
-            "step": d.midi_step, "rest_token": str(REST), "files_read": midi_info.get("files_read", 0),
-            "files_skipped": len(skipped), "skipped": skipped,
+            "step": d.midi_step,
+            "rest_token": str(REST),
+            "files_read": midi_info.get("files_read", 0),
+            "files_skipped": len(skipped),
+            "skipped": skipped,
         }
     return Corpus(train=train, test=test, vocab=vocab, train_tokens=train_tokens, test_tokens=test_tokens, stats=stats)
 
 
 # -- statistics -----------------------------------------------------------------------------------
 
+
 def _lengths(token_lists: list[list[str]], max_len: int) -> dict:
     lengths = np.array([len(t) for t in token_lists], dtype=np.float64)
     p = [round(float(v), 2) for v in np.percentile(lengths, [10, 50, 90, 95, 99])]
     return {
-        "min": int(lengths.min()), "p10": p[0], "median": p[1], "mean": round(float(lengths.mean()), 2),
-        "p90": p[2], "p95": p[3], "p99": p[4], "max": int(lengths.max()),
+        "min": int(lengths.min()),
+        "p10": p[0],
+        "median": p[1],
+        "mean": round(float(lengths.mean()), 2),
+        "p90": p[2],
+        "p95": p[3],
+        "p99": p[4],
+        "max": int(lengths.max()),
         "fit": round(float((lengths < max_len).mean()), 4),  # share that fits with its EOS in max_len
     }
 
@@ -441,19 +466,39 @@ def corpus_stats(corpus: Corpus) -> dict:
     train_unk = sum(n for t, n in train_types.items() if t not in vocab.stoi)
     test_total = sum(len(t) for t in corpus.test_tokens)
     test_unk = sum(1 for tokens in corpus.test_tokens for t in tokens if t not in vocab.stoi)
-    out = {key: s[key] for key in ("source", "train_path", "test_path", "split", "tokenizer", "lowercase", "min_freq", "max_len", "overflow")}
+    out = {
+        key: s[key]
+        for key in (
+            "source",
+            "train_path",
+            "test_path",
+            "split",
+            "tokenizer",
+            "lowercase",
+            "min_freq",
+            "max_len",
+            "overflow",
+        )
+    }
     out["vocab"] = {
         "size": len(vocab),
         "train_types": len(train_types),
         "types_below_min_freq": sum(1 for t in train_types if t not in vocab.stoi),
     }
     out["train"] = {
-        **s["train_counts"], "rows": list(corpus.train.shape), "tokens": train_total,
-        "unk_rate": round(train_unk / max(train_total, 1), 5), "length": _lengths(corpus.train_tokens, s["max_len"]),
+        **s["train_counts"],
+        "rows": list(corpus.train.shape),
+        "tokens": train_total,
+        "unk_rate": round(train_unk / max(train_total, 1), 5),
+        "length": _lengths(corpus.train_tokens, s["max_len"]),
     }
     out["test"] = {
-        **s["test_counts"], "rows": list(corpus.test.shape), "tokens": test_total, "unk_tokens": test_unk,
-        "unk_rate": round(test_unk / max(test_total, 1), 5), "length": _lengths(corpus.test_tokens, s["max_len"]),
+        **s["test_counts"],
+        "rows": list(corpus.test.shape),
+        "tokens": test_total,
+        "unk_tokens": test_unk,
+        "unk_rate": round(test_unk / max(test_total, 1), 5),
+        "length": _lengths(corpus.test_tokens, s["max_len"]),
     }
     if "midi" in s:
         out["midi"] = s["midi"]

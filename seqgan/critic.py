@@ -71,6 +71,7 @@ class PrefixValue(nn.Module):
 
 # -- baselines -----------------------------------------------------------------------------------------
 
+
 def leave_one_out_mean(rewards: torch.Tensor) -> torch.Tensor:
     """Per position, the mean of the other rows: (B, T) -> (B, T); needs B >= 2."""
     b = rewards.shape[0]
@@ -120,7 +121,11 @@ class ValueBaseline:
             self.last_loss = loss.item()
 
     def state_dict(self) -> dict:
-        return {"value": self.value.state_dict(), "optimizer": self.optimizer.state_dict(), "calibrated": self.calibrated}
+        return {
+            "value": self.value.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "calibrated": self.calibrated,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.value.load_state_dict(state["value"])
@@ -137,6 +142,7 @@ def normalize(advantages: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -
 
 
 # -- TD(lambda) --------------------------------------------------------------------------------------
+
 
 def lambda_returns(values: torch.Tensor, final_reward: torch.Tensor, lam: float) -> torch.Tensor:
     """Lambda-returns of the prefixes Y_1:t, t = 0..T-1, of one episode per row (Sutton & Barto eq. 12.3).
@@ -165,8 +171,16 @@ class TDCritic:
     """V(Y_1:t) learned by TD(lambda) on generated batches; Q(Y_1:t-1, y_t) = V(Y_1:t) for t < T, D(Y_1:T) at T."""
 
     def __init__(
-        self, value: PrefixValue, *, lam: float, lr: float, updates: int, warmup: int, target_rate: float,
-        completions: int = 0, eos_token: int | None = None,
+        self,
+        value: PrefixValue,
+        *,
+        lam: float,
+        lr: float,
+        updates: int,
+        warmup: int,
+        target_rate: float,
+        completions: int = 0,
+        eos_token: int | None = None,
     ):
         if not 0.0 <= lam <= 1.0:
             raise ValueError(f"td lambda must be in [0, 1], got {lam}")
@@ -180,8 +194,9 @@ class TDCritic:
         self.last_loss = float("nan")
         self.d_evaluations = 0  # D (scorer) calls on single sequences, for the experiments
 
-    def bootstrap_values(self, samples: torch.Tensor, final_reward: torch.Tensor, rollout_policy: RolloutPolicy | None,
-                         scorer: Scorer) -> torch.Tensor | None:
+    def bootstrap_values(
+        self, samples: torch.Tensor, final_reward: torch.Tensor, rollout_policy: RolloutPolicy | None, scorer: Scorer
+    ) -> torch.Tensor | None:
         """With ``completions`` K > 0: (B, T+1) values of the prefixes from the mean D of K real completions
         of each (column 0 and T unused by the lambda-return); None: bootstrap from the target critic."""
         if self.completions == 0:
@@ -209,7 +224,9 @@ class TDCritic:
         finished = finished[:, : values.shape[1]]
         return torch.where(finished, final_reward.unsqueeze(1).to(values.dtype), values)
 
-    def targets(self, samples: torch.Tensor, final_reward: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
+    def targets(
+        self, samples: torch.Tensor, final_reward: torch.Tensor, values: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Regression targets (B, T) for V(Y_1:t), t = 0..T-1: lambda-returns bootstrapped from ``values``
         (B, T+1), by default the target critic's. An episode ends at its end token: every prefix from
         there on bootstraps from D(Y_1:T), so its return, and the step into it, are exact."""
@@ -259,8 +276,13 @@ class TDCritic:
         return self.terminal(samples, final_reward, q)  # the end token's Q, and any after it, is D(Y)
 
     def state_dict(self) -> dict:
-        return {"value": self.value.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "steps": self.steps, "warmed_up": self.warmed_up}
+        return {
+            "value": self.value.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "steps": self.steps,
+            "warmed_up": self.warmed_up,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.value.load_state_dict(state["value"])

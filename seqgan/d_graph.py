@@ -48,8 +48,10 @@ def graphed(device: torch.device, gradient_penalty: str, compile_mode: str, dist
 def refuse(gradient_penalty: str, compile_mode: str, distributed: bool) -> None:
     """One-line ``ValueError`` for what a captured D step cannot hold."""
     if gradient_penalty != "none":
-        raise ValueError(f"key 'discriminator.gradient_penalty': a captured D step takes no gradient penalty "
-                         f"(its double backward), got {gradient_penalty!r}")
+        raise ValueError(
+            f"key 'discriminator.gradient_penalty': a captured D step takes no gradient penalty "
+            f"(its double backward), got {gradient_penalty!r}"
+        )
     if compile_mode != "none":
         raise ValueError(f"key 'discriminator.compile': a captured D step runs eager kernels, got {compile_mode!r}")
     if distributed:
@@ -68,8 +70,15 @@ class DStep:
         bf16: run the loss under bf16 autocast (fp32 master weights).
     """
 
-    def __init__(self, discriminator: Discriminator, optimizer: torch.optim.Optimizer, num_rows: int, seq_len: int,
-                 batch_size: int, bf16: bool):
+    def __init__(
+        self,
+        discriminator: Discriminator,
+        optimizer: torch.optim.Optimizer,
+        num_rows: int,
+        seq_len: int,
+        batch_size: int,
+        bf16: bool,
+    ):
         device = discriminator.out.weight.device
         # weak: this object is the value of _STEPS, whose key is the discriminator
         self._discriminator = weakref.ref(discriminator)
@@ -95,15 +104,23 @@ class DStep:
 
     def _tensors(self) -> list[int]:
         """Addresses of what a graph reads and writes outside its own pool: the weights and the optimiser state."""
-        state = [t for p in self.discriminator.parameters() for t in self.optimizer.state.get(p, {}).values()
-                 if torch.is_tensor(t)]
+        state = [
+            t
+            for p in self.discriminator.parameters()
+            for t in self.optimizer.state.get(p, {}).values()
+            if torch.is_tensor(t)
+        ]
         return [t.data_ptr() for t in [*self.discriminator.parameters(), *state]]
 
     def minibatch_loss(self, rows: torch.Tensor) -> torch.Tensor:
         """D's loss on the minibatch at ``order[offset : offset + len(rows)]``, picked on the device."""
         mb = self.order.index_select(0, self.offset + rows)  # (b,)
         # no autocast cache: a captured graph must cast the weights it reads at every replay
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=False) if self.bf16 else contextlib.nullcontext():
+        with (
+            torch.autocast(self.device.type, dtype=torch.bfloat16, cache_enabled=False)
+            if self.bf16
+            else contextlib.nullcontext()
+        ):
             return self.discriminator.loss(self.seqs.index_select(0, mb), self.labels.index_select(0, mb))
 
     def step(self, rows: torch.Tensor) -> None:
@@ -132,8 +149,11 @@ class DStep:
         """Capture one CUDA graph per minibatch size, after ``warmup`` eager steps that change nothing saved."""
         params = list(self.discriminator.parameters())
         saved_params = [p.detach().clone() for p in params]
-        saved_state = {p: {k: v.clone() if torch.is_tensor(v) else v for k, v in self.optimizer.state[p].items()}
-                       for p in params if p in self.optimizer.state}
+        saved_state = {
+            p: {k: v.clone() if torch.is_tensor(v) else v for k, v in self.optimizer.state[p].items()}
+            for p in params
+            if p in self.optimizer.state
+        }
         rng = torch.get_rng_state(), torch.cuda.get_rng_state(self.device)
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
@@ -177,12 +197,20 @@ def _captures(device: torch.device) -> bool:
 
 
 # discriminator -> its DStep, kept between calls (a run calls train_discriminator some 1,050 times)
-_STEPS: "weakref.WeakKeyDictionary[torch.nn.Module, DStep]" = weakref.WeakKeyDictionary()
+_STEPS: weakref.WeakKeyDictionary[torch.nn.Module, DStep] = weakref.WeakKeyDictionary()
 
 
 def train_discriminator_graphed(
-    discriminator: Discriminator, optimizer: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-    epochs: int, batch_size: int, bf16: bool, gp: str = "none", gp_weight: float = 0.0, compile_mode: str = "none",
+    discriminator: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    bf16: bool,
+    gp: str = "none",
+    gp_weight: float = 0.0,
+    compile_mode: str = "none",
 ) -> float:
     """``train.train_discriminator`` with every step a graph replay on CUDA (eager on the CPU): k
     epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss.
@@ -206,8 +234,14 @@ def train_discriminator_graphed(
         real = real[torch.randperm(len(real), device=real.device)[: len(fake)]]
     seqs, labels = discriminator_set(real, fake)
     step = _STEPS.get(discriminator)
-    if (step is None or step.optimizer is not optimizer or step.seqs.shape != seqs.shape or step.bf16 != bf16
-            or step.batch_size != batch_size or step.tensors != step._tensors()):
+    if (
+        step is None
+        or step.optimizer is not optimizer
+        or step.seqs.shape != seqs.shape
+        or step.bf16 != bf16
+        or step.batch_size != batch_size
+        or step.tensors != step._tensors()
+    ):
         step = _STEPS[discriminator] = DStep(discriminator, optimizer, len(seqs), seqs.shape[1], batch_size, bf16)
     step.seqs.copy_(seqs)
     step.labels.copy_(labels)

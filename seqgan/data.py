@@ -9,14 +9,14 @@ Shapes: B batch, T sequence length.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
+from .oracle import Oracle
 from .runtime import distributed
 from .runtime.files import atomic_write_text
-from .oracle import Oracle
 
 
 def oracle_corpus(oracle: Oracle, num_train: int, num_test: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -38,10 +38,12 @@ def batches(data: torch.Tensor, batch_size: int, shuffle: bool = True) -> Iterat
 def discriminator_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Real and generated sequences with labels 1 and 0: (P + Q, T), (P + Q,)."""
     seqs = torch.cat([real, fake.to(real.device)])
-    labels = torch.cat([
-        torch.ones(len(real), dtype=torch.long, device=real.device),
-        torch.zeros(len(fake), dtype=torch.long, device=real.device),
-    ])
+    labels = torch.cat(
+        [
+            torch.ones(len(real), dtype=torch.long, device=real.device),
+            torch.zeros(len(fake), dtype=torch.long, device=real.device),
+        ]
+    )
     return seqs, labels
 
 

@@ -79,8 +79,9 @@ def merged_convs(device: torch.device) -> bool:
     return device.type == "cuda"
 
 
-def width_groups(filter_sizes: tuple[int, ...], num_filters: tuple[int, ...], seq_len: int,
-                 max_groups: int = 3) -> list[list[int]]:
+def width_groups(
+    filter_sizes: tuple[int, ...], num_filters: tuple[int, ...], seq_len: int, max_groups: int = 3
+) -> list[list[int]]:
     """Branch indices split into at most ``max_groups`` runs of consecutive branches, the split
     that needs the fewest multiply-adds once each run is padded to its widest filter and covers
     the window positions of its narrowest one (the paper's widths: [1-5], [6-10], [15, 20])."""

@@ -150,7 +150,7 @@ class Generator(nn.Module):
                 self.lstm.bias_hh_l0.zero_()
             self.lstm.bias_hh_l0.requires_grad_(False)
 
-    def copy(self) -> "Generator":
+    def copy(self) -> Generator:
         """A deep copy with weights of its own (the roll-out policy, the baseline rows). On CUDA the
         copy's LSTM weights are regathered into one buffer, which cuDNN needs to avoid a copy a call."""
         clone = copy.deepcopy(self)
@@ -179,9 +179,13 @@ class Generator(nn.Module):
         through matmul, exp and sums.
         """
         chunk = chunk or sampling_chunk(hidden.device)
-        return torch.cat([
-            sample_from_logits(self.out(hidden[i : i + chunk]), temperature) for i in range(0, len(hidden), chunk)
-        ]) if len(hidden) else torch.empty(0, dtype=torch.long, device=hidden.device)
+        return (
+            torch.cat(
+                [sample_from_logits(self.out(hidden[i : i + chunk]), temperature) for i in range(0, len(hidden), chunk)]
+            )
+            if len(hidden)
+            else torch.empty(0, dtype=torch.long, device=hidden.device)
+        )
 
     def log_probs(self, seqs: torch.Tensor) -> torch.Tensor:
         """log G(y_t | y_<t) of each token of ``seqs`` (B, T) -> (B, T)."""
@@ -230,7 +234,10 @@ class Generator(nn.Module):
         return self.weighted_nll(seqs, weights) / weights.sum().clamp(min=1.0)
 
     def scheduled_sampling_loss(
-        self, seqs: torch.Tensor, sample_prob: float, mask: torch.Tensor | None = None,
+        self,
+        seqs: torch.Tensor,
+        sample_prob: float,
+        mask: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """MLE's loss under scheduled sampling (Bengio et al. 2015).
@@ -262,7 +269,12 @@ class Generator(nn.Module):
         hidden = torch.stack(hiddens, dim=1).reshape(b * t_len, -1)  # rows in (B, T) order
         weights = self.token_mask(seqs) if mask is None else mask.to(torch.float32)
         loss = _LinearCrossEntropy.apply(
-            hidden, self.out.weight, self.out.bias, seqs.reshape(-1), weights.reshape(-1), loss_chunk(hidden.device),
+            hidden,
+            self.out.weight,
+            self.out.bias,
+            seqs.reshape(-1),
+            weights.reshape(-1),
+            loss_chunk(hidden.device),
         ) / weights.sum().clamp(min=1.0)
         return loss, torch.stack(replaced, dim=1) if replaced else torch.zeros(b, 0, dtype=torch.bool)
 
@@ -296,7 +308,11 @@ class Generator(nn.Module):
 
     @torch.no_grad()
     def nll(
-        self, seqs: torch.Tensor, batch_size: int = 256, temperature: float = 1.0, mask: torch.Tensor | None = None,
+        self,
+        seqs: torch.Tensor,
+        batch_size: int = 256,
+        temperature: float = 1.0,
+        mask: torch.Tensor | None = None,
     ) -> float:
         """Mean per-token NLL (nats) of ``seqs`` (B, T) under G: NLL-test on held-out data.
 

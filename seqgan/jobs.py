@@ -29,8 +29,11 @@ def budget_overrides(cfg: Config, budget: float) -> list[str]:
         raise ValueError(f"--budget must be positive, got {budget}")
     tc = cfg.train
     scale = lambda n: max(1, round(n * budget)) if n else 0  # noqa: E731
-    return [f"train.pretrain_g_epochs={scale(tc.pretrain_g_epochs)}", f"train.pretrain_d_steps={scale(tc.pretrain_d_steps)}",
-            f"train.rounds={scale(tc.rounds)}"]
+    return [
+        f"train.pretrain_g_epochs={scale(tc.pretrain_g_epochs)}",
+        f"train.pretrain_d_steps={scale(tc.pretrain_d_steps)}",
+        f"train.rounds={scale(tc.rounds)}",
+    ]
 
 
 def train_command(config: str, run_dir: Path, seed: int, overrides: list[str]) -> list[str]:
@@ -54,8 +57,10 @@ def check_finished_run(run_dir: Path, cmd: list[str]) -> None:
     for key in sorted(cfg.explicit_keys):
         if key in EXECUTION_KEYS or key not in now or key not in saved or saved[key] == now[key]:
             continue
-        raise ValueError(f"{run_dir} holds a finished run with {key}: {saved[key]!r}, but this experiment sets "
-                         f"{now[key]!r}; move that run aside or write this experiment elsewhere (--out)")
+        raise ValueError(
+            f"{run_dir} holds a finished run with {key}: {saved[key]!r}, but this experiment sets "
+            f"{now[key]!r}; move that run aside or write this experiment elsewhere (--out)"
+        )
 
 
 def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> int:
@@ -105,8 +110,10 @@ def _schedule(pending: list, running: list, failed: list, jobs: int, threads: in
             if (run_dir / "checkpoint.pt").exists():
                 argv.append("--resume")
             elif (aside := set_aside_unresumable(run_dir)) is not None:
-                print(f"note: {run_dir} held an unfinished run without a checkpoint; kept as {aside}, starting it again",
-                      flush=True)
+                print(
+                    f"note: {run_dir} held an unfinished run without a checkpoint; kept as {aside}, starting it again",
+                    flush=True,
+                )
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             log = open(run_dir.parent / f"{run_dir.name}.log", "a", encoding="utf-8")
             env = {**os.environ, "OMP_NUM_THREADS": str(run_threads), "TQDM_DISABLE": "1"}

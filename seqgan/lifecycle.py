@@ -50,7 +50,7 @@ class StopRequest:
         self.requested = False
         self._previous: dict = {}
 
-    def __enter__(self) -> "StopRequest":
+    def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():  # signal handlers live there only
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -65,8 +65,9 @@ class StopRequest:
             raise KeyboardInterrupt
         self.requested = True
         if distributed.is_master():  # every rank gets the signal under torchrun; one says so
-            tqdm.write("seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)")
-
+            tqdm.write(
+                "seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)"
+            )
 
 
 class MissingRow(ValueError):
@@ -95,20 +96,24 @@ def load_run_models(path: str | Path, data_dir: str | None = None, row: str = "s
         elif row == "pretrained":
             weights = ckpt.get("pretrained")
             if weights is None:
-                raise MissingRow(f"{path}: the run has no pre-trained generator saved (it has not reached adversarial "
-                                 "training, or an older seqgan wrote it)")
+                raise MissingRow(
+                    f"{path}: the run has no pre-trained generator saved (it has not reached adversarial "
+                    "training, or an older seqgan wrote it)"
+                )
         elif row in ckpt["baselines"]:
             weights = ckpt["baselines"][row]["generator"]
         else:
-            raise MissingRow(f"{path}: the run has no {row!r} row (it has: seqgan, {', '.join(ckpt['baselines']) or 'no baselines'})")
+            raise MissingRow(
+                f"{path}: the run has no {row!r} row (it has: seqgan, {', '.join(ckpt['baselines']) or 'no baselines'})"
+            )
         generator.load_state_dict(weights)
     except (KeyError, TypeError, RuntimeError) as e:
         raise ValueError(f"{path}: damaged checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:160]})") from None
     return ckpt, cfg, oracle, vocab, generator
 
 
-
 # -- a run's checkpoint ------------------------------------------------------------------------------
+
 
 def checkpoint_state(run: Run) -> dict:
     return {
@@ -137,12 +142,19 @@ def checkpoint_state(run: Run) -> dict:
         "seconds": run.elapsed(),
         "rng_cpu": torch.get_rng_state(),
         "rng_cuda": torch.cuda.get_rng_state(run.device) if run.device.type == "cuda" else None,
-    } | ({"distributed": {  # under torchrun: every rank's random state
-        "world_size": distributed.world_size(),
-        "rng_cpu": distributed.all_ranks(torch.get_rng_state()),
-        "rng_cuda": distributed.all_ranks(torch.cuda.get_rng_state(run.device)) if run.device.type == "cuda" else None,
-    }} if distributed.world_size() > 1 else {})
-
+    } | (
+        {
+            "distributed": {  # under torchrun: every rank's random state
+                "world_size": distributed.world_size(),
+                "rng_cpu": distributed.all_ranks(torch.get_rng_state()),
+                "rng_cuda": distributed.all_ranks(torch.cuda.get_rng_state(run.device))
+                if run.device.type == "cuda"
+                else None,
+            }
+        }
+        if distributed.world_size() > 1
+        else {}
+    )
 
 
 def save(run: Run) -> None:
@@ -152,7 +164,6 @@ def save(run: Run) -> None:
     if run.master:
         save_checkpoint(state, run.run_dir / CHECKPOINT)
     distributed.barrier()
-
 
 
 def replicated(run: Run) -> dict[str, torch.nn.Module]:
@@ -165,7 +176,6 @@ def replicated(run: Run) -> dict[str, torch.nn.Module]:
         if row.rollout_policy is not None:
             models[f"baselines.{name}.rollout_policy"] = row.rollout_policy
     return models
-
 
 
 def restore(run: Run, ckpt: dict) -> None:
@@ -202,12 +212,15 @@ def restore(run: Run, ckpt: dict) -> None:
     else:  # fresh streams, not the ones the run started with
         torch.manual_seed(distributed.rank_seed(run.cfg.seed, distributed.rank(), global_step(run)))
         if run.master:
-            print(f"seqgan: warning: the run was trained by {saved['world_size']} process(es) and resumes with "
-                  f"{distributed.world_size()}: it continues, but not exactly as it would have", file=sys.stderr)
-
+            print(
+                f"seqgan: warning: the run was trained by {saved['world_size']} process(es) and resumes with "
+                f"{distributed.world_size()}: it continues, but not exactly as it would have",
+                file=sys.stderr,
+            )
 
 
 # -- the run directory ------------------------------------------------------------------------------
+
 
 def prepare_run_dir(run_dir: Path, resume: bool) -> dict | None:
     """Check the run directory; return the checkpoint to resume from, if any."""
@@ -219,23 +232,55 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> dict | None:
     if run_dir.exists() and not run_dir.is_dir():
         raise RunError(f"run directory {run_dir} is a file")
     if run_dir.exists() and any(run_dir.iterdir()):
-        raise RunError(f"run directory {run_dir} already holds a run: pass --resume to continue it or --run-dir for a new one")
+        raise RunError(
+            f"run directory {run_dir} already holds a run: pass --resume to continue it or --run-dir for a new one"
+        )
     return None
 
 
-
-EXECUTION_KEYS = ("threads", "device", "data_dir", "dist_backend", "dist_timeout")  # may change on resume; the rest fixes the experiment
+EXECUTION_KEYS = (
+    "threads",
+    "device",
+    "data_dir",
+    "dist_backend",
+    "dist_timeout",
+)  # may change on resume; the rest fixes the experiment
 
 
 # read only after MLE pre-training (step 1): runs that differ only in these can share one pre-training
 SHAREABLE_KEYS = (
-    "generator.pg_lr", "discriminator.gradient_penalty", "discriminator.gp_weight", "discriminator.compile",
-    "train.pretrain_d_steps", "train.pretrain_d_epochs", "train.num_negatives", "train.rounds", "train.g_steps",
-    "train.rollout_num", "train.rollout_update_rate", "train.d_steps", "train.d_epochs", "train.score_batch_size",
-    "train.rewards", "train.baseline", "train.normalize_advantages", "train.value_lr", "train.value_updates",
-    "train.critic_hidden_dim", "train.td_lambda", "train.td_completions", "train.critic_lr", "train.critic_updates",
-    "train.critic_warmup", "train.critic_target_rate", "train.mcts_c_puct", "rows.mle_epochs_per_round",
-    "rows.ss_schedule", "rows.ss_final_prob", "rows.ss_sigmoid_k", "rows.bleu_max_n",
+    "generator.pg_lr",
+    "discriminator.gradient_penalty",
+    "discriminator.gp_weight",
+    "discriminator.compile",
+    "train.pretrain_d_steps",
+    "train.pretrain_d_epochs",
+    "train.num_negatives",
+    "train.rounds",
+    "train.g_steps",
+    "train.rollout_num",
+    "train.rollout_update_rate",
+    "train.d_steps",
+    "train.d_epochs",
+    "train.score_batch_size",
+    "train.rewards",
+    "train.baseline",
+    "train.normalize_advantages",
+    "train.value_lr",
+    "train.value_updates",
+    "train.critic_hidden_dim",
+    "train.td_lambda",
+    "train.td_completions",
+    "train.critic_lr",
+    "train.critic_updates",
+    "train.critic_warmup",
+    "train.critic_target_rate",
+    "train.mcts_c_puct",
+    "rows.mle_epochs_per_round",
+    "rows.ss_schedule",
+    "rows.ss_final_prob",
+    "rows.ss_sigmoid_k",
+    "rows.bleu_max_n",
 )
 
 
@@ -249,23 +294,33 @@ def pretraining_checkpoint(run_dir: Path, cfg: Config) -> dict:
     p = ckpt["progress"]
     # (with no D pre-training, a run's round-0 and finished checkpoints have the same counters: the
     # roll-out policy, made when adversarial training starts, tells them apart)
-    if (p["g_epoch"], p["d_step"], p["round"]) != (cfg.train.pretrain_g_epochs, 0, 0) or p["finished"] or ckpt["rollout_policy"] is not None:
-        raise RunError(f"start from {run_dir}: its checkpoint is at MLE epoch {p['g_epoch']}, D set {p['d_step']}, round "
-                       f"{p['round']}{' (adversarial training started)' if ckpt['rollout_policy'] is not None else ''}, not at the "
-                       f"end of {cfg.train.pretrain_g_epochs} epochs of MLE pre-training (train --stop-after-pretraining)")
+    if (
+        (p["g_epoch"], p["d_step"], p["round"]) != (cfg.train.pretrain_g_epochs, 0, 0)
+        or p["finished"]
+        or ckpt["rollout_policy"] is not None
+    ):
+        raise RunError(
+            f"start from {run_dir}: its checkpoint is at MLE epoch {p['g_epoch']}, D set {p['d_step']}, round "
+            f"{p['round']}{' (adversarial training started)' if ckpt['rollout_policy'] is not None else ''}, not at the "
+            f"end of {cfg.train.pretrain_g_epochs} epochs of MLE pre-training (train --stop-after-pretraining)"
+        )
     metrics = run_dir / "metrics.jsonl"  # its evaluations become the new run's first lines
     lines = len(metrics.read_text(encoding="utf-8").splitlines()) if metrics.exists() else 0
     if lines < p["metrics_lines"]:
         raise RunError(f"start from {run_dir}: {metrics} has {lines} lines, its checkpoint counts {p['metrics_lines']}")
     saved_world = (ckpt.get("distributed") or {}).get("world_size", 1)
     if saved_world != distributed.world_size():  # fresh random streams: not the run this config gives from scratch
-        raise RunError(f"start from {run_dir}: it was pre-trained by {saved_world} process(es), this run has "
-                       f"{distributed.world_size()}; start from a pre-training with as many")
+        raise RunError(
+            f"start from {run_dir}: it was pre-trained by {saved_world} process(es), this run has "
+            f"{distributed.world_size()}; start from a pre-training with as many"
+        )
     now, then = flat_keys(cfg.to_dict()), flat_keys(current_keys(ckpt["config"]))
     for key, value in now.items():
         if key not in EXECUTION_KEYS and key not in SHAREABLE_KEYS and then.get(key, "(absent)") != value:
-            raise RunError(f"start from {run_dir}: key '{key}' is {value!r} here but {then.get(key, '(absent)')!r} in its "
-                           "pre-training; only keys read after MLE pre-training may differ")
+            raise RunError(
+                f"start from {run_dir}: key '{key}' is {value!r} here but {then.get(key, '(absent)')!r} in its "
+                "pre-training; only keys read after MLE pre-training may differ"
+            )
     return ckpt
 
 
@@ -277,12 +332,16 @@ def resumed_config(cfg: Config, saved: dict) -> Config:
     # (config_from_dict), whatever this invocation's config says of it
     newer = sorted(key for key in now if key not in then and key not in EXECUTION_KEYS)
     if newer and distributed.is_master():
-        tqdm.write(f"seqgan: the checkpoint predates {', '.join(newer)}: resuming with the values that reproduce its run")
+        tqdm.write(
+            f"seqgan: the checkpoint predates {', '.join(newer)}: resuming with the values that reproduce its run"
+        )
     explicit = getattr(cfg, "explicit_keys", None)  # None: a Config built in code, every key counts
     differing = [key for key, value in now.items() if key not in EXECUTION_KEYS and key in then and then[key] != value]
     changed_defaults = [key for key in differing if explicit is not None and key not in explicit]
     if changed_defaults and distributed.is_master():
-        tqdm.write(f"seqgan: the defaults of {', '.join(changed_defaults)} changed since the run started: resuming with the run's values")
+        tqdm.write(
+            f"seqgan: the defaults of {', '.join(changed_defaults)} changed since the run started: resuming with the run's values"
+        )
     refused = [key for key in differing if key not in changed_defaults]
     if refused:
         key = refused[0]

@@ -41,7 +41,11 @@ Scorer = Callable[[torch.Tensor], torch.Tensor]  # (M, T) token ids -> (M,) rewa
 
 @torch.no_grad()
 def mcts_rewards(
-    rollout_policy: RolloutPolicy, scorer: Scorer, samples: torch.Tensor, budget: int, c_puct: float = 1.0,
+    rollout_policy: RolloutPolicy,
+    scorer: Scorer,
+    samples: torch.Tensor,
+    budget: int,
+    c_puct: float = 1.0,
 ) -> torch.Tensor:
     """Rewards (B, T) for ``samples`` (B, T): the search value of every prefix's node, D(Y_1:T) at T.
 
@@ -133,7 +137,10 @@ def mcts_rewards(
             parents = torch.tensor([p for _, p, _ in new_nodes], device=device)
             toks = torch.tensor([tok for _, _, tok in new_nodes], device=device)
             rows = prefix[parents]
-            rows[torch.arange(len(new_nodes), device=device), torch.tensor([length[p] for _, p, _ in new_nodes], device=device)] = toks
+            rows[
+                torch.arange(len(new_nodes), device=device),
+                torch.tensor([length[p] for _, p, _ in new_nodes], device=device),
+            ] = toks
             prefix[index] = rows
             _, (h, c) = g.step(toks, (h_store[parents].unsqueeze(0), c_store[parents].unsqueeze(0)))
             h_store[index], c_store[index] = h[0], c[0]
@@ -148,13 +155,22 @@ def mcts_rewards(
             for n in path:
                 visits[n] += 1
                 value_sum[n] += value
-    q_prefix = torch.tensor([value_sum[r] / visits[r] for r in range(trees)], device=device).view(t_len - 1, b).t()  # (B, T-1)
+    q_prefix = (
+        torch.tensor([value_sum[r] / visits[r] for r in range(trees)], device=device).view(t_len - 1, b).t()
+    )  # (B, T-1)
     q_last = scorer(samples).float().unsqueeze(1)  # (B, 1)
     return torch.cat([q_prefix, q_last.to(q_prefix.dtype)], dim=1)
 
 
-def _complete_and_score(g, scorer: Scorer, prefix: torch.Tensor, h_store: torch.Tensor, c_store: torch.Tensor,
-                        leaves: list[int], lengths: list[int]) -> torch.Tensor:
+def _complete_and_score(
+    g,
+    scorer: Scorer,
+    prefix: torch.Tensor,
+    h_store: torch.Tensor,
+    c_store: torch.Tensor,
+    leaves: list[int],
+    lengths: list[int],
+) -> torch.Tensor:
     """D of one completion by ``g`` of each leaf's prefix (its state is the one after reading the prefix)."""
     device = prefix.device
     t_len = prefix.shape[1]

@@ -66,10 +66,12 @@ def discriminator_metrics(
     of ``rollout.score_batch`` (512 on a CPU, all of them on an accelerator) and one host read."""
     device = discriminator.out.weight.device
     batch_size = score_batch(device, 512, real.shape[1])
-    p_real = torch.cat([
-        discriminator.prob_real(real, batch_size=batch_size, bf16=bf16),
-        discriminator.prob_real(fake, batch_size=batch_size, bf16=bf16),
-    ]).clamp(1e-7, 1 - 1e-7)
+    p_real = torch.cat(
+        [
+            discriminator.prob_real(real, batch_size=batch_size, bf16=bf16),
+            discriminator.prob_real(fake, batch_size=batch_size, bf16=bf16),
+        ]
+    ).clamp(1e-7, 1 - 1e-7)
     labels = torch.cat([torch.ones(len(real), device=device), torch.zeros(len(fake), device=device)])
     loss = -(labels * p_real.log() + (1 - labels) * (1 - p_real).log()).mean()
     acc = ((p_real > 0.5).float() == labels).float().mean()
@@ -77,8 +79,9 @@ def discriminator_metrics(
     return loss, acc
 
 
-def real_data_metrics(reference, reference_rows: list[list[str]], hypotheses: list[list[str]],
-                      self_bleu_samples: int, music: bool) -> dict[str, float]:
+def real_data_metrics(
+    reference, reference_rows: list[list[str]], hypotheses: list[list[str]], self_bleu_samples: int, music: bool
+) -> dict[str, float]:
     """Real data: mean BLEU-2..n of ``hypotheses`` against a prepared ``bleu.BleuReference`` of the
     test split, Self-BLEU-2..n of the first ``self_bleu_samples`` and, for music, ``pitch_mse``."""
     from .bleu import self_bleu
@@ -131,7 +134,9 @@ def read_metrics(path: str | Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path, title: str = "", key: str = "nll_oracle") -> None:
+def plot_nll_oracle(
+    records: list[dict], adversarial_start: int, out: str | Path, title: str = "", key: str = "nll_oracle"
+) -> None:
     """NLL-oracle over training, SeqGAN and the baseline rows on one plot, a dashed line where
     adversarial training starts (the paper's Figure 2 form)."""
     import matplotlib
@@ -142,8 +147,11 @@ def plot_nll_oracle(records: list[dict], adversarial_start: int, out: str | Path
     fig, ax = plt.subplots(figsize=(7, 4.2))
     pretrain = [(r["step"], r[key]) for r in records if r["phase"] == "pretrain"]
     styles = {
-        "pretrain": ("MLE pre-training", "tab:gray"), "mle": ("MLE", "tab:blue"),
-        "scheduled_sampling": ("SS", "tab:green"), "pg_bleu": ("PG-BLEU", "tab:purple"), "adversarial": ("SeqGAN", "tab:red"),
+        "pretrain": ("MLE pre-training", "tab:gray"),
+        "mle": ("MLE", "tab:blue"),
+        "scheduled_sampling": ("SS", "tab:green"),
+        "pg_bleu": ("PG-BLEU", "tab:purple"),
+        "adversarial": ("SeqGAN", "tab:red"),
     }
     for phase, (label, color) in styles.items():
         points = [(r["step"], r[key]) for r in records if r["phase"] == phase]

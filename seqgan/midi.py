@@ -75,7 +75,9 @@ def read_melody(path: str | Path, step: float = 0.4) -> list[int]:
         notes = _notes(mido.MidiFile(path))
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as e:  # mido's parse errors
         detail = str(e).splitlines()[0][:120] if str(e) else ""
-        raise MidiError(f"{path}: not a readable MIDI file ({type(e).__name__}{': ' + detail if detail else ''})") from None
+        raise MidiError(
+            f"{path}: not a readable MIDI file ({type(e).__name__}{': ' + detail if detail else ''})"
+        ) from None
     if not notes:
         raise MidiError(f"{path}: no notes")
     t0 = min(onset for onset, _, _ in notes)

@@ -40,7 +40,7 @@ class Oracle(nn.Module):
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def random(cls, vocab_size: int, emb_dim: int, hidden_dim: int, seq_len: int, seed: int) -> "Oracle":
+    def random(cls, vocab_size: int, emb_dim: int, hidden_dim: int, seq_len: int, seed: int) -> Oracle:
         """An oracle whose every weight is drawn N(0, 1), as in the paper (Section 4.1)."""
         oracle = cls(vocab_size, emb_dim, hidden_dim, seq_len)
         gen = torch.Generator().manual_seed(seed)
@@ -50,7 +50,7 @@ class Oracle(nn.Module):
         return oracle
 
     @classmethod
-    def from_npz(cls, path: str | Path, seq_len: int = 20) -> "Oracle":
+    def from_npz(cls, path: str | Path, seq_len: int = 20) -> Oracle:
         """Load weights in the format of the data README. Raises ValueError on a bad file."""
         path = Path(path)
         try:
@@ -66,7 +66,9 @@ class Oracle(nn.Module):
         for name in names:
             want = 1 if name.startswith("b_") else 2
             if arrays[name].ndim != want:
-                raise ValueError(f"oracle file {path}: array {name} has {arrays[name].ndim} dimensions, expected {want}")
+                raise ValueError(
+                    f"oracle file {path}: array {name} has {arrays[name].ndim} dimensions, expected {want}"
+                )
         vocab_size, emb_dim = arrays["embedding"].shape
         hidden_dim = arrays["U_i"].shape[0]
         oracle = cls(vocab_size, emb_dim, hidden_dim, seq_len)
@@ -148,9 +150,7 @@ def resolve_oracle_path(source: str, data_dir: str | None) -> Path:
     """Where ``source`` ('paper' or a path) points. 'paper' needs a data directory."""
     if source == "paper":
         if not data_dir:
-            raise ValueError(
-                "oracle 'paper' needs the data directory: pass --data-dir or set SEQGAN_DATA_DIR"
-            )
+            raise ValueError("oracle 'paper' needs the data directory: pass --data-dir or set SEQGAN_DATA_DIR")
         path = Path(data_dir) / PAPER_ORACLE
         if not path.exists():
             raise ValueError(f"oracle 'paper': {path} does not exist (data directory {data_dir})")

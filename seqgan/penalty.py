@@ -64,7 +64,11 @@ def penalty_at(discriminator: Discriminator, points: torch.Tensor, kind: str, we
 
 
 def gradient_penalty(
-    discriminator: Discriminator, seqs: torch.Tensor, labels: torch.Tensor, kind: str, weight: float,
+    discriminator: Discriminator,
+    seqs: torch.Tensor,
+    labels: torch.Tensor,
+    kind: str,
+    weight: float,
 ) -> torch.Tensor:
     """The penalty of ``kind`` on one minibatch of D's training set.
 

@@ -28,23 +28,27 @@ if TYPE_CHECKING:  # annotations only: train imports this module
     from .train import Run
 
 
-
-
 def evaluate(run: Run, phase: str, step: int, generator: Generator, extra: dict | None = None) -> dict:
     cfg = run.cfg
-    samples = distributed.gather(generator.sample(distributed.share(cfg.eval.num_samples), temperature=cfg.eval.temperature))  # each rank its share
-    d_loss, d_acc = metrics.discriminator_metrics(
-        run.discriminator, run.test[: len(samples)], samples, bf16=run.bf16
-    )
+    samples = distributed.gather(
+        generator.sample(distributed.share(cfg.eval.num_samples), temperature=cfg.eval.temperature)
+    )  # each rank its share
+    d_loss, d_acc = metrics.discriminator_metrics(run.discriminator, run.test[: len(samples)], samples, bf16=run.bf16)
     record = {"phase": phase, "step": step}
     if run.oracle is not None:
         record["nll_oracle"] = metrics.nll_oracle(run.oracle, samples)
     record["nll_test"] = metrics.nll_test(generator, run.test, cfg.eval.temperature)
     if run.vocab is not None:  # real data: BLEU against the test split, Self-BLEU, readable samples
         hypotheses = [run.vocab.decode(row) for row in samples.tolist()]
-        record.update(metrics.real_data_metrics(
-            run.bleu_reference, run.reference_rows, hypotheses, cfg.eval.self_bleu_samples, cfg.data.source == "midi",
-        ))
+        record.update(
+            metrics.real_data_metrics(
+                run.bleu_reference,
+                run.reference_rows,
+                hypotheses,
+                cfg.eval.self_bleu_samples,
+                cfg.data.source == "midi",
+            )
+        )
         if run.master:
             write_decoded(run.cfg, run.run_dir / "samples" / f"{phase}_{step:05d}.txt", hypotheses)
     record.update({"d_loss": d_loss, "d_acc": d_acc, **(extra or {}), "seconds": round(run.elapsed(), 3)})
@@ -64,12 +68,10 @@ def evaluate(run: Run, phase: str, step: int, generator: Generator, extra: dict 
     return record
 
 
-
 def heartbeat(run: Run, bar: tqdm, desc: str, done: int, text: str) -> None:
     """Without a terminal tqdm draws no bar; a log file gets a plain line per unit instead."""
     if bar.disable and run.master:
         tqdm.write(f"[{desc} {done}/{bar.total}] {text} ({run.elapsed():.0f}s)")
-
 
 
 def write_decoded(cfg, path: Path, hypotheses: list[list[str]]) -> None:
@@ -79,8 +81,19 @@ def write_decoded(cfg, path: Path, hypotheses: list[list[str]]) -> None:
     atomic_write_text(path, "".join(corpus.detokenize(h, kind) + "\n" for h in hypotheses))
 
 
-FINAL_KEYS = ("nll_oracle", "nll_test", "bleu2", "bleu3", "bleu4", "bleu5",
-              "self_bleu2", "self_bleu3", "self_bleu4", "self_bleu5", "pitch_mse")
+FINAL_KEYS = (
+    "nll_oracle",
+    "nll_test",
+    "bleu2",
+    "bleu3",
+    "bleu4",
+    "bleu5",
+    "self_bleu2",
+    "self_bleu3",
+    "self_bleu4",
+    "self_bleu5",
+    "pitch_mse",
+)
 
 
 def finish(run: Run) -> dict:
@@ -106,16 +119,35 @@ def finish(run: Run) -> dict:
                 folder = run.run_dir / "midi"
                 folder.mkdir(exist_ok=True)
                 label = suffix.lstrip("_") or "seqgan"
-                for i, melody in enumerate(decoded[:cfg.eval.midi_files]):
-                    write_midi([int(t) for t in melody if t.isdigit()], folder / f"{label}_{i:02d}.mid", step=cfg.data.midi_step)
+                for i, melody in enumerate(decoded[: cfg.eval.midi_files]):
+                    write_midi(
+                        [int(t) for t in melody if t.isdigit()],
+                        folder / f"{label}_{i:02d}.mid",
+                        step=cfg.data.midi_step,
+                    )
     if run.master and run.oracle is not None:
-        metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_oracle.png",
-                                title=f"oracle {cfg.oracle.source}, seed {cfg.seed}")
+        metrics.plot_nll_oracle(
+            records,
+            cfg.train.pretrain_g_epochs,
+            run.run_dir / "nll_oracle.png",
+            title=f"oracle {cfg.oracle.source}, seed {cfg.seed}",
+        )
     elif run.master:
-        metrics.plot_nll_oracle(records, cfg.train.pretrain_g_epochs, run.run_dir / "nll_test.png",
-                                title=f"{cfg.data.train}, seed {cfg.seed}", key="nll_test")
-    results = {"rows": final, "seconds": round(run.seconds + time.perf_counter() - run.started, 1), "seed": cfg.seed,
-               "machine": machine(), "d_precision": "bf16" if run.bf16 else "fp32", "code": code_version()}  # where it finished (the log has each part)
+        metrics.plot_nll_oracle(
+            records,
+            cfg.train.pretrain_g_epochs,
+            run.run_dir / "nll_test.png",
+            title=f"{cfg.data.train}, seed {cfg.seed}",
+            key="nll_test",
+        )
+    results = {
+        "rows": final,
+        "seconds": round(run.seconds + time.perf_counter() - run.started, 1),
+        "seed": cfg.seed,
+        "machine": machine(),
+        "d_precision": "bf16" if run.bf16 else "fp32",
+        "code": code_version(),
+    }  # where it finished (the log has each part)
     if run.master:
         atomic_write_text(run.run_dir / "results.json", json.dumps(results, indent=2) + "\n")
     results = distributed.from_master(results)  # every rank returns rank 0's results

@@ -18,7 +18,11 @@ from .rollout import RolloutPolicy
 # metrics phase -> Table 1's label, in the paper's order; 'pretrain' is the pre-trained G (the
 # temperature study's control), 'adversarial' is SeqGAN itself
 TABLE1_ROWS = {
-    "random": "Random", "pretrain": "pretrained", "mle": "MLE", "scheduled_sampling": "SS", "pg_bleu": "PG-BLEU",
+    "random": "Random",
+    "pretrain": "pretrained",
+    "mle": "MLE",
+    "scheduled_sampling": "SS",
+    "pg_bleu": "PG-BLEU",
     "adversarial": "SeqGAN",
 }
 TRAINED_BESIDE = ("random", "mle", "scheduled_sampling", "pg_bleu")  # rows a run may train beside SeqGAN (config names)
@@ -51,7 +55,7 @@ def ss_sample_prob(schedule: str, progress: float, final_prob: float, k: float =
     if schedule == "linear":
         eps = 1.0 - (1.0 - eps_end) * progress
     elif schedule == "exponential":  # eps_i = a^i with a^(last i) = eps_end
-        eps = eps_end ** progress
+        eps = eps_end**progress
     elif schedule == "inverse_sigmoid":  # eps_i = k / (k + exp(i / k)), i running to where eps = eps_end
         i_end = k * math.log(max(k * (1.0 / eps_end - 1.0), 1.0))
         eps = k / (k + math.exp(progress * i_end / k))

@@ -36,25 +36,35 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import corpus
+from . import corpus, d_graph
 from .bleu import BleuReference
 from .build import adam, build_discriminator, build_generator, build_oracle, data_dir_of
 from .config import Config, check_processes
 from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
-from . import d_graph
 from .data import batches, discriminator_set, oracle_corpus
 from .discriminator import Discriminator
 from .generator import Generator
 from .lifecycle import (
-    CHECKPOINT, RunError, StopRequest, copy_lines, global_step, prepare_run_dir, pretraining_checkpoint, restore,
-    resumed_config, save, stop_if_asked, truncate_lines, write_run_files,
+    CHECKPOINT,
+    RunError,
+    StopRequest,
+    copy_lines,
+    global_step,
+    prepare_run_dir,
+    pretraining_checkpoint,
+    restore,
+    resumed_config,
+    save,
+    stop_if_asked,
+    truncate_lines,
+    write_run_files,
 )
 from .mcts import mcts_rewards
 from .oracle import Oracle
 from .penalty import gradient_penalty
 from .reporting import evaluate, finish, heartbeat
-from .rows import Row, ss_sample_prob
 from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
+from .rows import Row, ss_sample_prob
 from .runtime import distributed
 from .runtime.compiled import discriminator_loss_fn, mark_step
 from .runtime.hardware import exact_fp32, machine, use_bf16
@@ -62,8 +72,13 @@ from .runtime.mixed_precision import BF16Weights
 
 # -- one unit of work each ---------------------------------------------------------------------------
 
+
 def mle_epoch(
-    generator: Generator, optimizer: torch.optim.Optimizer, data: torch.Tensor, batch_size: int, grad_clip: float,
+    generator: Generator,
+    optimizer: torch.optim.Optimizer,
+    data: torch.Tensor,
+    batch_size: int,
+    grad_clip: float,
     sample_prob: float = 0.0,
 ) -> float:
     """One epoch of maximum-likelihood training; returns the mean batch loss.
@@ -75,7 +90,11 @@ def mle_epoch(
     losses = []
     for b_seqs in batches(data, batch_size):
         mb_seqs = distributed.shard(b_seqs)  # this rank's rows of the batch (all of them in one process)
-        loss = generator.mle_loss(mb_seqs) if sample_prob == 0.0 else generator.scheduled_sampling_loss(mb_seqs, sample_prob)[0]
+        loss = (
+            generator.mle_loss(mb_seqs)
+            if sample_prob == 0.0
+            else generator.scheduled_sampling_loss(mb_seqs, sample_prob)[0]
+        )
         loss = loss * distributed.row_weight(len(mb_seqs), len(b_seqs))  # 1 unless the last batch splits unevenly
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -86,8 +105,16 @@ def mle_epoch(
 
 
 def train_discriminator(
-    discriminator: Discriminator, optimizer: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
-    epochs: int, batch_size: int, bf16: bool, gp: str = "none", gp_weight: float = 0.0, compile_mode: str = "none",
+    discriminator: Discriminator,
+    optimizer: torch.optim.Optimizer,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    epochs: int,
+    batch_size: int,
+    bf16: bool,
+    gp: str = "none",
+    gp_weight: float = 0.0,
+    compile_mode: str = "none",
 ) -> float:
     """k epochs of D on real (label 1) vs generated (label 0); returns the last epoch's mean loss
     (cross-entropy and L2, without the gradient penalty ``gp``, if any, at weight ``gp_weight``).
@@ -109,7 +136,9 @@ def train_discriminator(
     # bf16: persistent bf16 copies of the convolutions' and the highway's weights (mixed_precision.py)
     # (one process only: DDP's reducer expects gradients on the fp32 weights the forward used)
     # (not under torch.compile either: autocast's casts are fused inside the compiled graph)
-    weights = BF16Weights([*raw.convs, raw.highway]) if bf16 and raw is discriminator and compile_mode == "none" else None
+    weights = (
+        BF16Weights([*raw.convs, raw.highway]) if bf16 and raw is discriminator and compile_mode == "none" else None
+    )
     loss_fn = discriminator_loss_fn(raw, compile_mode) if compile_mode != "none" else discriminator.loss
     loss_sum = torch.zeros((), device=seqs.device)
     for _ in range(epochs):
@@ -119,7 +148,10 @@ def train_discriminator(
         for i in range(0, len(seqs), batch_size):
             mb = order[i : i + batch_size]
             mark_step(seqs.device)  # CUDA graphs (compile_mode 'reduce-overhead'): the last step's buffers are free
-            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16), weights if weights is not None else contextlib.nullcontext():
+            with (
+                torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16),
+                weights if weights is not None else contextlib.nullcontext(),
+            ):
                 loss = loss_fn(seqs[mb], labels[mb])
                 # a gradient penalty in one-hot input space (R1, zero-centred or WGAN-GP; seqgan/penalty.py)
                 penalty = gradient_penalty(discriminator, seqs[mb], labels[mb], gp, gp_weight) if gp != "none" else 0.0
@@ -145,8 +177,13 @@ def monte_carlo(rollout_policy: RolloutPolicy, scorer: Scorer, rollout_num: int)
 
 
 def policy_gradient_step(
-    generator: Generator, optimizer: torch.optim.Optimizer, estimator: Estimator, batch_size: int, grad_clip: float,
-    baseline: Advantages | None = None, normalize_advantages: bool = False,
+    generator: Generator,
+    optimizer: torch.optim.Optimizer,
+    estimator: Estimator,
+    batch_size: int,
+    grad_clip: float,
+    baseline: Advantages | None = None,
+    normalize_advantages: bool = False,
 ) -> float:
     """One g-step: sample a batch, estimate Q, subtract a baseline, REINFORCE; returns the mean Q.
 
@@ -162,15 +199,21 @@ def policy_gradient_step(
 
 
 def reinforce(
-    generator: Generator, optimizer: torch.optim.Optimizer, samples: torch.Tensor, advantages: torch.Tensor,
-    grad_clip: float, normalize_advantages: bool = False,
+    generator: Generator,
+    optimizer: torch.optim.Optimizer,
+    samples: torch.Tensor,
+    advantages: torch.Tensor,
+    grad_clip: float,
+    normalize_advantages: bool = False,
 ) -> None:
     """The policy-gradient update: one Adam step on -sum_t log G(y_t | Y_1:t-1) * A_t of ``samples`` (B, T)."""
     if normalize_advantages:
         advantages = normalize(advantages, generator.token_mask(samples))
     model = distributed.replicate(generator)  # under torchrun: DDP, which averages gradients over ranks
     model.train()
-    loss = model.pg_loss(samples, advantages) * distributed.world_size()  # a sum: P x the mean over ranks is the batch's sum
+    loss = (
+        model.pg_loss(samples, advantages) * distributed.world_size()
+    )  # a sum: P x the mean over ranks is the batch's sum
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
@@ -178,6 +221,7 @@ def reinforce(
 
 
 # -- the run ---------------------------------------------------------------------------------------
+
 
 class Run:
     """Models, optimisers, data and position of one training run; the recipe is ``train``."""
@@ -188,7 +232,9 @@ class Run:
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise RunError("config asks for device 'cuda' but torch sees no CUDA device")
         if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
-            raise RunError(f"config asks for device '{cfg.device}' but torch sees {torch.cuda.device_count()} CUDA device(s)")
+            raise RunError(
+                f"config asks for device '{cfg.device}' but torch sees {torch.cuda.device_count()} CUDA device(s)"
+            )
         self.bf16 = use_bf16(cfg.discriminator.precision, self.device)
         exact_fp32(self.device)  # on CUDA no TF32 in cuDNN's LSTM or the matrix products, as the authors ran
         self.oracle: Oracle | None = None  # the synthetic task's judge
@@ -253,13 +299,19 @@ class Run:
         tc, start = cfg.train, self.generator.start_token
         if tc.rewards == "td":
             self.critic = TDCritic(
-                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device), lam=tc.td_lambda,
-                lr=tc.critic_lr, updates=tc.critic_updates, warmup=tc.critic_warmup,
-                target_rate=tc.critic_target_rate, completions=tc.td_completions, eos_token=self.generator.eos_token,
+                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device),
+                lam=tc.td_lambda,
+                lr=tc.critic_lr,
+                updates=tc.critic_updates,
+                warmup=tc.critic_warmup,
+                target_rate=tc.critic_target_rate,
+                completions=tc.td_completions,
+                eos_token=self.generator.eos_token,
             )
         if tc.baseline == "value":
             self.value_baseline = ValueBaseline(
-                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device), lr=tc.value_lr,
+                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device),
+                lr=tc.value_lr,
                 updates=tc.value_updates,
             )
         for name in cfg.rows.names:
@@ -280,8 +332,14 @@ class Run:
         return self.seconds + time.perf_counter() - self.started
 
 
-def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None, start_from: str | Path | None = None,
-          stop_after_pretraining: bool = False) -> dict:
+def train(
+    cfg: Config,
+    run_dir: str | Path,
+    resume: bool = False,
+    report=None,
+    start_from: str | Path | None = None,
+    stop_after_pretraining: bool = False,
+) -> dict:
     """Run Algorithm 1 with the MLE baseline alongside; returns the final results.
 
     ``report(step, record)``, if given, sees each evaluation of the trained generator (pre-training
@@ -308,8 +366,14 @@ def train(cfg: Config, run_dir: str | Path, resume: bool = False, report=None, s
         distributed.shutdown()
 
 
-def _train(cfg: Config, run_dir: Path, resume: bool, report=None, start_from: str | Path | None = None,
-           stop_after_pretraining: bool = False) -> dict:
+def _train(
+    cfg: Config,
+    run_dir: Path,
+    resume: bool,
+    report=None,
+    start_from: str | Path | None = None,
+    stop_after_pretraining: bool = False,
+) -> dict:
     ckpt = prepare_run_dir(run_dir, resume)
     forked = ckpt is None and start_from is not None
     if ckpt is not None:
@@ -327,7 +391,9 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None, start_from: st
         try:
             restore(run, ckpt)
         except (KeyError, RuntimeError) as e:
-            raise RunError(f"{run_dir / CHECKPOINT}: checkpoint does not match its own config ({str(e).splitlines()[0][:160]})") from None
+            raise RunError(
+                f"{run_dir / CHECKPOINT}: checkpoint does not match its own config ({str(e).splitlines()[0][:160]})"
+            ) from None
         if run.progress["finished"]:
             if not (run_dir / "results.json").exists():  # deleted since: write the finished run's outputs again
                 run.started = time.perf_counter()
@@ -353,7 +419,11 @@ def _train(cfg: Config, run_dir: Path, resume: bool, report=None, start_from: st
     run.started = time.perf_counter()
     if run.master:  # each start and resume says where it ran: a long run may span machines that round differently
         tqdm.write(f"machine: {machine()}; D in {'bf16' if run.bf16 else 'fp32'}")
-    run.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=global_step(run) if ckpt else None) if run.master else None
+    run.writer = (
+        SummaryWriter(str(run_dir / "tensorboard"), purge_step=global_step(run) if ckpt else None)
+        if run.master
+        else None
+    )
     try:
         with run.stop:
             return algorithm_1(run)
@@ -391,13 +461,19 @@ def algorithm_1(run: Run) -> dict:
     if p["d_step"] == 0 and p["round"] == 0:
         run.save()
         if run.stop_after_pretraining:  # other runs start from here (train's start_from)
-            return {"stopped_after": "pretraining", "checkpoint": str(run.run_dir / CHECKPOINT), "seconds": run.elapsed()}
+            return {
+                "stopped_after": "pretraining",
+                "checkpoint": str(run.run_dir / CHECKPOINT),
+                "seconds": run.elapsed(),
+            }
 
     # 2. Pre-train D_phi on real data vs negatives freshly generated by G_theta.
     bar = tqdm(total=tc.pretrain_d_steps, initial=p["d_step"], desc="D pre-training", unit="set", disable=run.quiet)
     while p["d_step"] < tc.pretrain_d_steps:
         negatives = g.sample(num_negatives)
-        d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, *gp, compile_mode)
+        d_loss = train_discriminator(
+            d, run.d_opt, run.real, negatives, tc.pretrain_d_epochs, tc.batch_size, bf16, *gp, compile_mode
+        )
         p["d_step"] += 1
         bar.update()
         bar.set_postfix(d_loss=f"{d_loss:.4f}")
@@ -445,23 +521,40 @@ def algorithm_1(run: Run) -> dict:
         d_loss = None
         for _ in range(tc.d_steps):
             negatives = g.sample(num_negatives)
-            d_loss = train_discriminator(d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp, compile_mode)
+            d_loss = train_discriminator(
+                d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp, compile_mode
+            )
         # Table 1's other rows: the same pre-trained G, trained their own way for the same rounds
         for name in trained_rows:
             train_row_round(run, name, p["round"])
         p["round"] += 1
         bar.update()
-        heartbeat(run, bar, "adversarial round", p["round"], " ".join(
-            f"{k}={v:.4f}" for k, v in (("mean_reward", mean_reward if tc.g_steps else None), ("d_loss", d_loss)) if v is not None
-        ))
+        heartbeat(
+            run,
+            bar,
+            "adversarial round",
+            p["round"],
+            " ".join(
+                f"{k}={v:.4f}"
+                for k, v in (("mean_reward", mean_reward if tc.g_steps else None), ("d_loss", d_loss))
+                if v is not None
+            ),
+        )
         step = pretrain_epochs + p["round"]
         if tc.g_steps and run.master:
             run.writer.add_scalar("seqgan/mean_reward_train", mean_reward, step)
         if p["round"] % cfg.eval.every == 0 or p["round"] == tc.rounds:
-            run.evaluate("adversarial", step, g, {
-                "round": p["round"], "mean_reward": mean_reward if tc.g_steps else None, "d_train_loss": d_loss,
-                **critic_losses(run),
-            })
+            run.evaluate(
+                "adversarial",
+                step,
+                g,
+                {
+                    "round": p["round"],
+                    "mean_reward": mean_reward if tc.g_steps else None,
+                    "d_train_loss": d_loss,
+                    **critic_losses(run),
+                },
+            )
             for name in trained_rows:
                 run.evaluate(name, step, run.rows[name].generator, {"round": p["round"]})
         if p["round"] % cfg.eval.checkpoint_every == 0 and p["round"] < tc.rounds:
@@ -515,12 +608,17 @@ def train_row_round(run: Run, name: str, round_index: int) -> None:
     elif name == "scheduled_sampling":
         prob = ss_sample_prob(bl.ss_schedule, (round_index + 1) / cfg.train.rounds, bl.ss_final_prob, bl.ss_sigmoid_k)
         for _ in range(bl.mle_epochs_per_round):
-            mle_epoch(row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip, sample_prob=prob)
+            mle_epoch(
+                row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip, sample_prob=prob
+            )
     elif name == "pg_bleu":  # SeqGAN's g-steps with BLEU against the training data as the reward
         for _ in range(cfg.train.g_steps):
             policy_gradient_step(
-                row.generator, row.optimizer, monte_carlo(row.rollout_policy, run.bleu_scorer, cfg.train.rollout_num),
-                cfg.train.batch_size, cfg.generator.grad_clip,
+                row.generator,
+                row.optimizer,
+                monte_carlo(row.rollout_policy, run.bleu_scorer, cfg.train.rollout_num),
+                cfg.train.batch_size,
+                cfg.generator.grad_clip,
             )
         row.rollout_policy.update(row.generator)
     else:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import torch
 
-from seqgan.runtime import distributed
 from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
 from seqgan.rollout import RolloutPolicy
+from seqgan.runtime import distributed
 from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator
 
 V, T = 7, 5  # vocabulary, length
@@ -60,7 +60,9 @@ def steps() -> dict:
 
     g.sample = sample
     rollout = RolloutPolicy(g, 0.0)
-    reward = policy_gradient_step(g, torch.optim.SGD(g.parameters(), lr=0.5), monte_carlo(rollout, first_token_reward, 2), 8, NO_CLIP)
+    reward = policy_gradient_step(
+        g, torch.optim.SGD(g.parameters(), lr=0.5), monte_carlo(rollout, first_token_reward, 2), 8, NO_CLIP
+    )
     out["pg"] = {"params": {k: v.clone() for k, v in g.state_dict().items()}, "reward": reward}
     return out
 
@@ -85,6 +87,8 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     torch.distributed.init_process_group("gloo")
     try:
-        torch.save(steps() | {"replication_check": replication_check()}, Path(sys.argv[1]) / f"rank{distributed.rank()}.pt")
+        torch.save(
+            steps() | {"replication_check": replication_check()}, Path(sys.argv[1]) / f"rank{distributed.rank()}.pt"
+        )
     finally:
         distributed.shutdown()

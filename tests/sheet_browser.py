@@ -23,19 +23,28 @@ def start_browser(download_dir: Path):
     """Headless Chromium that saves downloads in ``download_dir`` without asking."""
     for path in (CHROMIUM, CHROMEDRIVER):
         if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: not installed; `apt-get install chromium chromium-driver` as root "
-                                    "installs it (bash scripts/test.sh does)")
+            raise FileNotFoundError(
+                f"{path}: not installed; `apt-get install chromium chromium-driver` as root "
+                "installs it (bash scripts/test.sh does)"
+            )
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch a browser or driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                f"--window-size={WINDOW[0]},{WINDOW[1]}", "--lang=en-US"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        "--lang=en-US",
+    ):
         options.add_argument(arg)
-    options.add_experimental_option("prefs", {"download.default_directory": str(download_dir),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False}
+    )
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
     return driver

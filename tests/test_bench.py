@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 import public_style  # noqa: E402
+
 from seqgan.discriminator import Discriminator  # noqa: E402
 from seqgan.generator import Generator  # noqa: E402
 
@@ -35,7 +36,9 @@ def test_public_discriminator_scores_and_gradients_equal_ours():
     pub.loss(seqs, labels).backward()
     # shared modules accumulated both gradients; the convolutions' own copies must match D's
     for conv, conv2 in zip(d.convs, pub.convs):
-        torch.testing.assert_close(conv2.weight.grad.squeeze(1).permute(0, 2, 1), conv.weight.grad, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(
+            conv2.weight.grad.squeeze(1).permute(0, 2, 1), conv.weight.grad, rtol=1e-4, atol=1e-6
+        )
         torch.testing.assert_close(conv2.bias.grad, conv.bias.grad, rtol=1e-4, atol=1e-6)
 
 
@@ -60,13 +63,39 @@ def test_public_rewards_last_column_is_d_of_the_samples():
 
 def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "bench.py"), "--smoke", "--threads", "1", "--cpu-time",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench.py"),
+            "--smoke",
+            "--threads",
+            "1",
+            "--cpu-time",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
-    for unit in ("g_step", "d_epoch.fp32", "mle_epoch", "sample_10k", "rewards_looped", "eval_unit",
-                 "public.d_epoch", "public.g_step", "public.mle_epoch", "public.sample_10k",
-                 "d_step.none", "d_step.r1", "d_step.zero_gp", "d_step.wgan_gp"):
+    for unit in (
+        "g_step",
+        "d_epoch.fp32",
+        "mle_epoch",
+        "sample_10k",
+        "rewards_looped",
+        "eval_unit",
+        "public.d_epoch",
+        "public.g_step",
+        "public.mle_epoch",
+        "public.sample_10k",
+        "d_step.none",
+        "d_step.r1",
+        "d_step.zero_gp",
+        "d_step.wgan_gp",
+    ):
         assert math.isfinite(report["results"][unit]["estimate"]) and report["results"][unit]["estimate"] > 0, unit
     assert set(report["projection_seconds"]) == {"fp32", "bf16", "public-style"}
     assert "public / ours" in proc.stdout and "Projected full paper protocol" in proc.stdout
@@ -85,10 +114,27 @@ def test_bench_smoke_runs_every_unit_and_writes_json(tmp_path):
 def test_precision_check_runs_both_precisions_and_tabulates(tmp_path):
     out = tmp_path / "precision"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "precision_check.py"), "--seeds", "0", "--out", str(out),
-         "--set", "train.rounds=1", "--set", "train.pretrain_g_epochs=1", "--set", "baselines.rows=[]",
-         "--set", "eval.num_samples=64"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "precision_check.py"),
+            "--seeds",
+            "0",
+            "--out",
+            str(out),
+            "--set",
+            "train.rounds=1",
+            "--set",
+            "train.pretrain_g_epochs=1",
+            "--set",
+            "baselines.rows=[]",
+            "--set",
+            "eval.num_samples=64",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())["results"]
     for precision in ("fp32", "bf16"):
@@ -99,19 +145,50 @@ def test_precision_check_runs_both_precisions_and_tabulates(tmp_path):
 
 
 def test_micro_benchmarks_run():
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "micro.py"), "gemm", "sampler", "dstep", "bf16", "windows", "gen",
-                           "profile", "--repeats", "1", "--threads", "1", "--cpu-time"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "micro.py"),
+            "gemm",
+            "sampler",
+            "dstep",
+            "bf16",
+            "windows",
+            "gen",
+            "profile",
+            "--repeats",
+            "1",
+            "--threads",
+            "1",
+            "--cpu-time",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for line in ("matrix products of one D training step", "softmax (ours)", "D training step, library",
-                 "bf16 + weight copies, library", "widths 1-10 merged", "shifted adds", "### bf16", "CPU time",
-                 "MLE output-layer product"):
+    for line in (
+        "matrix products of one D training step",
+        "softmax (ours)",
+        "D training step, library",
+        "bf16 + weight copies, library",
+        "widths 1-10 merged",
+        "shifted adds",
+        "### bf16",
+        "CPU time",
+        "MLE output-layer product",
+    ):
         assert line in proc.stdout, line
 
 
 def test_thread_settings_bench_runs_its_children_and_tabulates():
     bench = str(ROOT / "bench" / "threads.py")
-    proc = subprocess.run([sys.executable, bench, "--steps", "1", "--rounds", "1", "--variants", "1,glibc-keep"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, bench, "--steps", "1", "--rounds", "1", "--variants", "1,glibc-keep"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("| 1 |", "| glibc-keep |"))]
     assert len(rows) == 2 and rows[0].split("|")[2].strip() == "1", proc.stdout

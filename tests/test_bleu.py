@@ -23,16 +23,12 @@ BLEU_PY = Path(__file__).resolve().parents[1] / "seqgan" / "bleu.py"
 @pytest.fixture(scope="module")
 def nltk_bleu():
     """``nltk_bleu(references, hypothesis, n)``: NLTK's sentence BLEU-n the way Texygen calls it."""
-    bleu_score = pytest.importorskip(
-        "nltk.translate.bleu_score", reason="nltk is not installed (test-only dependency)"
-    )
+    bleu_score = pytest.importorskip("nltk.translate.bleu_score", reason="nltk is not installed (test-only dependency)")
     method1 = bleu_score.SmoothingFunction().method1
 
     def score(references, hypothesis, n):
         weights = tuple(1.0 / n for _ in range(n))
-        return bleu_score.sentence_bleu(
-            references, hypothesis, weights, smoothing_function=method1
-        )
+        return bleu_score.sentence_bleu(references, hypothesis, weights, smoothing_function=method1)
 
     return score
 
@@ -109,9 +105,7 @@ def test_hand_worked_counts_and_closest_length_tie():
 
 def test_brevity_penalty_and_short_hypotheses():
     # hypothesis of 2 tokens, closest reference 3 tokens: bp = exp(1 - 3/2); p1 = p2 = 1
-    assert sentence_bleu([[1, 2, 3], [1, 2, 3, 4, 5, 6]], [1, 2], 2) == pytest.approx(
-        math.exp(1 - 3 / 2), rel=TOL
-    )
+    assert sentence_bleu([[1, 2, 3], [1, 2, 3, 4, 5, 6]], [1, 2], 2) == pytest.approx(math.exp(1 - 3 / 2), rel=TOL)
     # a 1-token hypothesis has no bigram: NLTK's denominator is clamped to 1 and method1 gives
     # p2 = 0.1, so even an exact match of a 1-token reference scores sqrt(0.1), not 1
     assert sentence_bleu([[7]], [7], 2) == pytest.approx(math.sqrt(0.1), rel=TOL)
@@ -284,7 +278,21 @@ def test_cli_bleu_matches_nltk_and_reports_bad_files(tmp_path, capsys):
     hyps = ["a b c d", "c d e f", "x y"]
     (tmp_path / "refs.txt").write_text("\n".join(refs) + "\n", encoding="utf-8")
     (tmp_path / "hyps.txt").write_text("\n".join(hyps) + "\n\n", encoding="utf-8")
-    assert main(["bleu", "--references", str(tmp_path / "refs.txt"), "--hypotheses", str(tmp_path / "hyps.txt"), "--max-n", "3", "--self"]) == 0
+    assert (
+        main(
+            [
+                "bleu",
+                "--references",
+                str(tmp_path / "refs.txt"),
+                "--hypotheses",
+                str(tmp_path / "hyps.txt"),
+                "--max-n",
+                "3",
+                "--self",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     smooth = nltk_bleu.SmoothingFunction().method1
     r = [x.split() for x in refs]

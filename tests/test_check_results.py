@@ -29,8 +29,10 @@ def test_an_altered_readme_figure_fails_naming_both_values(tmp_path):
     proc = check("--readme", str(altered))
     assert proc.returncode == 1
     mismatches = [line for line in proc.stdout.splitlines() if line.startswith("MISMATCH")]
-    assert mismatches == ["MISMATCH SeqGAN below MLE, mean ± std over seeds: README.md says 0.146 ± 0.081, "
-                          "results/table1/seed*/results.json give 0.146 ± 0.074"]
+    assert mismatches == [
+        "MISMATCH SeqGAN below MLE, mean ± std over seeds: README.md says 0.146 ± 0.081, "
+        "results/table1/seed*/results.json give 0.146 ± 0.074"
+    ]
 
 
 def test_a_figure_that_is_gone_fails(tmp_path):

@@ -18,8 +18,8 @@ import pytest
 import torch
 
 import np_oracle
-from seqgan.runtime.checkpoint import load_checkpoint, save_checkpoint
 from seqgan.config import config_from_dict, load_config
+from seqgan.runtime.checkpoint import load_checkpoint, save_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "configs" / "synthetic_smoke.yaml"
@@ -45,7 +45,11 @@ def env(**changes) -> dict:
 def seqgan(*args, cwd: Path, environ: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "seqgan.cli", *map(str, args)],
-        cwd=cwd, env=environ or env(), capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=environ or env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -70,7 +74,11 @@ def without_seconds(records: list[dict]) -> list[dict]:
 
 
 def snapshot(run_dir: Path) -> dict:
-    return {str(p.relative_to(run_dir)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(run_dir)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +112,7 @@ def run_b(workdir):
 
 
 # -- train ----------------------------------------------------------------------------------------
+
 
 def test_train_without_a_terminal_logs_a_line_per_d_set_and_round(run_a):
     """No bar is drawn into a log file, so long phases must still show they are moving."""
@@ -166,7 +175,11 @@ def test_metrics_records(run_a):
     assert by_phase["pretrain"][-1]["nll_test"] < by_phase["pretrain"][0]["nll_test"]
     # every row starts from the same pre-trained generator: identical NLL-test at round 0
     for row in rows:
-        assert by_phase["adversarial"][0]["nll_test"] == by_phase[row][0]["nll_test"] == by_phase["pretrain"][-1]["nll_test"]
+        assert (
+            by_phase["adversarial"][0]["nll_test"]
+            == by_phase[row][0]["nll_test"]
+            == by_phase["pretrain"][-1]["nll_test"]
+        )
     # and then they part ways
     finals = [by_phase[p][-1]["nll_test"] for p in ("adversarial", *rows)]
     assert len(set(finals)) == len(finals), finals
@@ -176,10 +189,20 @@ def test_results_and_printed_table(run_a):
     run_dir, proc = run_a
     results = json.loads((run_dir / "results.json").read_text())
     records = read_metrics(run_dir)
-    for row, phase in (("Random", "random"), ("pretrained", "pretrain"), ("MLE", "mle"), ("SS", "scheduled_sampling"),
-                       ("PG-BLEU", "pg_bleu"), ("SeqGAN", "adversarial")):
+    for row, phase in (
+        ("Random", "random"),
+        ("pretrained", "pretrain"),
+        ("MLE", "mle"),
+        ("SS", "scheduled_sampling"),
+        ("PG-BLEU", "pg_bleu"),
+        ("SeqGAN", "adversarial"),
+    ):
         last = [r for r in records if r["phase"] == phase][-1]
-        assert results["rows"][row] == {"nll_oracle": last["nll_oracle"], "nll_test": last["nll_test"], "step": last["step"]}
+        assert results["rows"][row] == {
+            "nll_oracle": last["nll_oracle"],
+            "nll_test": last["nll_test"],
+            "step": last["step"],
+        }
         line = next(l for l in proc.stdout.splitlines() if l.startswith(f"| {row} |"))
         assert f"{last['nll_oracle']:.3f}" in line and f"{last['nll_test']:.3f}" in line
     assert results["seed"] == 0
@@ -189,7 +212,13 @@ def test_results_and_printed_table(run_a):
 def test_samples_files(run_a):
     run_dir, _ = run_a
     cfg = load_config(run_dir / "config.yaml")
-    for name in ("samples.txt", "samples_mle.txt", "samples_scheduled_sampling.txt", "samples_pg_bleu.txt", "samples_random.txt"):
+    for name in (
+        "samples.txt",
+        "samples_mle.txt",
+        "samples_scheduled_sampling.txt",
+        "samples_pg_bleu.txt",
+        "samples_random.txt",
+    ):
         rows = [list(map(int, line.split())) for line in (run_dir / name).read_text().splitlines()]
         assert len(rows) == cfg.eval.num_samples
         assert all(len(r) == cfg.oracle.seq_len for r in rows)
@@ -247,8 +276,19 @@ def test_other_seed_gives_other_metrics(run_a, workdir):
     """Also: at the default roll-out update rate 0 the roll-out policy ends equal to the generator
     (beta <- theta after every round, the paper's G_beta = G_theta), while at 0.8 it trails behind."""
     run_dir = workdir / "seed1"
-    proc = seqgan("train", SMOKE, "--run-dir", run_dir, "--seed", "1", "--set", "train.rounds=2",
-                  "--set", "train.rollout_update_rate=0.8", cwd=workdir)
+    proc = seqgan(
+        "train",
+        SMOKE,
+        "--run-dir",
+        run_dir,
+        "--seed",
+        "1",
+        "--set",
+        "train.rounds=2",
+        "--set",
+        "train.rollout_update_rate=0.8",
+        cwd=workdir,
+    )
     assert proc.returncode == 0, proc.stderr
     other = read_metrics(run_dir)
     for phase in ("random", "pretrain"):
@@ -308,6 +348,7 @@ def _train_and_signal_when(workdir: Path, name: str, poll, sig: int, *extra) -> 
 def _train_and_kill_when(workdir: Path, name: str, ready, *extra) -> tuple[Path, dict, bool, int]:
     """SIGKILL a smoke run as soon as ``ready(progress, run_dir)`` holds for its checkpoint's progress;
     return (run_dir, progress at the kill, alive at the kill, rc)."""
+
     def poll(run_dir: Path, log_path: Path) -> dict | None:
         ckpt = run_dir / "checkpoint.pt"
         if not ckpt.exists():
@@ -356,7 +397,9 @@ def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
     assert set(final["baselines"]) == {"random", "mle", "scheduled_sampling", "pg_bleu"}
     for row, saved in ref_final["baselines"].items():
         for name, value in saved["generator"].items():
-            assert torch.equal(final["baselines"][row]["generator"][name], value), f"baseline {row}: {name} differs after resuming"
+            assert torch.equal(final["baselines"][row]["generator"][name], value), (
+                f"baseline {row}: {name} differs after resuming"
+            )
 
     # TensorBoard: events logged after the checkpoint by the killed process are purged on resume
     ours_tb, ref_tb = tensorboard_scalars(run_dir), tensorboard_scalars(ref_dir)
@@ -376,6 +419,7 @@ def test_resume_after_sigkill_matches_uninterrupted_run(run_a, workdir):
 def test_ctrl_c_finishes_the_round_checkpoints_and_resumes_to_the_same_end(run_a, workdir):
     """A stop request (SIGINT) loses no finished round: the checkpoint holds every round the log
     reported, the exit says how to continue, and the resumed run ends where an uninterrupted one does."""
+
     def after_round_4(run_dir: Path, log_path: Path) -> bool | None:
         return True if "[adversarial round 4/" in log_path.read_text() else None
 
@@ -383,8 +427,12 @@ def test_ctrl_c_finishes_the_round_checkpoints_and_resumes_to_the_same_end(run_a
     out = (workdir / "ctrl_c.log").read_text()
     assert alive, "the run finished before the stop request:\n" + out
     assert returncode == 130, out
-    assert "stopping after the current unit of work" in out and "continue with --resume" in out and "Traceback" not in out
-    last_round = max(int(line.split()[2].split("/")[0]) for line in out.splitlines() if line.startswith("[adversarial round "))
+    assert (
+        "stopping after the current unit of work" in out and "continue with --resume" in out and "Traceback" not in out
+    )
+    last_round = max(
+        int(line.split()[2].split("/")[0]) for line in out.splitlines() if line.startswith("[adversarial round ")
+    )
     state = load_checkpoint(run_dir / "checkpoint.pt")
     assert state["progress"]["round"] == last_round and 4 <= last_round < ROUNDS
     assert state["progress"]["metrics_lines"] == len(read_metrics(run_dir))
@@ -410,7 +458,9 @@ def test_resume_of_a_checkpoint_older_than_a_key(workdir):
     del ckpt["config"]["generator"]["single_bias"]  # as an older seqgan wrote it
     save_checkpoint(ckpt, run_dir / "checkpoint.pt")
 
-    resumed = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, "--set", "train.rounds=8", cwd=workdir)
+    resumed = seqgan(
+        "train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, "--set", "train.rounds=8", cwd=workdir
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert "predates generator.single_bias" in resumed.stdout + resumed.stderr
     assert without_seconds(read_metrics(run_dir)) == without_seconds(read_metrics(workdir / "two_bias_ref"))
@@ -428,7 +478,9 @@ def test_resume_with_other_experiment_settings_is_refused(run_a, workdir):
     the run directory is left alone."""
     run_dir, _ = run_a
     before = snapshot(run_dir)
-    proc = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, "--set", "train.rollout_num=5", cwd=workdir)
+    proc = seqgan(
+        "train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, "--set", "train.rollout_num=5", cwd=workdir
+    )
     assert_one_line_error(proc, "train.rollout_num")
     assert snapshot(run_dir) == before
 
@@ -460,6 +512,7 @@ def test_resume_without_run_dir_fails(workdir):
 
 
 # -- sample, evaluate -----------------------------------------------------------------------------
+
 
 def test_sample_prints_sequences_deterministically(run_a, workdir):
     run_dir, _ = run_a
@@ -515,6 +568,7 @@ def test_evaluate_prints_json(run_a, workdir):
 
 # -- score ------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def small_npz(workdir) -> tuple[Path, dict]:
     arrays = np_oracle.random_params(vocab=7, emb=3, hidden=4, seed=42)
@@ -527,7 +581,12 @@ def test_score_with_own_npz_oracle(small_npz, workdir):
     path, arrays = small_npz
     seqs = [[1, 2, 3, 4, 5], [6], [0, 0, 6, 1], [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2]]
     tokens = workdir / "tokens.txt"
-    tokens.write_text("\n".join(" ".join(map(str, s)) for s in seqs[:2]) + "\n\n" + "\n".join(" ".join(map(str, s)) for s in seqs[2:]) + "\n")
+    tokens.write_text(
+        "\n".join(" ".join(map(str, s)) for s in seqs[:2])
+        + "\n\n"
+        + "\n".join(" ".join(map(str, s)) for s in seqs[2:])
+        + "\n"
+    )
     proc = seqgan("score", "--oracle", path, tokens, cwd=workdir)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -540,8 +599,14 @@ def test_score_with_paper_oracle(paper_oracle_path, workdir):
     seqs = torch.randint(0, 5000, (6, 20), generator=torch.Generator().manual_seed(0)).tolist()
     tokens = workdir / "paper_tokens.txt"
     tokens.write_text("".join(" ".join(map(str, s)) + "\n" for s in seqs))
-    proc = seqgan("score", "--oracle", "paper", tokens, cwd=workdir,
-                  environ=env(SEQGAN_DATA_DIR=str(paper_oracle_path.parent.parent)))
+    proc = seqgan(
+        "score",
+        "--oracle",
+        "paper",
+        tokens,
+        cwd=workdir,
+        environ=env(SEQGAN_DATA_DIR=str(paper_oracle_path.parent.parent)),
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["num_sequences"] == 6
@@ -549,6 +614,7 @@ def test_score_with_paper_oracle(paper_oracle_path, workdir):
 
 
 # -- errors: exit 2, one line naming what is at fault ------------------------------------------------
+
 
 def test_unknown_config_key(workdir):
     bad = workdir / "bad_key.yaml"
@@ -665,8 +731,14 @@ def test_bad_device_and_file_run_dir_are_one_line_errors(workdir):
 
 def test_a_run_started_from_a_shared_pretraining_ends_where_it_would_from_scratch(workdir):
     # settings read only after MLE pre-training: what a tuning study searches
-    later = ["train.rounds=3", "discriminator.gradient_penalty=r1", "train.rollout_num=2", "generator.pg_lr=0.005",
-             "train.pretrain_d_steps=1", "train.rewards=td"]
+    later = [
+        "train.rounds=3",
+        "discriminator.gradient_penalty=r1",
+        "train.rollout_num=2",
+        "generator.pg_lr=0.005",
+        "train.pretrain_d_steps=1",
+        "train.rewards=td",
+    ]
     trial = [a for o in later for a in ("--set", o)]
     scratch, shared, forked = workdir / "fork-scratch", workdir / "fork-shared", workdir / "fork-trial"
     proc = seqgan("train", SMOKE, "--run-dir", scratch, *trial, cwd=workdir)
@@ -683,20 +755,35 @@ def test_a_run_started_from_a_shared_pretraining_ends_where_it_would_from_scratc
     shared_lines = (shared / "metrics.jsonl").read_text().splitlines()
     assert len(shared_lines) == state["progress"]["metrics_lines"] > 0
     assert (forked / "metrics.jsonl").read_text().splitlines()[: len(shared_lines)] == shared_lines
-    assert json.loads((forked / "results.json").read_text())["rows"] == json.loads((scratch / "results.json").read_text())["rows"]
+    assert (
+        json.loads((forked / "results.json").read_text())["rows"]
+        == json.loads((scratch / "results.json").read_text())["rows"]
+    )
     assert (forked / "samples.txt").read_bytes() == (scratch / "samples.txt").read_bytes()
     assert load_config(forked / "config.yaml") == load_config(scratch / "config.yaml")
     # the shared run is left as it was: another run can start from it
     assert load_checkpoint(shared)["progress"]["g_epoch"] == 4 and not (shared / "results.json").exists()
 
     # a key that MLE pre-training reads must agree; the start must be the end of pre-training
-    proc = seqgan("train", SMOKE, "--run-dir", workdir / "fork-bad", "--start-from", shared, "--set", "generator.lr=0.02", cwd=workdir)
+    proc = seqgan(
+        "train",
+        SMOKE,
+        "--run-dir",
+        workdir / "fork-bad",
+        "--start-from",
+        shared,
+        "--set",
+        "generator.lr=0.02",
+        cwd=workdir,
+    )
     assert_one_line_error(proc, str(shared), "generator.lr", "only keys read after MLE pre-training may differ")
     proc = seqgan("train", SMOKE, "--run-dir", workdir / "fork-bad", "--start-from", scratch, *trial, cwd=workdir)
     assert_one_line_error(proc, str(scratch), "not at the end of 4 epochs of MLE pre-training")
     # without D pre-training a finished run's counters are those of the end of pre-training too
     ended = workdir / "fork-ended"
-    proc = seqgan("train", SMOKE, "--run-dir", ended, "--set", "train.pretrain_d_steps=0", "--set", "train.rounds=0", cwd=workdir)
+    proc = seqgan(
+        "train", SMOKE, "--run-dir", ended, "--set", "train.pretrain_d_steps=0", "--set", "train.rounds=0", cwd=workdir
+    )
     assert proc.returncode == 0, proc.stderr
     proc = seqgan("train", SMOKE, "--run-dir", workdir / "fork-bad", "--start-from", ended, *trial, cwd=workdir)
     assert_one_line_error(proc, str(ended), "(adversarial training started)")

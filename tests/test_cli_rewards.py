@@ -11,14 +11,28 @@ import signal
 import pytest
 import torch
 
-from seqgan.runtime.checkpoint import load_checkpoint
 from seqgan.config import Config, ConfigError, load_config
-from test_cli import SMOKE, TRAIN_SET, _train, _train_and_kill_when, assert_one_line_error, read_metrics, seqgan, without_seconds
+from seqgan.runtime.checkpoint import load_checkpoint
+from test_cli import (
+    SMOKE,
+    TRAIN_SET,
+    _train,
+    _train_and_kill_when,
+    assert_one_line_error,
+    read_metrics,
+    seqgan,
+    without_seconds,
+)
 
 # no Table 1 rows: these runs are about SeqGAN's own g-step
 OPTIONS = {
-    "td_value_normalized": ["train.rewards=td", "train.baseline=value", "train.normalize_advantages=true",
-                            "train.critic_warmup=3", "train.td_completions=1"],
+    "td_value_normalized": [
+        "train.rewards=td",
+        "train.baseline=value",
+        "train.normalize_advantages=true",
+        "train.critic_warmup=3",
+        "train.td_completions=1",
+    ],
     "mcts_mean": ["train.rewards=mcts", "train.baseline=mean"],
 }
 
@@ -58,13 +72,18 @@ def test_each_option_trains_and_resumes_exactly_after_a_kill(workdir, name):
             return False
         return len((run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()) > progress["metrics_lines"]
 
-    run_dir, _, alive, returncode = _train_and_kill_when(workdir, f"{name}-killed", after_round_2_with_uncovered_metrics, *extra)
+    run_dir, _, alive, returncode = _train_and_kill_when(
+        workdir, f"{name}-killed", after_round_2_with_uncovered_metrics, *extra
+    )
     assert alive and returncode == -signal.SIGKILL
     assert not load_checkpoint(run_dir)["progress"]["finished"]
     resumed = seqgan("train", SMOKE, "--run-dir", run_dir, "--resume", *TRAIN_SET, *extra, cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr
     assert without_seconds(read_metrics(run_dir)) == without_seconds(read_metrics(ref_dir))
-    assert json.loads((run_dir / "results.json").read_text())["rows"] == json.loads((ref_dir / "results.json").read_text())["rows"]
+    assert (
+        json.loads((run_dir / "results.json").read_text())["rows"]
+        == json.loads((ref_dir / "results.json").read_text())["rows"]
+    )
     final = load_checkpoint(run_dir)
     for name_ in ("generator", "discriminator"):
         for key, value in ref_final[name_].items():
@@ -80,15 +99,18 @@ def test_defaults_are_the_paper_estimate_without_baseline():
     assert (tc.rewards, tc.baseline, tc.normalize_advantages) == ("mc", "none", False)
 
 
-@pytest.mark.parametrize("override, needles", [
-    ("train.rewards=a2c", ("train.rewards", "a2c", "mc, td, mcts")),
-    ("train.baseline=critic", ("train.baseline", "critic")),
-    ("train.td_lambda=1.5", ("train.td_lambda", "[0, 1]")),
-    ("train.td_lambda=-0.1", ("train.td_lambda", "[0, 1]")),
-    ("train.rollout_num=0", ("train.rollout_num", "at least one completion")),
-    ("train.td_completions=-1", ("train.td_completions",)),
-    ("train.critic_target_rate=0", ("train.critic_target_rate",)),
-])
+@pytest.mark.parametrize(
+    "override, needles",
+    [
+        ("train.rewards=a2c", ("train.rewards", "a2c", "mc, td, mcts")),
+        ("train.baseline=critic", ("train.baseline", "critic")),
+        ("train.td_lambda=1.5", ("train.td_lambda", "[0, 1]")),
+        ("train.td_lambda=-0.1", ("train.td_lambda", "[0, 1]")),
+        ("train.rollout_num=0", ("train.rollout_num", "at least one completion")),
+        ("train.td_completions=-1", ("train.td_completions",)),
+        ("train.critic_target_rate=0", ("train.critic_target_rate",)),
+    ],
+)
 def test_bad_settings_are_one_line_config_errors_naming_the_key(override, needles):
     with pytest.raises(ConfigError) as e:
         load_config(SMOKE, [override])
@@ -100,7 +122,9 @@ def test_bad_settings_are_one_line_config_errors_naming_the_key(override, needle
 
 def test_a_bad_setting_stops_the_cli_before_training(workdir):
     run_dir = workdir / "bad-lambda"
-    proc = seqgan("train", SMOKE, "--run-dir", run_dir, "--set", "train.rewards=td", "--set", "train.td_lambda=1.5", cwd=workdir)
+    proc = seqgan(
+        "train", SMOKE, "--run-dir", run_dir, "--set", "train.rewards=td", "--set", "train.td_lambda=1.5", cwd=workdir
+    )
     assert_one_line_error(proc, "train.td_lambda", "[0, 1]")
     assert not run_dir.exists()
 

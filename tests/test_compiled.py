@@ -15,16 +15,18 @@ import copy
 import pytest
 import torch
 
-from seqgan.runtime import compiled
+from seqgan.build import adam
 from seqgan.config import ConfigError, config_from_dict
 from seqgan.discriminator import Discriminator
-from seqgan.build import adam
+from seqgan.runtime import compiled
 from seqgan.train import train_discriminator
 
 
 def small_d(seed: int = 0, dropout_keep: float = 1.0) -> Discriminator:
     torch.manual_seed(seed)
-    return Discriminator(30, 12, emb_dim=8, filter_sizes=(1, 2, 3, 12), num_filters=(5, 4, 3, 6), dropout_keep=dropout_keep)
+    return Discriminator(
+        30, 12, emb_dim=8, filter_sizes=(1, 2, 3, 12), num_filters=(5, 4, 3, 6), dropout_keep=dropout_keep
+    )
 
 
 @pytest.fixture
@@ -53,8 +55,9 @@ def test_compiled_training_equals_eager(compile_calls, dropout_keep):
     torch.manual_seed(3)
     loss_eager = train_discriminator(d_eager, opt_eager, real, fake, epochs=2, batch_size=16, bf16=False)
     torch.manual_seed(3)
-    loss_comp = train_discriminator(d_comp, opt_comp, real, fake, epochs=2, batch_size=16, bf16=False,
-                                    compile_mode="reduce-overhead")
+    loss_comp = train_discriminator(
+        d_comp, opt_comp, real, fake, epochs=2, batch_size=16, bf16=False, compile_mode="reduce-overhead"
+    )
     assert compile_calls == [{"mode": "reduce-overhead", "dynamic": False}]
     torch.testing.assert_close(loss_comp, loss_eager, rtol=1e-5, atol=1e-6)
     start = small_d().state_dict()
@@ -97,12 +100,21 @@ def test_bf16_compiled_step_uses_autocast_inside_the_graph(compile_calls):
         torch.testing.assert_close(p_comp, p_eager, rtol=2e-2, atol=2e-4, msg=name)
 
 
-@pytest.mark.parametrize("overrides, needle", [
-    ({"compile": "cudagraphs"}, "key 'discriminator.compile': one of none, default, reduce-overhead, max-autotune"),
-    ({"compile": "default", "gradient_penalty": "r1"}, "a compiled D step takes no gradient penalty"),
-    ({"compile": "reduce-overhead", "precision": "bf16", "device": "cuda"}, "key 'discriminator.compile': in bf16 on CUDA"),
-    ({"compile": "default", "precision": "bf16", "device": "cuda:1"}, "key 'discriminator.compile': in bf16 on CUDA"),
-])
+@pytest.mark.parametrize(
+    "overrides, needle",
+    [
+        ({"compile": "cudagraphs"}, "key 'discriminator.compile': one of none, default, reduce-overhead, max-autotune"),
+        ({"compile": "default", "gradient_penalty": "r1"}, "a compiled D step takes no gradient penalty"),
+        (
+            {"compile": "reduce-overhead", "precision": "bf16", "device": "cuda"},
+            "key 'discriminator.compile': in bf16 on CUDA",
+        ),
+        (
+            {"compile": "default", "precision": "bf16", "device": "cuda:1"},
+            "key 'discriminator.compile': in bf16 on CUDA",
+        ),
+    ],
+)
 def test_bad_compile_settings_are_one_line(overrides, needle):
     overrides = dict(overrides)
     device = overrides.pop("device", "cpu")

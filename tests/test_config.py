@@ -42,26 +42,32 @@ def test_defaults_are_the_papers_synthetic_experiment():
 
 
 def test_yaml_and_set_overrides(tmp_path):
-    path = write(tmp_path, (
-        "seed: 3\n"
-        "oracle:\n"
-        "  vocab_size: 40\n"
-        "  seq_len: 6\n"
-        "discriminator:\n"
-        "  filter_sizes: [1, 2]\n"
-        "  num_filters: [3, 4]\n"
-        "train:\n"
-        "  rounds: 3\n"
-    ))
-    cfg = load_config(path, [
-        "train.rounds=5",
-        "generator.lr=0.5",
-        "generator.grad_clip=2",
-        "baselines.rows=[]",
-        "oracle.source=paper",
-        "discriminator.filter_sizes=[1, 3]",
-        "discriminator.dropout_keep=1",
-    ])
+    path = write(
+        tmp_path,
+        (
+            "seed: 3\n"
+            "oracle:\n"
+            "  vocab_size: 40\n"
+            "  seq_len: 6\n"
+            "discriminator:\n"
+            "  filter_sizes: [1, 2]\n"
+            "  num_filters: [3, 4]\n"
+            "train:\n"
+            "  rounds: 3\n"
+        ),
+    )
+    cfg = load_config(
+        path,
+        [
+            "train.rounds=5",
+            "generator.lr=0.5",
+            "generator.grad_clip=2",
+            "baselines.rows=[]",
+            "oracle.source=paper",
+            "discriminator.filter_sizes=[1, 3]",
+            "discriminator.dropout_keep=1",
+        ],
+    )
     assert cfg.seed == 3 and cfg.oracle.vocab_size == 40 and cfg.oracle.seq_len == 6
     assert cfg.train.rounds == 5  # --set wins over the file
     assert cfg.generator.lr == 0.5
@@ -109,18 +115,21 @@ def test_unknown_key_from_set_is_named():
         load_config(None, ["nosuch.key=3"])
 
 
-@pytest.mark.parametrize("text,key,line", [
-    ("train:\n  rounds: ten\n", "train.rounds", 2),
-    ("seed: 1\ntrain:\n  rounds: 2.5\n", "train.rounds", 3),
-    ("rows:\n  names: [mle, gan]\n", "rows.names", 2),
-    ("seed: 1\nbaselines:\n  rows: [mle, gan]\n", "rows.names", 3),  # the old name: its line, the new key
-    ("oracle:\n  vocab_size: true\n", "oracle.vocab_size", 2),
-    ("generator:\n  lr: fast\n", "generator.lr", 2),
-    ("discriminator:\n  filter_sizes: 3\n", "discriminator.filter_sizes", 2),
-    ("discriminator:\n  filter_sizes: [1, a]\n", "discriminator.filter_sizes", 2),
-    ("oracle:\n  source: 5\n", "oracle.source", 2),
-    ("oracle: 5\n", "oracle", 1),
-])
+@pytest.mark.parametrize(
+    "text,key,line",
+    [
+        ("train:\n  rounds: ten\n", "train.rounds", 2),
+        ("seed: 1\ntrain:\n  rounds: 2.5\n", "train.rounds", 3),
+        ("rows:\n  names: [mle, gan]\n", "rows.names", 2),
+        ("seed: 1\nbaselines:\n  rows: [mle, gan]\n", "rows.names", 3),  # the old name: its line, the new key
+        ("oracle:\n  vocab_size: true\n", "oracle.vocab_size", 2),
+        ("generator:\n  lr: fast\n", "generator.lr", 2),
+        ("discriminator:\n  filter_sizes: 3\n", "discriminator.filter_sizes", 2),
+        ("discriminator:\n  filter_sizes: [1, a]\n", "discriminator.filter_sizes", 2),
+        ("oracle:\n  source: 5\n", "oracle.source", 2),
+        ("oracle: 5\n", "oracle", 1),
+    ],
+)
 def test_wrong_type_names_key_file_and_line(tmp_path, text, key, line):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
@@ -153,23 +162,26 @@ def test_unreadable_or_odd_files(tmp_path):
     assert load_config(write(tmp_path, "", "empty.yaml")) == Config()
 
 
-@pytest.mark.parametrize("override,key", [
-    ("train.rounds=-1", "train.rounds"),
-    ("train.batch_size=0", "train.batch_size"),
-    ("train.rollout_num=0", "train.rollout_num"),
-    ("discriminator.dropout_keep=1.5", "discriminator.dropout_keep"),
-    ("discriminator.dropout_keep=0", "discriminator.dropout_keep"),
-    ("train.rollout_update_rate=1.5", "train.rollout_update_rate"),
-    ("train.adam_epsilon=tf2", "train.adam_epsilon"),
-    ("generator.single_bias=1", "generator.single_bias"),
-    ("discriminator.filter_sizes=[1,2,3,4,5,6,7,8,9,10,15,30]", "discriminator.filter_sizes"),
-    ("oracle.seq_len=10", "discriminator.filter_sizes"),  # the default widths reach 20
-    ("discriminator.num_filters=[1,2]", "discriminator.num_filters"),
-    ("generator.lr=0", "generator.lr"),
-    ("discriminator.precision=fp16", "discriminator.precision"),
-    ("device=tpu", "device"),
-    ("oracle.seq_len=1", "oracle.seq_len"),
-])
+@pytest.mark.parametrize(
+    "override,key",
+    [
+        ("train.rounds=-1", "train.rounds"),
+        ("train.batch_size=0", "train.batch_size"),
+        ("train.rollout_num=0", "train.rollout_num"),
+        ("discriminator.dropout_keep=1.5", "discriminator.dropout_keep"),
+        ("discriminator.dropout_keep=0", "discriminator.dropout_keep"),
+        ("train.rollout_update_rate=1.5", "train.rollout_update_rate"),
+        ("train.adam_epsilon=tf2", "train.adam_epsilon"),
+        ("generator.single_bias=1", "generator.single_bias"),
+        ("discriminator.filter_sizes=[1,2,3,4,5,6,7,8,9,10,15,30]", "discriminator.filter_sizes"),
+        ("oracle.seq_len=10", "discriminator.filter_sizes"),  # the default widths reach 20
+        ("discriminator.num_filters=[1,2]", "discriminator.num_filters"),
+        ("generator.lr=0", "generator.lr"),
+        ("discriminator.precision=fp16", "discriminator.precision"),
+        ("device=tpu", "device"),
+        ("oracle.seq_len=1", "oracle.seq_len"),
+    ],
+)
 def test_out_of_range_values(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_config(None, [override])
@@ -242,18 +254,25 @@ def test_the_old_section_name_baselines_still_loads_as_rows(tmp_path):
     saved["baselines"] = {"rows" if k == "names" else k: v for k, v in saved.pop("rows").items()}
     assert config_from_dict(saved).to_dict() == new.to_dict()
     assert [current_key(k) for k in ("baselines", "baselines.rows", "baselines.bleu_max_n", "train.rounds")] == [
-        "rows", "rows.names", "rows.bleu_max_n", "train.rounds"]
+        "rows",
+        "rows.names",
+        "rows.bleu_max_n",
+        "train.rounds",
+    ]
     with pytest.raises(ConfigError, match="both 'baselines' and 'rows'"):
         load_config(write(tmp_path, "rows:\n  names: []\nbaselines:\n  rows: []\n"))
 
 
-@pytest.mark.parametrize("override, key", [
-    ("discriminator.gradient_penalty=r1", "discriminator.gradient_penalty"),
-    ("discriminator.compile=default", "discriminator.compile"),
-    ("train.rewards=td", "train.rewards"),
-    ("train.baseline=value", "train.baseline"),
-    ("train.batch_size=63", "train.batch_size"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("discriminator.gradient_penalty=r1", "discriminator.gradient_penalty"),
+        ("discriminator.compile=default", "discriminator.compile"),
+        ("train.rewards=td", "train.rewards"),
+        ("train.baseline=value", "train.baseline"),
+        ("train.batch_size=63", "train.batch_size"),
+    ],
+)
 def test_what_several_processes_cannot_run_is_refused_by_the_config_naming_its_key(override, key):
     from seqgan.config import check_processes
 

@@ -42,6 +42,7 @@ def write(path: Path, text: str) -> Path:
 
 # -- tokenizers -----------------------------------------------------------------------------------
 
+
 def test_words_split_off_punctuation():
     assert tokenize("Hello, world!", "words", lowercase=True) == ["hello", ",", "world", "!"]
     assert tokenize("Hello, world!", "words", lowercase=False) == ["Hello", ",", "world", "!"]
@@ -50,8 +51,25 @@ def test_words_split_off_punctuation():
 def test_words_keep_apostrophes_hyphens_and_numbers_inside():
     line = "Don't stop: it's 4.5 or 10,000 -- a middle-class (U.S.) job?"
     assert tokenize(line, "words", lowercase=True) == [
-        "don't", "stop", ":", "it's", "4.5", "or", "10,000", "-", "-", "a", "middle-class",
-        "(", "u", ".", "s", ".", ")", "job", "?",
+        "don't",
+        "stop",
+        ":",
+        "it's",
+        "4.5",
+        "or",
+        "10,000",
+        "-",
+        "-",
+        "a",
+        "middle-class",
+        "(",
+        "u",
+        ".",
+        "s",
+        ".",
+        ")",
+        "job",
+        "?",
     ]
     assert tokenize("'quoted' word", "words") == ["'", "quoted", "'", "word"]  # quotes around a word are not in it
 
@@ -77,12 +95,15 @@ def test_ids_are_canonical_strings_and_reject_non_integers():
         tokenize("a", "bytes")
 
 
-@pytest.mark.parametrize("kind, line", [
-    ("words", "Hello, world! (It's $5.) Isn't it -- really?"),
-    ("words", '"Yes," she said; 100% sure: [ok] {fine}.'),
-    ("chars", "秦 川 雄 帝 宅 ， 函 谷 壮 皇 居 。"),
-    ("ids", "4 8 15 16 23 42"),
-])
+@pytest.mark.parametrize(
+    "kind, line",
+    [
+        ("words", "Hello, world! (It's $5.) Isn't it -- really?"),
+        ("words", '"Yes," she said; 100% sure: [ok] {fine}.'),
+        ("chars", "秦 川 雄 帝 宅 ， 函 谷 壮 皇 居 。"),
+        ("ids", "4 8 15 16 23 42"),
+    ],
+)
 def test_detokenize_then_tokenize_round_trips(kind, line):
     tokens = tokenize(line, kind)
     assert tokenize(detokenize(tokens, kind), kind) == tokens
@@ -95,6 +116,7 @@ def test_detokenize_spacing():
 
 
 # -- vocabulary -----------------------------------------------------------------------------------
+
 
 def test_vocab_orders_by_frequency_then_lexically():
     vocab = Vocab.build([["b", "a", "b"], ["c", "a", "b"], ["e", "d"]])
@@ -153,6 +175,7 @@ def test_vocab_save_load(tmp_path):
 
 # -- tensors --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def letters() -> Vocab:
     return Vocab.build([list("abcdefghij")])
@@ -174,18 +197,28 @@ def test_truncate_keeps_the_first_max_len_tokens_without_eos(letters):
 
 
 def test_split_cuts_full_windows_and_ends_the_last_piece_with_eos(letters):
-    seqs, counts = encode_sequences([list("abcdefghi"), list("abcdefgh"), list("ab")], letters, max_len=4, overflow="split")
+    seqs, counts = encode_sequences(
+        [list("abcdefghi"), list("abcdefgh"), list("ab")], letters, max_len=4, overflow="split"
+    )
     ids = letters.encode(list("abcdefghi"))
-    assert seqs.tolist() == [
-        ids[0:4], ids[4:8], [ids[8], EOS, PAD, PAD],  # 9 tokens: two full windows, then the end
-        ids[0:4], ids[4:8],  # 8 tokens: a multiple of max_len, no row of a lone EOS
-        [ids[0], ids[1], EOS, PAD],
-    ]
+    assert (
+        seqs.tolist()
+        == [
+            ids[0:4],
+            ids[4:8],
+            [ids[8], EOS, PAD, PAD],  # 9 tokens: two full windows, then the end
+            ids[0:4],
+            ids[4:8],  # 8 tokens: a multiple of max_len, no row of a lone EOS
+            [ids[0], ids[1], EOS, PAD],
+        ]
+    )
     assert counts == {"sequences_in": 3, "sequences_out": 6, "truncated": 0, "split": 2, "dropped": 0}
 
 
 def test_drop_removes_sequences_that_do_not_fit(letters):
-    seqs, counts = encode_sequences([list("abcd"), list("abc"), list("abcdefghij")], letters, max_len=4, overflow="drop")
+    seqs, counts = encode_sequences(
+        [list("abcd"), list("abc"), list("abcdefghij")], letters, max_len=4, overflow="drop"
+    )
     assert seqs.tolist() == [letters.encode(list("abc")) + [EOS]]
     assert counts == {"sequences_in": 3, "sequences_out": 1, "truncated": 0, "split": 0, "dropped": 2}
     with pytest.raises(ValueError, match="overflow"):
@@ -193,13 +226,15 @@ def test_drop_removes_sequences_that_do_not_fit(letters):
 
 
 def test_padding_mask_covers_tokens_through_the_first_eos():
-    seqs = torch.tensor([
-        [5, 6, EOS, PAD, PAD],
-        [5, EOS, 7, EOS, PAD],
-        [5, 6, 7, 8, 9],
-        [EOS, PAD, PAD, PAD, PAD],
-        [5, PAD, 6, EOS, PAD],  # a sampled PAD before the end is a token of the sequence
-    ])
+    seqs = torch.tensor(
+        [
+            [5, 6, EOS, PAD, PAD],
+            [5, EOS, 7, EOS, PAD],
+            [5, 6, 7, 8, 9],
+            [EOS, PAD, PAD, PAD, PAD],
+            [5, PAD, 6, EOS, PAD],  # a sampled PAD before the end is a token of the sequence
+        ]
+    )
     mask = padding_mask(seqs)
     assert mask.dtype == torch.bool and mask.shape == seqs.shape
     assert mask.int().tolist() == [
@@ -218,6 +253,7 @@ def test_padding_mask_counts_tokens_plus_eos(letters):
 
 
 # -- splitting ------------------------------------------------------------------------------------
+
 
 def test_seeded_split_is_reproducible_and_a_partition():
     train, test = split_indices(100, 0.1, seed=3)
@@ -244,6 +280,7 @@ def test_load_corpus_split_by_seed(tmp_path):
 
 
 # -- loading and statistics -----------------------------------------------------------------------
+
 
 def test_load_corpus_with_a_test_file(tmp_path):
     train = write(tmp_path / "train.txt", "The cat sat.\nthe dog sat on the mat.\n\n   \nA cat!\n")
@@ -352,6 +389,7 @@ def test_nothing_fits_fails(tmp_path):
 
 # -- the shipped configs on the real data ---------------------------------------------------------
 
+
 def real(shared_data_dir: Path, config: str):
     cfg = load_config(REPO / "configs" / config)
     path = shared_data_dir / cfg.data.train
@@ -390,10 +428,18 @@ def test_obama(shared_data_dir):
 
 # -- the `seqgan data` command --------------------------------------------------------------------
 
+
 def run_data(*args, cwd: Path, environ: dict | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ if environ is None else environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "seqgan.cli", "data", *map(str, args)],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "seqgan.cli", "data", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def one_line_error(proc: subprocess.CompletedProcess) -> str:

@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from seqgan.critic import (
-    MeanBaseline, PrefixValue, TDCritic, ValueBaseline, lambda_returns, leave_one_out_mean, normalize,
+    MeanBaseline,
+    PrefixValue,
+    TDCritic,
+    ValueBaseline,
+    lambda_returns,
+    leave_one_out_mean,
+    normalize,
 )
 from seqgan.generator import Generator
 from seqgan.rollout import RolloutPolicy
@@ -44,7 +50,9 @@ def exact_q(g: Generator, seqs: torch.Tensor, d: dict) -> torch.Tensor:
     for i, s in enumerate(seqs.tolist()):
         for t in range(1, T + 1):
             match = (every[:, :t] == torch.tensor(s[:t])).all(dim=1)
-            q[i, t - 1] = sum(p[j] * d[tuple(every[j].tolist())] for j in match.nonzero().flatten().tolist()) / p[match].sum()
+            q[i, t - 1] = (
+                sum(p[j] * d[tuple(every[j].tolist())] for j in match.nonzero().flatten().tolist()) / p[match].sum()
+            )
     return q
 
 
@@ -56,6 +64,7 @@ def flat_grad(g: Generator, seqs: torch.Tensor, weights: torch.Tensor) -> torch.
 
 
 # -- baselines ---------------------------------------------------------------------------------------
+
 
 def test_a_state_dependent_baseline_leaves_the_expected_gradient_unchanged():
     """E_Y[sum_t grad log G(y_t) (Q_t - V(Y_1:t-1))] = E_Y[sum_t grad log G(y_t) Q_t], exactly by enumeration."""
@@ -197,11 +206,14 @@ def test_the_value_baseline_learns_the_mean_q_of_each_prefix():
     with torch.no_grad():
         v = baseline.value(samples)[:, :-1]
     # empty prefix: all three rows; prefix (0,): rows 0 and 1; the rest are unique
-    want = torch.tensor([[(0.2 + 0.6 + 0.5) / 3, 0.6, 0.9], [(0.2 + 0.6 + 0.5) / 3, 0.6, 0.1], [(0.2 + 0.6 + 0.5) / 3, 0.5, 0.5]])
+    want = torch.tensor(
+        [[(0.2 + 0.6 + 0.5) / 3, 0.6, 0.9], [(0.2 + 0.6 + 0.5) / 3, 0.6, 0.1], [(0.2 + 0.6 + 0.5) / 3, 0.5, 0.5]]
+    )
     torch.testing.assert_close(v, want, atol=0.02, rtol=0)
 
 
 # -- TD(lambda) -------------------------------------------------------------------------------------
+
 
 def test_lambda_returns_by_hand():
     """T = 3, v(Y_1:1) = 0.2, v(Y_1:2) = 0.6, D = 1, lambda = 0.5:
@@ -264,7 +276,9 @@ def test_an_episode_ends_at_its_end_token():
         v = critic.target(samples)  # (B, T+1)
     targets = critic.targets(samples, final)
     # row 0: Y_1:2 and Y_1:3 are finished, so G_2 = G_1 = D; G_0 bootstraps from V(Y_1:1)
-    torch.testing.assert_close(targets[0], torch.stack([0.5 * v[0, 1] + 0.5 * 0.3, torch.tensor(0.3), torch.tensor(0.3)]))
+    torch.testing.assert_close(
+        targets[0], torch.stack([0.5 * v[0, 1] + 0.5 * 0.3, torch.tensor(0.3), torch.tensor(0.3)])
+    )
     # row 1 has no end token: the plain lambda-return
     torch.testing.assert_close(targets[1], lambda_returns(v[1:], final[1:], 0.5)[0])
     q = critic.rewards(samples, None, lambda seqs: final[: len(seqs)])

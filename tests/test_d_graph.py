@@ -11,9 +11,9 @@ import math
 import pytest
 import torch
 
-from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator
 from seqgan import d_graph
 from seqgan.d_graph import DStep, train_discriminator_graphed
+from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator
 from seqgan.runtime.optim import TF1Adam, tf1_adam_update
 from seqgan.train import adam, train_discriminator
 
@@ -22,7 +22,9 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 def small_d(seed: int = 0, dropout_keep: float = 0.75, device: str = "cpu") -> Discriminator:
     torch.manual_seed(seed)
-    d = Discriminator(30, 12, emb_dim=8, filter_sizes=(1, 2, 3, 12), num_filters=(5, 4, 3, 6), dropout_keep=dropout_keep)
+    d = Discriminator(
+        30, 12, emb_dim=8, filter_sizes=(1, 2, 3, 12), num_filters=(5, 4, 3, 6), dropout_keep=dropout_keep
+    )
     return d.to(device)
 
 
@@ -104,7 +106,9 @@ def test_step_compiles_without_graph_breaks(merge, bf16):
     torch.testing.assert_close(loss, want, **tol)
     for a, b in zip(grads, want_grads):
         torch.testing.assert_close(a, b, **tol)
-    assert t.item() == 1.0 and torch.allclose(p, torch.full((3,), -0.01 * math.sqrt(1 - 0.999) / (math.sqrt(1 - 0.999) + 1e-8)))
+    assert t.item() == 1.0 and torch.allclose(
+        p, torch.full((3,), -0.01 * math.sqrt(1 - 0.999) / (math.sqrt(1 - 0.999) + 1e-8))
+    )
 
 
 def test_tf1_adam_device_form_steps_by_tensorflow_1s_formula():
@@ -118,7 +122,7 @@ def test_tf1_adam_device_form_steps_by_tensorflow_1s_formula():
     for t, g in enumerate(grads, start=1):
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        theta = theta - lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m / (v.sqrt() + eps)
+        theta = theta - lr * math.sqrt(1 - b2**t) / (1 - b1**t) * m / (v.sqrt() + eps)
         tf1_adam_update([w], [g.float()], [m_t], [v_t], [step], lr=lr, beta1=b1, beta2=b2, eps=eps)
         torch.testing.assert_close(w.double(), theta, rtol=1e-6, atol=1e-7)
     assert step.item() == 3.0
@@ -137,10 +141,13 @@ def test_tf1_adam_off_the_cpu_reads_no_host_value():
     assert state["step"].device.type == "meta" and state["step"].dtype == torch.float32
 
 
-@pytest.mark.parametrize("kw, key", [
-    ({"gp": "r1", "gp_weight": 1.0}, "discriminator.gradient_penalty"),
-    ({"compile_mode": "reduce-overhead"}, "discriminator.compile"),
-])
+@pytest.mark.parametrize(
+    "kw, key",
+    [
+        ({"gp": "r1", "gp_weight": 1.0}, "discriminator.gradient_penalty"),
+        ({"compile_mode": "reduce-overhead"}, "discriminator.compile"),
+    ],
+)
 def test_what_a_graph_cannot_hold_is_refused_in_one_line(kw, key):
     d = small_d()
     real = torch.randint(0, 30, (8, 12))
@@ -249,6 +256,7 @@ def stand_in_graphs(monkeypatch):
     everything the step changed (a real capture runs nothing), and a replay runs the captured step
     again. What this checks is ``DStep.capture``'s bookkeeping: the warm-up changes nothing saved,
     the graphs replay in the plan's order."""
+
     class Graph:
         def replay(self):
             self.fn()
@@ -258,9 +266,13 @@ def stand_in_graphs(monkeypatch):
     @contextlib.contextmanager
     def graph(g):
         step = capturing["step"]
-        saved = ([p.detach().clone() for p in step.discriminator.parameters()],
-                 copy.deepcopy(step.optimizer.state_dict()), torch.get_rng_state(),
-                 step.loss_sum.clone(), step.offset.clone())
+        saved = (
+            [p.detach().clone() for p in step.discriminator.parameters()],
+            copy.deepcopy(step.optimizer.state_dict()),
+            torch.get_rng_state(),
+            step.loss_sum.clone(),
+            step.offset.clone(),
+        )
         capturing["graph"] = g
         yield
         del capturing["graph"]

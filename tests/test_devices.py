@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqgan.discriminator import Discriminator
 from seqgan import metrics
+from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator, loss_chunk, sampling_chunk
 from seqgan.oracle import Oracle
 from seqgan.rollout import RolloutPolicy, get_rewards, score_batch

@@ -33,7 +33,11 @@ TRAIN_SET = [a for o in OVERRIDES for a in ("--set", o)]
 
 
 def env(**changes) -> dict:
-    e = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    e = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    }
     e["OMP_NUM_THREADS"] = "1"
     e.update(changes)
     return e
@@ -99,20 +103,31 @@ def ddp_run(workdir):
 
 def test_one_step_on_two_ranks_equals_one_process_with_the_whole_batch(tmp_path):
     proc = subprocess.run(
-        torchrun(REPO / "tests" / "ddp_steps.py", tmp_path), cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=300,
+        torchrun(REPO / "tests" / "ddp_steps.py", tmp_path),
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
     whole = ddp_steps.steps()  # this process: no process group, the whole batch
     for step in ("mle", "d", "pg"):
         for name, value in whole[step]["params"].items():
-            assert torch.equal(ranks[0][step]["params"][name], ranks[1][step]["params"][name]), f"{step}: {name} differs between ranks"
-            torch.testing.assert_close(ranks[0][step]["params"][name], value, rtol=1e-5, atol=1e-6, msg=f"{step}: {name}")
+            assert torch.equal(ranks[0][step]["params"][name], ranks[1][step]["params"][name]), (
+                f"{step}: {name} differs between ranks"
+            )
+            torch.testing.assert_close(
+                ranks[0][step]["params"][name], value, rtol=1e-5, atol=1e-6, msg=f"{step}: {name}"
+            )
         for key in set(whole[step]) - {"params"}:  # the returned mean loss or reward: the whole batch's
             assert ranks[0][step][key] == pytest.approx(whole[step][key], rel=1e-6), (step, key)
             assert ranks[1][step][key] == ranks[0][step][key], (step, key)
     # the check that roll-out policies and baseline rows are the same on every rank sees one ulp
-    assert all(r["replication_check"] == "linear: weights on rank 1 differ from rank 0's" for r in ranks), ranks[0]["replication_check"]
+    assert all(r["replication_check"] == "linear: weights on rank 1 differ from rank 0's" for r in ranks), ranks[0][
+        "replication_check"
+    ]
 
 
 def test_smoke_run_under_torchrun_writes_its_outputs_once(ddp_run):
@@ -121,7 +136,9 @@ def test_smoke_run_under_torchrun_writes_its_outputs_once(ddp_run):
     records = read_metrics(run_dir)
     keys = [(r["phase"], r["step"]) for r in records]
     assert len(keys) == len(set(keys)), "a metrics line was written twice"
-    assert {"random", "pretrain", "adversarial", "mle", "scheduled_sampling", "pg_bleu"} <= {r["phase"] for r in records}
+    assert {"random", "pretrain", "adversarial", "mle", "scheduled_sampling", "pg_bleu"} <= {
+        r["phase"] for r in records
+    }
     assert max(r.get("round", 0) for r in records) == 8
     assert len(list((run_dir / "tensorboard").iterdir())) == 1, "one TensorBoard events file, rank 0's"
     for name in ("results.json", "config.yaml", "samples.txt", "samples_mle.txt", "nll_oracle.png"):
@@ -161,11 +178,16 @@ def test_two_process_run_killed_and_resumed_ends_like_an_uninterrupted_one(ddp_r
     assert reached is not None and alive, "the run was not killed mid-way:\n" + log_path.read_text()
     assert not (run_dir / "results.json").exists()
 
-    resumed = subprocess.run(train_cmd(run_dir, "--resume"), cwd=workdir, env=env(), capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(
+        train_cmd(run_dir, "--resume"), cwd=workdir, env=env(), capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr
     ref_dir = ddp_run[0]
     assert without_seconds(read_metrics(run_dir)) == without_seconds(read_metrics(ref_dir))
-    assert json.loads((run_dir / "results.json").read_text())["rows"] == json.loads((ref_dir / "results.json").read_text())["rows"]
+    assert (
+        json.loads((run_dir / "results.json").read_text())["rows"]
+        == json.loads((ref_dir / "results.json").read_text())["rows"]
+    )
     assert (run_dir / "samples.txt").read_bytes() == (ref_dir / "samples.txt").read_bytes()
     final, ref = load_checkpoint(run_dir), load_checkpoint(ref_dir)
     for key in ("generator", "discriminator", "rollout_policy"):
@@ -175,16 +197,23 @@ def test_two_process_run_killed_and_resumed_ends_like_an_uninterrupted_one(ddp_r
 
 # -- errors ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("extra, needles", [
-    (["--set", "train.batch_size=31"], ["train.batch_size", "31 does not divide by the world size 2"]),
-    (["--set", "dist_backend=nccl"], ["dist_backend", "'nccl' does not fit device 'cpu'"]),
-    (["--set", "discriminator.gradient_penalty=r1"], ["discriminator.gradient_penalty", "support only 'none'"]),
-    (["--set", "discriminator.compile=default"], ["discriminator.compile", "support only 'none'"]),
-    (["--set", "train.rewards=td"], ["train.rewards", "support 'mc' and 'mcts'"]),
-    (["--set", "train.baseline=value"], ["train.baseline", "support 'none' and 'mean'"]),
-    pytest.param(["--device", "cuda"], ["dist_backend", "has no 'nccl' backend"],
-                 marks=pytest.mark.skipif(dist.is_backend_available("nccl"), reason="this torch has NCCL")),
-])
+
+@pytest.mark.parametrize(
+    "extra, needles",
+    [
+        (["--set", "train.batch_size=31"], ["train.batch_size", "31 does not divide by the world size 2"]),
+        (["--set", "dist_backend=nccl"], ["dist_backend", "'nccl' does not fit device 'cpu'"]),
+        (["--set", "discriminator.gradient_penalty=r1"], ["discriminator.gradient_penalty", "support only 'none'"]),
+        (["--set", "discriminator.compile=default"], ["discriminator.compile", "support only 'none'"]),
+        (["--set", "train.rewards=td"], ["train.rewards", "support 'mc' and 'mcts'"]),
+        (["--set", "train.baseline=value"], ["train.baseline", "support 'none' and 'mean'"]),
+        pytest.param(
+            ["--device", "cuda"],
+            ["dist_backend", "has no 'nccl' backend"],
+            marks=pytest.mark.skipif(dist.is_backend_available("nccl"), reason="this torch has NCCL"),
+        ),
+    ],
+)
 def test_a_bad_launch_is_one_line_on_every_rank(extra, needles, tmp_path, monkeypatch, capsys):
     """Each rank checks before it joins the process group, so none waits for another: here as rank 1
     of 2 (rank 0 runs the same code; the torchrun test below shows both)."""
@@ -204,8 +233,14 @@ def test_under_torchrun_a_run_directory_is_required(tmp_path, monkeypatch, capsy
 
 
 def test_a_mismatched_backend_stops_both_torchrun_ranks(tmp_path):
-    proc = subprocess.run(train_cmd(tmp_path / "run", "--set", "dist_backend=nccl"), cwd=tmp_path, env=env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        train_cmd(tmp_path / "run", "--set", "dist_backend=nccl"),
+        cwd=tmp_path,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode != 0
     lines = error_lines(proc.stderr)
     assert len(lines) == 2 and all("'nccl' does not fit device 'cpu'" in line for line in lines), proc.stderr
@@ -240,10 +275,24 @@ def test_when_a_rank_fails_or_falls_silent_the_other_exits_within_the_timeout(mo
     procs = []
     try:
         for rank in (0, 1):
-            rank_env = env(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", LOCAL_WORLD_SIZE="2",
-                           MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-            procs.append(subprocess.Popen([sys.executable, "-c", RANK_SCRIPT, mode, *args], cwd=tmp_path, env=rank_env,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            rank_env = env(
+                RANK=str(rank),
+                LOCAL_RANK=str(rank),
+                WORLD_SIZE="2",
+                LOCAL_WORLD_SIZE="2",
+                MASTER_ADDR="127.0.0.1",
+                MASTER_PORT=str(port),
+            )
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", RANK_SCRIPT, mode, *args],
+                    cwd=tmp_path,
+                    env=rank_env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
         start = time.monotonic()
         out, err = procs[0].communicate(timeout=timeout + 120)
         waited = time.monotonic() - start

@@ -11,10 +11,9 @@ import pytest
 from seqgan import cli, jobs
 from seqgan.config import load_config
 from seqgan.jobs import budget_overrides, run_all
+from seqgan.metrics import pitch_mse
 from seqgan.stats import mean_std, welch_p
 from seqgan.studies.experiments import TABLE1_ROWS, curve_at_nll_test
-from seqgan.metrics import pitch_mse
-
 from test_cli import SMOKE, assert_one_line_error, seqgan
 
 
@@ -50,8 +49,26 @@ def test_pitch_mse_finds_the_nearest_melody_and_skips_rests():
 
 def test_table1_and_temperature_end_to_end(tmp_path):
     out = tmp_path / "t1"
-    proc = seqgan("experiment", "table1", "--config", SMOKE, "--seeds", "2", "--jobs", "2", "--out", out,
-                  "--device", "cpu", "--set", "train.rounds=2", "--set", "eval.every=1", cwd=tmp_path, timeout=600)
+    proc = seqgan(
+        "experiment",
+        "table1",
+        "--config",
+        SMOKE,
+        "--seeds",
+        "2",
+        "--jobs",
+        "2",
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--set",
+        "train.rounds=2",
+        "--set",
+        "eval.every=1",
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     summary = json.loads((out / "table1.json").read_text())
     for s in (0, 1):  # --device reaches every run: its command and its config.yaml
@@ -59,18 +76,45 @@ def test_table1_and_temperature_end_to_end(tmp_path):
         assert "\ndevice: cpu\n" in (out / f"seed{s}" / "config.yaml").read_text()
     assert [r["row"] for r in summary["rows"]] == ["Random", "MLE", "SS", "PG-BLEU", "SeqGAN"]
     for r in summary["rows"]:
-        per_seed = [json.loads((out / f"seed{s}" / "results.json").read_text())["rows"][r["row"]]["nll_oracle"] for s in (0, 1)]
+        per_seed = [
+            json.loads((out / f"seed{s}" / "results.json").read_text())["rows"][r["row"]]["nll_oracle"] for s in (0, 1)
+        ]
         assert r["nll_oracle_per_seed"] == per_seed
         assert r["nll_oracle_mean"] == pytest.approx(sum(per_seed) / 2)
     assert summary["rows"][0]["nll_oracle_mean"] > summary["rows"][1]["nll_oracle_mean"]  # Random is worst
     assert "| SeqGAN |" in (out / "table1.md").read_text() and (out / "table1.csv").read_text().count("\n") == 6
     # a second invocation reuses the finished runs
-    again = seqgan("experiment", "table1", "--config", SMOKE, "--seeds", "2", "--out", out,
-                   "--set", "train.rounds=2", "--set", "eval.every=1", cwd=tmp_path)
+    again = seqgan(
+        "experiment",
+        "table1",
+        "--config",
+        SMOKE,
+        "--seeds",
+        "2",
+        "--out",
+        out,
+        "--set",
+        "train.rounds=2",
+        "--set",
+        "eval.every=1",
+        cwd=tmp_path,
+    )
     assert again.returncode == 0 and "started:" not in again.stdout
 
-    proc = seqgan("experiment", "temperature", "--runs", out / "seed0", out / "seed1", "--temperatures", "0.7,1.0,1.3",
-                  "--num", "200", "--out", tmp_path / "temp", cwd=tmp_path)
+    proc = seqgan(
+        "experiment",
+        "temperature",
+        "--runs",
+        out / "seed0",
+        out / "seed1",
+        "--temperatures",
+        "0.7,1.0,1.3",
+        "--num",
+        "200",
+        "--out",
+        tmp_path / "temp",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((tmp_path / "temp" / "temperature.json").read_text())
     points = summary["points"]
@@ -83,7 +127,9 @@ def test_table1_and_temperature_end_to_end(tmp_path):
     pretrain = [json.loads(line) for line in (out / "seed0" / "metrics.jsonl").read_text().splitlines()]
     pretrain_test = [r["nll_test"] for r in pretrain if r["phase"] == "pretrain"][-1]
     run0 = summary["per_run"][0]
-    assert next(p for p in run0["curves"]["pretrained"] if p["temperature"] == 1.0)["nll_test"] == pytest.approx(pretrain_test, rel=1e-6)
+    assert next(p for p in run0["curves"]["pretrained"] if p["temperature"] == 1.0)["nll_test"] == pytest.approx(
+        pretrain_test, rel=1e-6
+    )
     seqgan_t1 = run0["seqgan_t1"]
     for label, gap in run0["gap_below"].items():
         curve = [(p["nll_test"], p["nll_oracle"]) for p in run0["curves"][label]]
@@ -96,15 +142,39 @@ def test_table1_and_temperature_end_to_end(tmp_path):
 def test_temperature_sweep_of_a_run_without_baseline_rows(tmp_path):
     # a tuning trial or confirmation run (baselines.rows=[]) has no MLE row: its sweep has the rest
     run = tmp_path / "run"
-    proc = seqgan("train", SMOKE, "--run-dir", run, "--set", "baselines.rows=[]", "--set", "train.rounds=1", cwd=tmp_path, timeout=300)
+    proc = seqgan(
+        "train",
+        SMOKE,
+        "--run-dir",
+        run,
+        "--set",
+        "baselines.rows=[]",
+        "--set",
+        "train.rounds=1",
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
-    proc = seqgan("experiment", "temperature", "--runs", run, "--temperatures", "0.8,1.0", "--num", "100",
-                  "--out", tmp_path / "temp", cwd=tmp_path)
+    proc = seqgan(
+        "experiment",
+        "temperature",
+        "--runs",
+        run,
+        "--temperatures",
+        "0.8,1.0",
+        "--num",
+        "100",
+        "--out",
+        tmp_path / "temp",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "has no 'mle' row" in proc.stdout and "its MLE curve is left out" in proc.stdout
-    run0, = json.loads((tmp_path / "temp" / "temperature.json").read_text())["per_run"]
+    (run0,) = json.loads((tmp_path / "temp" / "temperature.json").read_text())["per_run"]
     assert sorted(run0["curves"]) == ["SeqGAN", "pretrained"] and list(run0["gap_below"]) == ["pretrained"]
-    assert f"| {run} |" in (md := (tmp_path / "temp" / "temperature.md").read_text()) and md.rstrip().count("| n/a |") == 1
+    assert (
+        f"| {run} |" in (md := (tmp_path / "temp" / "temperature.md").read_text()) and md.rstrip().count("| n/a |") == 1
+    )
 
 
 def test_curve_at_nll_test_interpolates_along_nll_test():
@@ -118,7 +188,10 @@ def test_curve_at_nll_test_interpolates_along_nll_test():
 def test_experiment_argument_errors(tmp_path):
     assert_one_line_error(seqgan("experiment", "table1", "--seeds", "a,b", "--config", SMOKE, cwd=tmp_path), "--seeds")
     assert_one_line_error(seqgan("experiment", "temperature", cwd=tmp_path), "--runs")
-    assert_one_line_error(seqgan("experiment", "table1", "--config", SMOKE, "--budget", "0", "--out", tmp_path / "x", cwd=tmp_path), "budget")
+    assert_one_line_error(
+        seqgan("experiment", "table1", "--config", SMOKE, "--budget", "0", "--out", tmp_path / "x", cwd=tmp_path),
+        "budget",
+    )
 
 
 def test_a_run_that_lost_its_checkpoint_is_started_again_and_its_remains_kept(tmp_path, capsys):
@@ -128,8 +201,21 @@ def test_a_run_that_lost_its_checkpoint_is_started_again_and_its_remains_kept(tm
     run_dir = tmp_path / "none-seed0"
     run_dir.mkdir()
     (run_dir / "metrics.jsonl").write_text('{"phase": "pretrain", "step": 5, "nll_oracle": 99.0}\n')
-    cmd = ["seqgan", "train", str(SMOKE), "--run-dir", str(run_dir), "--seed", "0", "--set", "train.rounds=1",
-           "--set", "baselines.rows=[]", "--set", "threads=1"]
+    cmd = [
+        "seqgan",
+        "train",
+        str(SMOKE),
+        "--run-dir",
+        str(run_dir),
+        "--seed",
+        "0",
+        "--set",
+        "train.rounds=1",
+        "--set",
+        "baselines.rows=[]",
+        "--set",
+        "threads=1",
+    ]
     assert run_all([(run_dir, cmd)], jobs=1) == 1
     assert "held an unfinished run without a checkpoint; kept as" in capsys.readouterr().out
     assert (run_dir / "results.json").exists()
@@ -149,14 +235,24 @@ def test_a_finished_run_is_reused_only_if_the_command_would_have_made_it(tmp_pat
     (run_dir / "results.json").write_text("{}\n")
 
     def cmd(*overrides):
-        return ["seqgan", "train", str(SMOKE), "--seed", "0", "--run-dir", str(run_dir),
-                *[a for o in overrides for a in ("--set", o)]]
+        return [
+            "seqgan",
+            "train",
+            str(SMOKE),
+            "--seed",
+            "0",
+            "--run-dir",
+            str(run_dir),
+            *[a for o in overrides for a in ("--set", o)],
+        ]
 
     assert run_all([(run_dir, cmd("discriminator.gradient_penalty=none", "threads=1"))], jobs=1, quiet=True) == 0
     with pytest.raises(ValueError) as err:
         run_all([(run_dir, cmd("discriminator.gradient_penalty=none", "discriminator.precision=fp32"))], jobs=1)
-    assert str(err.value) == (f"{run_dir} holds a finished run with discriminator.precision: 'auto', but this experiment "
-                              "sets 'fp32'; move that run aside or write this experiment elsewhere (--out)")
+    assert str(err.value) == (
+        f"{run_dir} holds a finished run with discriminator.precision: 'auto', but this experiment "
+        "sets 'fp32'; move that run aside or write this experiment elsewhere (--out)"
+    )
     with pytest.raises(ValueError, match="with seed: 0, but this experiment sets 1"):
         run_all([(run_dir, ["seqgan", "train", str(SMOKE), "--seed", "1", "--run-dir", str(run_dir)])], jobs=1)
 
@@ -173,8 +269,9 @@ class _FinishedRun:
         run_dir.mkdir(parents=True, exist_ok=True)
         sets = [f"seed={seed}", *(b for a, b in zip(argv, argv[1:]) if a == "--set")]
         (run_dir / "config.yaml").write_text(yaml.safe_dump(load_config(argv[4], sets).to_dict(), sort_keys=False))
-        rows = {row: {"nll_oracle": 9.0 + i + 0.1 * seed, "nll_test": 8.0 + 0.1 * seed}
-                for i, row in enumerate(TABLE1_ROWS)}
+        rows = {
+            row: {"nll_oracle": 9.0 + i + 0.1 * seed, "nll_test": 8.0 + 0.1 * seed} for i, row in enumerate(TABLE1_ROWS)
+        }
         (run_dir / "results.json").write_text(json.dumps({"rows": rows}))
         started.append((argv, env))
         self.returncode = 0
@@ -188,14 +285,32 @@ def test_table1_on_one_gpu_sends_the_device_to_every_run_and_divides_threads_ove
     command and config carry device=cuda, the three start side by side with 16 // 3 threads each,
     and the table names the device and gives mean ± std and Welch p over the seeds."""
     started = []
-    monkeypatch.setattr(jobs.subprocess, "Popen", lambda argv, stdout, stderr, env: _FinishedRun(
-        argv, stdout, stderr, env, started))
+    monkeypatch.setattr(
+        jobs.subprocess, "Popen", lambda argv, stdout, stderr, env: _FinishedRun(argv, stdout, stderr, env, started)
+    )
     monkeypatch.setattr(jobs.time, "sleep", lambda seconds: None)
     monkeypatch.setattr(jobs.os, "cpu_count", lambda: 16)
     monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # keep pytest's SIGTERM handler
     out = tmp_path / "t1"
-    assert cli.main(["experiment", "table1", "--config", str(SMOKE), "--device", "cuda", "--seeds", "0,1,2",
-                     "--jobs", "3", "--out", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "experiment",
+                "table1",
+                "--config",
+                str(SMOKE),
+                "--device",
+                "cuda",
+                "--seeds",
+                "0,1,2",
+                "--jobs",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert len(started) == 3
     for seed, (argv, env) in enumerate(started):
         assert argv[argv.index("--seed") + 1] == str(seed)
@@ -209,6 +324,8 @@ def test_table1_on_one_gpu_sends_the_device_to_every_run_and_divides_threads_ove
     assert mle["p_seeds"] < 1e-3
     assert "device cuda, 3 run(s) at a time" in (out / "table1.md").read_text()
     # a second invocation reuses the runs, and the table still says how they were trained
-    assert cli.main(["experiment", "table1", "--config", str(SMOKE), "--seeds", "0,1,2", "--jobs", "1",
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(["experiment", "table1", "--config", str(SMOKE), "--seeds", "0,1,2", "--jobs", "1", "--out", str(out)])
+        == 0
+    )
     assert len(started) == 3 and "device cuda, 3 run(s) at a time" in (out / "table1.md").read_text()

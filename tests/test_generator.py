@@ -14,7 +14,9 @@ from seqgan.generator import Generator, loss_chunk, sample_from_logits
 
 def make_generator(vocab=7, seq_len=5, seed=0, init_std=0.1, **kw) -> Generator:
     torch.manual_seed(seed)
-    return Generator(vocab, seq_len, emb_dim=kw.pop("emb_dim", 6), hidden_dim=kw.pop("hidden_dim", 8), init_std=init_std, **kw)
+    return Generator(
+        vocab, seq_len, emb_dim=kw.pop("emb_dim", 6), hidden_dim=kw.pop("hidden_dim", 8), init_std=init_std, **kw
+    )
 
 
 def trainable(g: Generator) -> list[torch.Tensor]:
@@ -148,6 +150,7 @@ def test_first_token_distribution_follows_temperature(temperature):
 
 # -- the two-level sampler ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("vocab,block", [(203, 64), (203, 16), (10, 64), (128, 64), (65, 64)])
 def test_sample_from_logits_is_exact(vocab, block):
     gen = torch.Generator().manual_seed(vocab + block)
@@ -217,6 +220,7 @@ def test_sample_from_logits_leaves_input_alone_and_rejects_bad_temperature():
 
 
 # -- the policy gradient -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_policy_gradient_sign(sign):
@@ -380,8 +384,13 @@ def test_single_bias_lstm_moves_its_bias_as_one_bias_lstm_does():
             opt.step()
         torch.testing.assert_close(g.lstm.bias_ih_l0 + g.lstm.bias_hh_l0, ref.bias, rtol=1e-5, atol=1e-6)
         assert torch.equal(g.lstm.bias_hh_l0, torch.zeros_like(g.lstm.bias_hh_l0))
-        for mine, theirs in ((g.embedding.weight, ref.emb), (g.lstm.weight_ih_l0, ref.w_ih),
-                             (g.lstm.weight_hh_l0, ref.w_hh), (g.out.weight, ref.w_out), (g.out.bias, ref.b_out)):
+        for mine, theirs in (
+            (g.embedding.weight, ref.emb),
+            (g.lstm.weight_ih_l0, ref.w_ih),
+            (g.lstm.weight_hh_l0, ref.w_hh),
+            (g.out.weight, ref.w_out),
+            (g.out.bias, ref.b_out),
+        ):
             torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
 
 

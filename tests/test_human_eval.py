@@ -16,11 +16,10 @@ import pytest
 import yaml
 from scipy import stats
 
-from seqgan import cli
-from seqgan.human_eval import sheet as human_eval
-from seqgan.config import load_config
-
 import sheet_browser
+from seqgan import cli
+from seqgan.config import load_config
+from seqgan.human_eval import sheet as human_eval
 from sheet_browser import press, start_browser, wait_for_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +30,7 @@ CHARS = "春花秋月夜山水风云雨雪江天人归来去白日青"
 def poem(i: int, offset: int) -> str:
     """A distinct 5-character quatrain, characters separated by spaces as in the poems file."""
     chars = [CHARS[(offset + i * 7 + k * 3) % len(CHARS)] for k in range(20)]
-    lines = ["".join(chars[k:k + 5]) for k in range(0, 20, 5)]
+    lines = ["".join(chars[k : k + 5]) for k in range(0, 20, 5)]
     return " ".join(" ".join(line) + " " + p for line, p in zip(lines, "，。，。"))
 
 
@@ -55,6 +54,7 @@ def page_data(sheet: Path) -> dict:
 
 
 # -- the sheet ------------------------------------------------------------------------------------
+
 
 def test_make_writes_the_same_sheet_and_key_for_a_seed(tmp_path):
     run, real = fake_run(tmp_path)
@@ -81,19 +81,49 @@ def test_several_runs_share_a_sheet_only_on_one_data_set(tmp_path, capsys):
     assert sorted(it["system"] for it in key["items"]) == ["Real"] * 2 + ["SeqGAN"] * 4
     assert {Path(it["source"]).parent.name for it in key["items"] if it["system"] == "SeqGAN"} == {"run", "run2"}
     # a sheet's key is never overwritten by another sheet's: ratings of the first may still come back
-    assert_error(capsys, ["human-eval", "make", run, "--num", 2, "--seed", 9, "--real", real, "--out", tmp_path / "sheet"],
-                 "key.json", "another sheet")
-    code, _, _ = run_cli(capsys, "human-eval", "make", run, other, "--rows", "seqgan", "--num", 2, "--real", real,
-                         "--out", tmp_path / "sheet")
+    assert_error(
+        capsys,
+        ["human-eval", "make", run, "--num", 2, "--seed", 9, "--real", real, "--out", tmp_path / "sheet"],
+        "key.json",
+        "another sheet",
+    )
+    code, _, _ = run_cli(
+        capsys,
+        "human-eval",
+        "make",
+        run,
+        other,
+        "--rows",
+        "seqgan",
+        "--num",
+        2,
+        "--real",
+        real,
+        "--out",
+        tmp_path / "sheet",
+    )
     assert code == 0 and human_eval.load_key(tmp_path / "sheet" / "key.json") == key  # the same sheet again: allowed
     cfg = yaml.safe_load((other / "config.yaml").read_text(encoding="utf-8"))
     cfg["data"]["max_len"] = 30
     (other / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
-    assert_error(capsys, ["human-eval", "make", run, other, "--real", real, "--out", tmp_path / "o"], "run2", "other data settings")
-    assert_error(capsys, ["human-eval", "make", run, "--rows", "seqgan,pg_bleu", "--num", 2, "--real", real, "--out", tmp_path / "o"],
-                 "samples_pg_bleu_text.txt", "no such file")
-    assert_error(capsys, ["human-eval", "make", run, "--num", 7, "--real", real, "--out", tmp_path / "o"],
-                 "samples_text.txt", "fewer than --num 7")
+    assert_error(
+        capsys,
+        ["human-eval", "make", run, other, "--real", real, "--out", tmp_path / "o"],
+        "run2",
+        "other data settings",
+    )
+    assert_error(
+        capsys,
+        ["human-eval", "make", run, "--rows", "seqgan,pg_bleu", "--num", 2, "--real", real, "--out", tmp_path / "o"],
+        "samples_pg_bleu_text.txt",
+        "no such file",
+    )
+    assert_error(
+        capsys,
+        ["human-eval", "make", run, "--num", 7, "--real", real, "--out", tmp_path / "o"],
+        "samples_text.txt",
+        "fewer than --num 7",
+    )
 
 
 def test_the_page_is_one_file_that_asks_for_nothing(tmp_path):
@@ -136,7 +166,7 @@ def test_poems_keep_their_verse_lines(tmp_path):
     data = page_data(tmp_path / "sheet" / "sheet.html")
     for it, shown in zip(key["items"], data["items"]):
         chars = it["text"].split()
-        assert shown["lines"] == ["".join(chars[k:k + 6]) for k in range(0, 24, 6)]
+        assert shown["lines"] == ["".join(chars[k : k + 6]) for k in range(0, 24, 6)]
         assert [line[-1] for line in shown["lines"]] == ["，", "。", "，", "。"]
 
 
@@ -159,8 +189,20 @@ def test_the_committed_poems_sheet_is_remade_byte_for_byte(tmp_path, shared_data
     committed, and the same command (real poems from the run's test split) writes it again."""
     committed = ROOT / "results" / "real" / "poems" / "human_eval" / "sheet.html"
     monkeypatch.chdir(ROOT)  # the command as the README gives it, run from the repository root
-    code, out, _ = run_cli(capsys, "human-eval", "make", "results/real/poems", "--num", 20, "--seed", 0,
-                           "--out", tmp_path / "he", "--data-dir", shared_data_dir)
+    code, out, _ = run_cli(
+        capsys,
+        "human-eval",
+        "make",
+        "results/real/poems",
+        "--num",
+        20,
+        "--seed",
+        0,
+        "--out",
+        tmp_path / "he",
+        "--data-dir",
+        shared_data_dir,
+    )
     assert code == 0 and "60 items (20 MLE, 20 Real, 20 SeqGAN)" in out
     assert (tmp_path / "he" / "sheet.html").read_bytes() == committed.read_bytes()
     key = human_eval.load_key(tmp_path / "he" / "key.json")
@@ -169,6 +211,7 @@ def test_the_committed_poems_sheet_is_remade_byte_for_byte(tmp_path, shared_data
 
 
 # -- the scorer -----------------------------------------------------------------------------------
+
 
 def write_ratings(path: Path, sheet_id: str, rows: list[tuple]) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -184,7 +227,7 @@ def welch_by_hand(a, b):
     va = sum((x - ma) ** 2 for x in a) / (len(a) - 1) / len(a)
     vb = sum((x - mb) ** 2 for x in b) / (len(b) - 1) / len(b)
     t = (ma - mb) / math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     return t, 2 * stats.t.sf(abs(t), df)
 
 
@@ -194,7 +237,7 @@ def mann_whitney_by_hand(a, b):
     u = sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
     n1, n2 = len(a), len(b)
     n = n1 + n2
-    ties = sum(c ** 3 - c for c in (sum(1 for v in a + b if v == value) for value in set(a + b)))
+    ties = sum(c**3 - c for c in (sum(1 for v in a + b if v == value) for value in set(a + b)))
     sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1))))
     z = (abs(u - n1 * n2 / 2) - 0.5) / sigma
     return u, min(1.0, 2 * stats.norm.sf(z))  # |U - mean| under 1/2: z < 0, p capped at 1
@@ -214,8 +257,10 @@ def test_scores_match_a_hand_computation(sheet, tmp_path):
     # two raters; ann skips one quality and one MLE item entirely
     ann = [(s1, 1, 4), (s2, 1, 3), (m1, 0, 2), (r1, 1, 5), (r2, 0, None)]
     bob = [(s1, 1, 5), (s2, 0, 2), (m1, 0, 1), (m2, 1, 3), (r1, 1, 4), (r2, 1, 4)]
-    files = [write_ratings(tmp_path / "ratings-ann.csv", key["sheet_id"], [("ann", *r) for r in ann]),
-             write_ratings(tmp_path / "ratings-bob.csv", key["sheet_id"], [("bob", *r) for r in bob])]
+    files = [
+        write_ratings(tmp_path / "ratings-ann.csv", key["sheet_id"], [("ann", *r) for r in ann]),
+        write_ratings(tmp_path / "ratings-bob.csv", key["sheet_id"], [("bob", *r) for r in bob]),
+    ]
     result = human_eval.score(sheet_dir, files)
     seq, mle, real = result["systems"]["SeqGAN"], result["systems"]["MLE"], result["systems"]["Real"]
     assert (seq["ratings"], mle["ratings"], real["ratings"]) == (4, 3, 4)
@@ -227,8 +272,10 @@ def test_scores_match_a_hand_computation(sheet, tmp_path):
     assert seq["quality"] == pytest.approx(14 / 4) and real["quality"] == pytest.approx(13 / 3)
     assert real["quality_ratings"] == 3
     by_pair = {(t["measure"], t["a"], t["b"]): t for t in result["tests"]}
-    samples = {"judged_real": {"SeqGAN": [1, 1, 1, 0], "MLE": [0, 0, 1], "Real": [1, 0, 1, 1]},
-               "quality": {"SeqGAN": [4, 3, 5, 2], "MLE": [2, 1, 3], "Real": [5, 4, 4]}}
+    samples = {
+        "judged_real": {"SeqGAN": [1, 1, 1, 0], "MLE": [0, 0, 1], "Real": [1, 0, 1, 1]},
+        "quality": {"SeqGAN": [4, 3, 5, 2], "MLE": [2, 1, 3], "Real": [5, 4, 4]},
+    }
     assert len(by_pair) == 6
     for (measure, a, b), t in by_pair.items():
         x, y = samples[measure][a], samples[measure][b]
@@ -296,6 +343,7 @@ def test_score_errors_are_one_line(sheet, tmp_path, capsys):
 
 
 # -- the page in a real browser -------------------------------------------------------------------
+
 
 @pytest.fixture
 def chromium(system_package):
@@ -366,7 +414,8 @@ def test_rating_a_sheet_in_chromium(chromium, tmp_path, capsys):
 
     rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     assert [(int(r["item"]), r["judged_real"], r["quality"]) for r in rows] == [
-        (n, "1" if answers[n][0] == "h" else "0", answers[n][1]) for n in range(1, num_items + 1)]
+        (n, "1" if answers[n][0] == "h" else "0", answers[n][1]) for n in range(1, num_items + 1)
+    ]
     assert {r["sheet_id"] for r in rows} == {key["sheet_id"]} and {r["rater"] for r in rows} == {"Ann Lee"}
     code, out, _ = run_cli(capsys, "human-eval", "score", tmp_path / "sheet", "--ratings", path)
     assert code == 0
@@ -374,4 +423,4 @@ def test_rating_a_sheet_in_chromium(chromium, tmp_path, capsys):
     for system in key["systems"]:
         judged = [answers[it["item"]][0] == "h" for it in key["items"] if it["system"] == system]
         assert result["systems"][system]["human_score"] == pytest.approx(sum(judged) / len(judged))
-    assert f"| SeqGAN | 3 | 3 |" in out
+    assert "| SeqGAN | 3 | 3 |" in out

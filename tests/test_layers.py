@@ -12,8 +12,23 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "seqgan"
 
-LIBRARY = {"oracle", "generator", "discriminator", "rollout", "metrics", "data", "corpus", "bleu", "midi", "config",
-           "critic", "mcts", "penalty", "rows", "stats"}
+LIBRARY = {
+    "oracle",
+    "generator",
+    "discriminator",
+    "rollout",
+    "metrics",
+    "data",
+    "corpus",
+    "bleu",
+    "midi",
+    "config",
+    "critic",
+    "mcts",
+    "penalty",
+    "rows",
+    "stats",
+}
 RECIPE = {"build", "lifecycle", "reporting", "train", "d_graph", "jobs"}
 TOP = {"cli", "__main__", "__init__"}
 
@@ -97,14 +112,23 @@ def test_every_module_has_a_layer():
 
 
 def test_no_import_points_up_a_layer():
-    upward = [f"{m}:{line} imports {t} (layer {layer(m)} -> {layer(t)})"
-              for m, edges in graph().items() for t, _, line in edges if layer(t) > layer(m)]
+    upward = [
+        f"{m}:{line} imports {t} (layer {layer(m)} -> {layer(t)})"
+        for m, edges in graph().items()
+        for t, _, line in edges
+        if layer(t) > layer(m)
+    ]
     assert not upward, "\n".join(upward)
 
 
 def test_no_module_imports_another_modules_private_name():
-    private = [f"{m}:{line} takes {n} from {t}" for m, edges in graph().items() for t, names, line in edges
-               for n in names if n.startswith("_") and t != m]
+    private = [
+        f"{m}:{line} takes {n} from {t}"
+        for m, edges in graph().items()
+        for t, names, line in edges
+        for n in names
+        if n.startswith("_") and t != m
+    ]
     assert not private, "\n".join(private)
 
 
@@ -117,7 +141,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         path.pop()
@@ -137,11 +161,14 @@ def test_no_import_cycle():
     assert find_cycle(edges) is None, " -> ".join(find_cycle(edges))
 
 
-@pytest.mark.parametrize("edges, cycle", [
-    ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
-    ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
-    ({"a": {"a"}}, ["a", "a"]),
-])
+@pytest.mark.parametrize(
+    "edges, cycle",
+    [
+        ({"a": {"b"}, "b": {"c"}, "c": set()}, None),
+        ({"a": {"b"}, "b": {"c"}, "c": {"a"}}, ["a", "b", "c", "a"]),
+        ({"a": {"a"}}, ["a", "a"]),
+    ],
+)
 def test_the_cycle_finder_finds_cycles(edges, cycle):
     assert find_cycle(edges) == cycle
 

@@ -52,8 +52,9 @@ def test_merged_equals_branches_at_the_paper_filter_counts():
 
 
 def test_merged_equals_branches_for_unsorted_widths_and_one_hot_rows():
-    branches, merged = _twins(vocab_size=11, seq_len=7, emb_dim=5, filter_sizes=(4, 1, 7, 2, 3),
-                              num_filters=(2, 3, 4, 5, 6), dropout_keep=1.0)
+    branches, merged = _twins(
+        vocab_size=11, seq_len=7, emb_dim=5, filter_sizes=(4, 1, 7, 2, 3), num_filters=(2, 3, 4, 5, 6), dropout_keep=1.0
+    )
     with torch.no_grad():
         for conv in branches.convs:  # biases and weights away from the initialisation, some ReLUs dead
             conv.weight.normal_()
@@ -70,7 +71,9 @@ def test_merged_equals_branches_for_unsorted_widths_and_one_hot_rows():
 
 
 def test_merged_under_bf16_autocast_is_close_to_branches():
-    branches, merged = _twins(vocab_size=30, seq_len=20, emb_dim=16, num_filters=tuple(n // 10 for n in PAPER_NUM_FILTERS))
+    branches, merged = _twins(
+        vocab_size=30, seq_len=20, emb_dim=16, num_filters=tuple(n // 10 for n in PAPER_NUM_FILTERS)
+    )
     seqs = torch.randint(0, 30, (8, 20))
     branches.eval(), merged.eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):

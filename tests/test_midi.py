@@ -31,12 +31,15 @@ def off(note, time, channel=0):
     return mido.Message("note_off", note=note, velocity=0, time=time, channel=channel)
 
 
-@pytest.mark.parametrize("pitches, step", [
-    ([60, 60, 62, 0, 64, 64, 64, 67, 0, 0, 72], 0.4),
-    ([88, 55, 55, 0, 57, 59, 61, 61, 61, 61, 62], 0.25),
-    ([71], 0.4),
-    ([60, 62, 64, 65, 67, 69, 71, 72] * 8, 0.123457),  # a step that is no round number of ticks at 120 bpm
-])
+@pytest.mark.parametrize(
+    "pitches, step",
+    [
+        ([60, 60, 62, 0, 64, 64, 64, 67, 0, 0, 72], 0.4),
+        ([88, 55, 55, 0, 57, 59, 61, 61, 61, 61, 62], 0.25),
+        ([71], 0.4),
+        ([60, 62, 64, 65, 67, 69, 71, 72] * 8, 0.123457),  # a step that is no round number of ticks at 120 bpm
+    ],
+)
 def test_write_then_read_gives_the_same_pitches(tmp_path, pitches, step):
     path = tmp_path / "tune.mid"
     write_midi(pitches, path, step=step)
@@ -71,7 +74,10 @@ def test_write_rejects_bad_input(tmp_path):
 def test_seconds_follow_the_tempo_map(tmp_path):
     # a conductor track with a tempo change after one beat, the notes in a second track: one beat
     # of C at 120 bpm (0.5 s), then one beat each of D and E at 240 bpm (0.25 s each)
-    conductor = [mido.MetaMessage("set_tempo", tempo=500_000, time=0), mido.MetaMessage("set_tempo", tempo=250_000, time=480)]
+    conductor = [
+        mido.MetaMessage("set_tempo", tempo=500_000, time=0),
+        mido.MetaMessage("set_tempo", tempo=250_000, time=480),
+    ]
     melody = [on(60, 0), off(60, 480), on(62, 0), off(62, 480), on(64, 0), off(64, 480)]
     path = midi_file(tmp_path / "tempo.mid", [conductor, melody])
     assert read_melody(path, step=0.25) == [60, 60, 62, 64]  # ignoring the change would give 6 samples
@@ -79,11 +85,18 @@ def test_seconds_follow_the_tempo_map(tmp_path):
 
 def test_the_highest_of_simultaneous_notes_and_no_percussion(tmp_path):
     track = [
-        on(60, 0), on(67, 0), on(36, 0, channel=9),  # a double stop, and a drum on channel 10
-        off(60, 480), off(67, 0), off(36, 0, channel=9),
-        on(64, 0), off(64, 480),
-        on(99, 0, channel=9), off(99, 480, channel=9),  # only a drum sounds: silence
-        on(62, 0), off(62, 480),
+        on(60, 0),
+        on(67, 0),
+        on(36, 0, channel=9),  # a double stop, and a drum on channel 10
+        off(60, 480),
+        off(67, 0),
+        off(36, 0, channel=9),
+        on(64, 0),
+        off(64, 480),
+        on(99, 0, channel=9),
+        off(99, 480, channel=9),  # only a drum sounds: silence
+        on(62, 0),
+        off(62, 480),
     ]
     path = midi_file(tmp_path / "chord.mid", [track], type=0)
     assert read_melody(path, step=0.5) == [67, 64, REST, 62]
@@ -95,11 +108,17 @@ def test_lead_in_silence_is_skipped_and_unreleased_notes_last_to_the_end(tmp_pat
     assert read_melody(path, step=0.5) == [70, 72]
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "not a readable MIDI file"),
-    (b"this is not a MIDI file at all", "not a readable MIDI file"),
-    (b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x40\x00\x90", "not a readable MIDI file"),  # cut short
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "not a readable MIDI file"),
+        (b"this is not a MIDI file at all", "not a readable MIDI file"),
+        (
+            b"MThd\x00\x00\x00\x06\x00\x01\x00\x01\x01\xe0MTrk\x00\x00\x00\x40\x00\x90",
+            "not a readable MIDI file",
+        ),  # cut short
+    ],
+)
 def test_unreadable_files_raise_midi_error(tmp_path, content, reason):
     path = tmp_path / "broken.mid"
     path.write_bytes(content)
@@ -143,7 +162,9 @@ def test_midi_corpus_skips_and_records_unreadable_files(tmp_path, capsys):
     read = sorted(corpus.train_tokens + corpus.test_tokens)
     assert read == sorted([str(p) for p in pitches] for pitches in tunes.values())
     assert len(corpus.test_tokens) == 1
-    assert stats["vocab"]["size"] == 3 + len({"0", "62", "65"} | {str(60 + i) for i in range(4)} | {str(64 + i) for i in range(4)})
+    assert stats["vocab"]["size"] == 3 + len(
+        {"0", "62", "65"} | {str(60 + i) for i in range(4)} | {str(64 + i) for i in range(4)}
+    )
     # split windows of 8 pitches: full windows carry no EOS, each tune's last piece ends with one
     rows = corpus.train.tolist()
     assert all(len(r) == 8 for r in rows)

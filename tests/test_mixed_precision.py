@@ -7,10 +7,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqgan.build import adam
 from seqgan.data import discriminator_set
 from seqgan.discriminator import Discriminator
 from seqgan.runtime.mixed_precision import BF16Weights
-from seqgan.build import adam
 from seqgan.train import train_discriminator
 
 

@@ -100,6 +100,7 @@ def test_sampling_is_deterministic_for_a_generator_seed(small_oracle):
 
 # -- loading ---------------------------------------------------------------------------------------
 
+
 def test_from_npz_loads_arrays_exactly(tmp_path):
     arrays = np_oracle.random_params(9, 3, 4, seed=0)
     path = tmp_path / "oracle.npz"
@@ -109,7 +110,9 @@ def test_from_npz_loads_arrays_exactly(tmp_path):
     for name, value in arrays.items():
         assert torch.equal(getattr(oracle, name).detach(), torch.from_numpy(value)), name
     seqs = torch.randint(0, 9, (5, 5), generator=torch.Generator().manual_seed(0))
-    np.testing.assert_allclose(oracle.token_nll(seqs).numpy(), np_oracle.token_nll(arrays, seqs.numpy()), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        oracle.token_nll(seqs).numpy(), np_oracle.token_nll(arrays, seqs.numpy()), rtol=1e-4, atol=1e-5
+    )
 
 
 def _bad_npz(tmp_path, kind: str):
@@ -138,7 +141,8 @@ def _bad_npz(tmp_path, kind: str):
 
 
 @pytest.mark.parametrize(
-    "kind", ["missing", "wrong_shape", "wrong_gate_shape", "embedding_rank", "scalar_gate", "not_npz", "random_bytes", "npy"]
+    "kind",
+    ["missing", "wrong_shape", "wrong_gate_shape", "embedding_rank", "scalar_gate", "not_npz", "random_bytes", "npy"],
 )
 def test_from_npz_rejects_bad_files_naming_them(tmp_path, kind):
     path = _bad_npz(tmp_path, kind)

@@ -47,8 +47,10 @@ def test_mean_vertical_gap_over_the_shared_range():
 
 
 def test_quality_branch_stops_at_the_lowest_nll_test():
-    points = [{"temperature": t, "nll_test": x, "nll_oracle": y}
-              for t, x, y in [(1.4, 6.75, 9.0), (0.8, 8.0, 7.0), (1.2, 6.5, 8.5), (1.0, 7.0, 8.0)]]
+    points = [
+        {"temperature": t, "nll_test": x, "nll_oracle": y}
+        for t, x, y in [(1.4, 6.75, 9.0), (0.8, 8.0, 7.0), (1.2, 6.5, 8.5), (1.0, 7.0, 8.0)]
+    ]
     assert quality_branch(points) == [(8.0, 7.0), (7.0, 8.0), (6.5, 8.5)]  # T 0.8, 1.0, 1.2; not 1.4
     rising = [{"temperature": t, "nll_test": 7.0 - t, "nll_oracle": t} for t in (0.8, 1.0, 1.2)]
     assert len(quality_branch(rising)) == 3  # the minimum at the grid's top: the whole sweep
@@ -110,10 +112,22 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
         if seed == 3:
             continue
         _train(tmp_path, "--seed", seed, "--run-dir", base / "paper", "--start-from", base / "pretraining")
-        _train(tmp_path, "--seed", seed, "--run-dir", base / "tuned", "--start-from", base / "pretraining",
-               "--set", "generator.pg_lr=0.03", "--set", "train.rollout_update_rate=0.4")
-    proc = seqgan("experiment", "own-start", "--runs", out, "--temperatures", "0.6,0.8,1.0,1.2,1.4", "--num", "64",
-                  cwd=tmp_path)
+        _train(
+            tmp_path,
+            "--seed",
+            seed,
+            "--run-dir",
+            base / "tuned",
+            "--start-from",
+            base / "pretraining",
+            "--set",
+            "generator.pg_lr=0.03",
+            "--set",
+            "train.rollout_update_rate=0.4",
+        )
+    proc = seqgan(
+        "experiment", "own-start", "--runs", out, "--temperatures", "0.6,0.8,1.0,1.2,1.4", "--num", "64", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("own-start: seed3 skipped, unfinished") == 1
     md = (out / "own_start.md").read_text()
@@ -127,18 +141,26 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
     def cell(v, signed=True):
         return "outside the curve's range" if v is None else (f"{v:+.3f}" if signed else f"{v:.3f}")
 
-    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in md.splitlines()
-            if re.match(r"\| \d+ \| ", line)}
+    rows = {
+        tuple(c.strip() for c in line.strip("|").split("|")[:2]): line
+        for line in md.splitlines()
+        if re.match(r"\| \d+ \| ", line)
+    }
     for s in result["per_seed"]:
         assert s["sampling_seeds"] == {"pretrained_A": 0, "paper": 0, "pretrained_B": 1, "tuned": 1}
         for arm in ("paper", "tuned"):
             a = s["arms"][arm]
             assert a["t1"]["temperature"] == 1.0
             cells = [c.strip() for c in rows[(str(s["seed"]), arm)].strip("|").split("|")]
-            assert cells[2:9] == [f"{a['t1']['nll_oracle']:.3f} ± {a['t1']['nll_oracle_se']:.3f}",
-                                  f"{a['t1']['nll_test']:.3f}", cell(a["pretrained_A_at_nll_test"], False),
-                                  cell(a["pretrained_B_at_nll_test"], False), cell(a["gap_t1"]), cell(a["noise"]),
-                                  cell(a["gap_curve"])]
+            assert cells[2:9] == [
+                f"{a['t1']['nll_oracle']:.3f} ± {a['t1']['nll_oracle_se']:.3f}",
+                f"{a['t1']['nll_test']:.3f}",
+                cell(a["pretrained_A_at_nll_test"], False),
+                cell(a["pretrained_B_at_nll_test"], False),
+                cell(a["gap_t1"]),
+                cell(a["noise"]),
+                cell(a["gap_curve"]),
+            ]
             if a["gap_t1"] is not None:  # the gap is the point minus the mean of the two sweeps there
                 mean_ab = (a["pretrained_A_at_nll_test"] + a["pretrained_B_at_nll_test"]) / 2
                 assert a["gap_t1"] == pytest.approx(a["t1"]["nll_oracle"] - mean_ab)
@@ -157,5 +179,6 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
 def test_own_start_argument_errors(tmp_path):
     assert_one_line_error(seqgan("experiment", "own-start", cwd=tmp_path), "--runs")
     assert_one_line_error(seqgan("experiment", "own-start", "--runs", tmp_path, cwd=tmp_path), "no seedS folder")
-    assert_one_line_error(seqgan("experiment", "own-start", "--runs", tmp_path, "--temperatures", "0.8,1.2",
-                                 cwd=tmp_path), "hold 1.0")
+    assert_one_line_error(
+        seqgan("experiment", "own-start", "--runs", tmp_path, "--temperatures", "0.8,1.2", cwd=tmp_path), "hold 1.0"
+    )

@@ -8,11 +8,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from seqgan.build import adam
 from seqgan.config import ConfigError, load_config
 from seqgan.data import discriminator_set
 from seqgan.discriminator import Discriminator
 from seqgan.penalty import gradient_penalty, input_gradients, interpolates, log_odds, penalty_at
-from seqgan.build import adam
 from seqgan.train import train_discriminator
 
 V, T = 4, 3
@@ -45,8 +45,11 @@ def numeric_input_gradient(d: Discriminator, x: torch.Tensor, eps: float = 1e-6)
 
 def hand_penalty(grad: torch.Tensor, kind: str, weight: float) -> torch.Tensor:
     norms = grad.flatten(1).norm(dim=1)
-    return {"r1": 0.5 * weight * norms.square().mean(), "zero_gp": weight * norms.square().mean(),
-            "wgan_gp": weight * (norms - 1.0).square().mean()}[kind]
+    return {
+        "r1": 0.5 * weight * norms.square().mean(),
+        "zero_gp": weight * norms.square().mean(),
+        "wgan_gp": weight * (norms - 1.0).square().mean(),
+    }[kind]
 
 
 def points_for(kind: str) -> torch.Tensor:
@@ -74,7 +77,9 @@ def test_interpolates_mix_each_pair_by_its_own_alpha():
 def test_penalty_and_its_gradient_equal_finite_differences(kind):
     d, x, weight = tiny_d(), points_for(kind), 3.0
     # the input gradient, then the penalty built from it by hand
-    torch.testing.assert_close(input_gradients(d, x, create_graph=False), numeric_input_gradient(d, x), rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(
+        input_gradients(d, x, create_graph=False), numeric_input_gradient(d, x), rtol=1e-6, atol=1e-8
+    )
     value = penalty_at(d, x, kind, weight)
     want = hand_penalty(numeric_input_gradient(d, x), kind, weight)
     torch.testing.assert_close(value, want, rtol=1e-6, atol=1e-8)
@@ -104,14 +109,17 @@ def test_minibatch_pairs_real_with_generated_rows():
     seqs = torch.tensor([[0, 1, 2], [3, 3, 3], [1, 1, 1], [2, 0, 1], [0, 0, 0]])
     labels = torch.tensor([1, 0, 1, 1, 0])
     # r1: the three real rows only
-    torch.testing.assert_close(gradient_penalty(d, seqs, labels, "r1", 2.0),
-                               penalty_at(d, F.one_hot(seqs[[0, 2, 3]], V).double(), "r1", 2.0))
+    torch.testing.assert_close(
+        gradient_penalty(d, seqs, labels, "r1", 2.0), penalty_at(d, F.one_hot(seqs[[0, 2, 3]], V).double(), "r1", 2.0)
+    )
     # interpolates: the first two real rows with the two generated rows, at alphas drawn from torch.rand
     torch.manual_seed(5)
     got = gradient_penalty(d, seqs, labels, "zero_gp", 2.0)
     torch.manual_seed(5)
     alpha = torch.rand(2).double()
-    want = penalty_at(d, interpolates(F.one_hot(seqs[[0, 2]], V).double(), F.one_hot(seqs[[1, 4]], V).double(), alpha), "zero_gp", 2.0)
+    want = penalty_at(
+        d, interpolates(F.one_hot(seqs[[0, 2]], V).double(), F.one_hot(seqs[[1, 4]], V).double(), alpha), "zero_gp", 2.0
+    )
     torch.testing.assert_close(got, want)
     # no real row: nothing to penalise
     assert gradient_penalty(d, seqs[[1, 4]], labels[[1, 4]], "wgan_gp", 2.0).item() == 0.0
@@ -164,8 +172,11 @@ def test_large_weight_shrinks_the_input_gradient(kind):
     real = torch.randint(0, vocab // 2, (64, seq_len), generator=g)  # separable: D learns a steep boundary
     fake = torch.randint(vocab // 2, vocab, (64, seq_len), generator=g)
     alpha = torch.rand(64, generator=g)
-    points = F.one_hot(real, vocab).float() if kind == "r1" else interpolates(
-        F.one_hot(real, vocab).float(), F.one_hot(fake, vocab).float(), alpha)
+    points = (
+        F.one_hot(real, vocab).float()
+        if kind == "r1"
+        else interpolates(F.one_hot(real, vocab).float(), F.one_hot(fake, vocab).float(), alpha)
+    )
 
     def measure(model):
         norms = input_gradients(model.eval(), points, create_graph=False).flatten(1).norm(dim=1)
@@ -229,7 +240,9 @@ def test_penalised_d_step_on_cuda_under_bf16():
 def test_config_names_a_bad_penalty(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("discriminator:\n  gradient_penalty: r2\n")
-    with pytest.raises(ConfigError, match=r"c.yaml:2: key 'discriminator.gradient_penalty': one of none, r1, zero_gp, wgan_gp"):
+    with pytest.raises(
+        ConfigError, match=r"c.yaml:2: key 'discriminator.gradient_penalty': one of none, r1, zero_gp, wgan_gp"
+    ):
         load_config(path)
     with pytest.raises(ConfigError, match="discriminator.gp_weight"):
         load_config(None, ["discriminator.gp_weight=-1"])

@@ -9,15 +9,33 @@ import math
 import pytest
 
 from seqgan.metrics import read_metrics
-
 from test_cli import SMOKE, assert_one_line_error, seqgan
 
 
 def test_penalty_experiment_end_to_end(tmp_path):
     out = tmp_path / "penalty"
-    proc = seqgan("experiment", "penalty", "--config", SMOKE, "--penalties", "none,r1", "--seeds", "1", "--jobs", "2",
-                  "--out", out, "--set", "train.rounds=2", "--set", "eval.every=1", "--set", "baselines.rows=[]",
-                  cwd=tmp_path, timeout=600)
+    proc = seqgan(
+        "experiment",
+        "penalty",
+        "--config",
+        SMOKE,
+        "--penalties",
+        "none,r1",
+        "--seeds",
+        "1",
+        "--jobs",
+        "2",
+        "--out",
+        out,
+        "--set",
+        "train.rounds=2",
+        "--set",
+        "eval.every=1",
+        "--set",
+        "baselines.rows=[]",
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads((out / "penalty.json").read_text())
     for kind in ("none", "r1"):
@@ -40,5 +58,7 @@ def test_penalty_experiment_end_to_end(tmp_path):
 
 
 def test_penalty_experiment_names_a_bad_penalty(tmp_path):
-    proc = seqgan("experiment", "penalty", "--config", SMOKE, "--penalties", "none,r2", "--out", tmp_path / "p", cwd=tmp_path)
+    proc = seqgan(
+        "experiment", "penalty", "--config", SMOKE, "--penalties", "none,r2", "--out", tmp_path / "p", cwd=tmp_path
+    )
     assert_one_line_error(proc, "discriminator.gradient_penalty", "r2")

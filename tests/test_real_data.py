@@ -4,7 +4,6 @@ whole run on a small text corpus from the command line (decoded samples, BLEU, v
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ import torch
 from seqgan.corpus import EOS, PAD, Vocab, tokenize
 from seqgan.generator import Generator
 from seqgan.rollout import RolloutPolicy
-
 from test_cli import assert_one_line_error, seqgan
 
 SENTENCES = [
@@ -30,8 +28,9 @@ SENTENCES = [
 
 def real_generator(vocab: int = 9, seq_len: int = 7, seed: int = 0, init_std: float = 0.1) -> Generator:
     torch.manual_seed(seed)
-    return Generator(vocab, seq_len, emb_dim=6, hidden_dim=8, start_token=PAD, eos_token=EOS, pad_token=PAD,
-                     init_std=init_std)
+    return Generator(
+        vocab, seq_len, emb_dim=6, hidden_dim=8, start_token=PAD, eos_token=EOS, pad_token=PAD, init_std=init_std
+    )
 
 
 def test_token_mask_counts_up_to_the_first_end_token():
@@ -85,11 +84,13 @@ def test_vocab_decode_stops_at_the_end_token():
 
 # -- a whole run from the command line ------------------------------------------------------------
 
+
 def write_corpus(tmp_path: Path) -> tuple[Path, Path]:
     corpus = tmp_path / "captions.txt"
     corpus.write_text("".join(s + "\n" for s in SENTENCES * 8), encoding="utf-8")
     config = tmp_path / "text_smoke.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 threads: 1
 data: {{source: text, train: {corpus}, tokenizer: words, max_len: 12, test_fraction: 0.25}}
 generator: {{emb_dim: 8, hidden_dim: 8}}
@@ -98,7 +99,9 @@ train: {{batch_size: 16, pretrain_g_epochs: 4, pretrain_d_steps: 1, pretrain_d_e
         rounds: 2, rollout_num: 2, d_steps: 1, d_epochs: 1}}
 rows: {{names: [mle]}}
 eval: {{every: 2, num_samples: 40, checkpoint_every: 2, bleu_max_n: 3}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return corpus, config
 
 
@@ -123,7 +126,12 @@ def test_text_run_writes_vocab_decoded_samples_and_bleu(text_run):
         tokens = [w for line in lines for w in tokenize(line.replace("<unk>", ""), "words")]
         assert tokens and all(w in words for w in tokens), name
     # decoded samples at every evaluation, for reading progress
-    assert {p.name for p in (run_dir / "samples").iterdir()} >= {"pretrain_00002.txt", "pretrain_00004.txt", "adversarial_00006.txt", "mle_00006.txt"}
+    assert {p.name for p in (run_dir / "samples").iterdir()} >= {
+        "pretrain_00002.txt",
+        "pretrain_00004.txt",
+        "adversarial_00006.txt",
+        "mle_00006.txt",
+    }
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     for r in records:
         assert "nll_oracle" not in r
@@ -185,7 +193,8 @@ def test_music_run_writes_midi_files(tmp_path, shared_data_dir):
     for f in sorted(src.glob("*.mid"))[:30]:
         (folder / f.name).write_bytes(f.read_bytes())
     config = tmp_path / "music.yaml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 threads: 1
 data: {{source: midi, train: {folder}, max_len: 16, overflow: split, test_fraction: 0.2}}
 generator: {{emb_dim: 8, hidden_dim: 8}}
@@ -193,7 +202,9 @@ discriminator: {{emb_dim: 8, filter_sizes: [1, 2, 3], num_filters: [4, 4, 4]}}
 train: {{batch_size: 16, pretrain_g_epochs: 2, pretrain_d_steps: 1, pretrain_d_epochs: 1, num_negatives: 32,
         rounds: 1, rollout_num: 2, d_steps: 1, d_epochs: 1}}
 eval: {{every: 1, num_samples: 20, midi_files: 3}}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     run_dir = tmp_path / "run"
     proc = seqgan("train", config, "--run-dir", run_dir, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -211,8 +222,9 @@ eval: {{every: 1, num_samples: 20, midi_files: 3}}
     for r in records:
         samples = run_dir / "samples" / f"{r['phase']}_{r['step']:05d}.txt"
         hypotheses = [line.split() for line in samples.read_text().splitlines()]
-        nltk_bleu4 = [bleu_score.sentence_bleu(references, h, (0.25,) * 4, smoothing_function=method1)
-                      for h in hypotheses]
+        nltk_bleu4 = [
+            bleu_score.sentence_bleu(references, h, (0.25,) * 4, smoothing_function=method1) for h in hypotheses
+        ]
         assert r["bleu4"] == pytest.approx(sum(nltk_bleu4) / len(nltk_bleu4), abs=1e-9), (r["phase"], r["step"])
     mids = sorted((run_dir / "midi").glob("seqgan_*.mid"))
     assert len(mids) == 3 and len(list((run_dir / "midi").glob("mle_*.mid"))) == 3

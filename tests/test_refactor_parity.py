@@ -6,12 +6,12 @@ so the comparison holds whatever the CPU; a clone without that commit skips, say
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
-import io
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,11 @@ BEFORE = "ed3c561"  # main before the refactor
 @pytest.fixture(scope="module")
 def old_code(tmp_path_factory) -> Path:
     try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "seqgan", "configs/synthetic_smoke.yaml"],
-                                 capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", BEFORE, "seqgan", "configs/synthetic_smoke.yaml"],
+            capture_output=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip(f"commit {BEFORE} (before the refactor) is not in this clone's history: fetch it to compare")
     folder = tmp_path_factory.mktemp("before")
@@ -51,12 +54,24 @@ def metrics(run_dir: Path) -> list[dict]:
     return records
 
 
-@pytest.mark.parametrize("settings", [
-    [],  # the paper's Monte Carlo rewards, with every Table 1 row
-    ["--set", "train.rewards=td", "--set", "train.baseline=value", "--set", "baselines.rows=[]"],
-    ["--set", "train.rewards=mcts", "--set", "train.baseline=mean", "--set", "train.normalize_advantages=true",
-     "--set", "baselines.rows=[mle]"],
-], ids=["paper", "td+value", "mcts+mean"])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        [],  # the paper's Monte Carlo rewards, with every Table 1 row
+        ["--set", "train.rewards=td", "--set", "train.baseline=value", "--set", "baselines.rows=[]"],
+        [
+            "--set",
+            "train.rewards=mcts",
+            "--set",
+            "train.baseline=mean",
+            "--set",
+            "train.normalize_advantages=true",
+            "--set",
+            "baselines.rows=[mle]",
+        ],
+    ],
+    ids=["paper", "td+value", "mcts+mean"],
+)
 def test_a_smoke_run_equals_the_code_before_the_refactor_bit_for_bit(old_code, tmp_path, settings):
     config = old_code / "configs" / "synthetic_smoke.yaml"
     train(tmp_path / "before", old_code, *settings, config=config)

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from seqgan.studies.rewards import _error_stats, _gap_below, gradient_statistics
-
 from test_cli import SMOKE, assert_one_line_error, seqgan
 
 
@@ -58,7 +57,7 @@ def test_gradient_statistics_against_known_means_and_noise():
     # the mean over the other batches of 'exact' and 'noisy' is mu up to noise / sqrt(2K): an exact estimate is aligned
     assert stats["exact"]["cosine_mean"] > 0.99
     # cosine of a noisy estimate with mu: ||mu|| / sqrt(||mu||^2 + trace) = 1 / sqrt(13.5)
-    assert abs(stats["noisy"]["cosine_mean"] - 13.5 ** -0.5) < 0.03
+    assert abs(stats["noisy"]["cosine_mean"] - 13.5**-0.5) < 0.03
     # no signal: the plain trace / ||mean||^2 would sit near K = 400; the corrected one is inf or far above it
     assert stats["noise only"]["relative_variance"] > 1000
     assert abs(stats["noise only"]["cosine_mean"]) < 0.02
@@ -66,11 +65,32 @@ def test_gradient_statistics_against_known_means_and_noise():
 
 def test_rewards_on_a_smoke_run(tmp_path):
     run_dir = tmp_path / "run"
-    proc = seqgan("train", SMOKE, "--run-dir", run_dir, "--set", "baselines.rows=[]", "--set", "train.rounds=2", cwd=tmp_path)
+    proc = seqgan(
+        "train", SMOKE, "--run-dir", run_dir, "--set", "baselines.rows=[]", "--set", "train.rounds=2", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "rewards"
-    proc = seqgan("experiment", "rewards", "--run", run_dir, "--out", out, "--reference", "32", "--repeats", "2",
-                  "--batches", "3", "--fit-batches", "1", "--batch", "8", "--set", "train.critic_warmup=2", cwd=tmp_path)
+    proc = seqgan(
+        "experiment",
+        "rewards",
+        "--run",
+        run_dir,
+        "--out",
+        out,
+        "--reference",
+        "32",
+        "--repeats",
+        "2",
+        "--batches",
+        "3",
+        "--fit-batches",
+        "1",
+        "--batch",
+        "8",
+        "--set",
+        "train.critic_warmup=2",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     s = json.loads((out / "rewards.json").read_text())
     t_len, n = s["seq_len"], s["rollout_num"]
@@ -90,31 +110,60 @@ def test_rewards_on_a_smoke_run(tmp_path):
         assert b["trace_cov"] > 0
         assert b["relative_variance"] == (pytest.approx(b["trace_cov"] / signal) if signal > 0 else math.inf)
     assert s["variance_ratio_none_over_value"] == pytest.approx(
-        s["baselines"]["none"]["trace_cov"] / s["baselines"]["value"]["trace_cov"])
+        s["baselines"]["none"]["trace_cov"] / s["baselines"]["value"]["trace_cov"]
+    )
     assert "| mcts" in (out / "rewards.md").read_text() and (out / "rewards.png").stat().st_size > 1000
     assert_one_line_error(seqgan("experiment", "rewards", cwd=tmp_path), "--run")
 
 
 def test_rewards_train_on_the_smoke_config(tmp_path):
     out = tmp_path / "rt"
-    proc = seqgan("experiment", "rewards-train", "--config", SMOKE, "--seeds", "2", "--jobs", "2", "--budget", "0.3",
-                  "--settings", "mc,td + value,mcts", "--num", "100", "--out", out, "--set", "eval.every=1", cwd=tmp_path, timeout=900)
+    proc = seqgan(
+        "experiment",
+        "rewards-train",
+        "--config",
+        SMOKE,
+        "--seeds",
+        "2",
+        "--jobs",
+        "2",
+        "--budget",
+        "0.3",
+        "--settings",
+        "mc,td + value,mcts",
+        "--num",
+        "100",
+        "--out",
+        out,
+        "--set",
+        "eval.every=1",
+        cwd=tmp_path,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     s = json.loads((out / "rewards_train.json").read_text())
     assert [r["setting"] for r in s["rows"]] == ["pretrained", "mc", "td + value", "mcts"]
     for r in s["rows"][1:]:
         slug = r["setting"].replace(" + ", "_")
-        per_seed = [json.loads((out / slug / f"seed{k}" / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"] for k in (0, 1)]
+        per_seed = [
+            json.loads((out / slug / f"seed{k}" / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"]
+            for k in (0, 1)
+        ]
         assert r["nll_oracle_per_seed"] == per_seed
     pretrained = s["rows"][0]
     assert all(g == pytest.approx(0.0, abs=1e-9) for g in pretrained["gap_at_t1"])  # a curve is on itself
     # every setting starts from the same pre-training of its seed: the pre-trained G of the paper setting's run
     for k in (0, 1):
+
         def pretraining(slug):
             lines = (out / slug / f"seed{k}" / "metrics.jsonl").read_text().splitlines()
             return [r["nll_oracle"] for r in map(json.loads, lines) if r["phase"] == "pretrain"]
+
         assert pretraining("td_value") == pretraining("mc") == pretraining("mcts")
         assert s["rows"][0]["nll_oracle_per_seed"][k] == pretraining("mc")[-1]
     text = (out / "rewards_train.md").read_text()
     assert "| td + value |" in text and (out / "rewards_train.png").stat().st_size > 1000
-    assert_one_line_error(seqgan("experiment", "rewards-train", "--config", SMOKE, "--settings", "mc,ppo", "--out", out, cwd=tmp_path), "ppo")
+    assert_one_line_error(
+        seqgan("experiment", "rewards-train", "--config", SMOKE, "--settings", "mc,ppo", "--out", out, cwd=tmp_path),
+        "ppo",
+    )

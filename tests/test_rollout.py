@@ -11,9 +11,9 @@ import torch
 from torch import nn
 
 from reference import rewards_looped
+from seqgan import rollout as rollout_module
 from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
-from seqgan import rollout as rollout_module
 from seqgan.rollout import RolloutPolicy, discriminator_scorer, get_rewards, rewards_from_completions, score_batch
 
 
@@ -42,6 +42,7 @@ class PositionD(nn.Module):
 
 
 # -- (a) batched rewards equal the paper's loops on the same completions ---------------------------
+
 
 def test_rewards_from_completions_equal_looped_reference():
     g, d = make_models(vocab=6, seq_len=5, seed=1)
@@ -91,6 +92,7 @@ def test_rewards_from_completions_rejects_mismatched_shapes():
 
 # -- (b) the completions --------------------------------------------------------------------------
 
+
 def test_complete_keeps_prefixes_and_samples_suffixes():
     g, _ = make_models(vocab=6, seq_len=5, seed=2, g_std=1.0)
     policy = RolloutPolicy(g, 0.8)
@@ -111,6 +113,7 @@ def test_complete_keeps_prefixes_and_samples_suffixes():
 
 
 # -- (c) in distribution: exact Q by enumeration ----------------------------------------------------
+
 
 def exact_q(policy: Generator, d, samples: torch.Tensor, vocab: int):
     """Exact Q (B, T) and the standard deviation of one rollout's D score (B, T), by enumerating
@@ -187,6 +190,7 @@ def test_looped_reference_matches_exact_q(tiny_setting):
 
 # -- (d) the reward at index t-1 belongs to token y_t ------------------------------------------------
 
+
 @pytest.mark.parametrize("position", [0, 2, 4])
 def test_reward_alignment_with_position_dependent_d(position):
     """D scores y_{k+1} (0-based position k) only: Q(Y_1:t-1, y_t) is then exactly D's score of the
@@ -239,6 +243,7 @@ def test_last_reward_is_d_of_the_sample():
 
 
 # -- (e) the delayed roll-out policy --------------------------------------------------------------
+
 
 def _perturbed(g: Generator, seed: int) -> Generator:
     torch.manual_seed(seed)

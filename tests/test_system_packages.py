@@ -15,8 +15,10 @@ def test_a_missing_package_skips_with_one_line_naming_the_install_command(system
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception) as skipped:
         system_package(False, "PostgreSQL", "postgresql", "did not start:\n  FATAL: no\n  shared memory")
-    assert str(skipped.value) == ("PostgreSQL did not start: FATAL: no shared memory: `apt-get install postgresql` "
-                                  "as root installs it (bash scripts/test.sh does)")
+    assert str(skipped.value) == (
+        "PostgreSQL did not start: FATAL: no shared memory: `apt-get install postgresql` "
+        "as root installs it (bash scripts/test.sh does)"
+    )
 
 
 @pytest.mark.parametrize("ci", ["true", "TRUE"])

@@ -10,10 +10,10 @@ from torch import nn
 from seqgan.discriminator import Discriminator
 from seqgan.generator import Generator
 from seqgan.oracle import Oracle
-from seqgan.rollout import RolloutPolicy
 from seqgan.reporting import results_table
-from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator
+from seqgan.rollout import RolloutPolicy
 from seqgan.runtime.hardware import use_bf16
+from seqgan.train import mle_epoch, monte_carlo, policy_gradient_step, train_discriminator
 
 
 class FirstTokenD(nn.Module):
@@ -115,13 +115,16 @@ def test_use_bf16_respects_explicit_precision():
 
 
 def test_results_table_lists_rows():
-    table = results_table({"rows": {"MLE": {"nll_oracle": 9.0381, "nll_test": 7.1}, "SeqGAN": {"nll_oracle": 8.7364, "nll_test": 7.3}}})
+    table = results_table(
+        {"rows": {"MLE": {"nll_oracle": 9.0381, "nll_test": 7.1}, "SeqGAN": {"nll_oracle": 8.7364, "nll_test": 7.3}}}
+    )
     lines = table.splitlines()
     assert lines[2] == "| MLE | 9.038 | 7.100 |"
     assert lines[3] == "| SeqGAN | 8.736 | 7.300 |"
 
 
 # -- Table 1's baselines -------------------------------------------------------------------------
+
 
 def test_scheduled_sampling_feeds_model_samples_at_the_scheduled_rate():
     torch.manual_seed(0)
@@ -175,7 +178,7 @@ def test_scheduled_sampling_schedules_rise_to_the_final_probability():
         assert abs(probs[-1] - 0.25) < 1e-12, (schedule, probs)
         assert probs[0] < 0.1
     assert ss_sample_prob("linear", 0.5, 0.25) == 0.125
-    assert abs(ss_sample_prob("exponential", 0.5, 0.25) - (1 - 0.75 ** 0.5)) < 1e-12
+    assert abs(ss_sample_prob("exponential", 0.5, 0.25) - (1 - 0.75**0.5)) < 1e-12
     assert ss_sample_prob("inverse_sigmoid", 0.0, 0.25, k=10.0) == 1 - 10 / 11  # Bengio's eps_0 = k / (k + 1)
     assert ss_sample_prob("linear", 0.7, 0.0) == 0.0
 
@@ -247,7 +250,7 @@ def test_tf1_adam_steps_by_tensorflow_1s_formula():
         for t, g in enumerate(grads, start=1):
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
-            lr_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
             theta = theta - lr_t * m / (v.sqrt() + eps)
             for p, o in ((w, opt), (torch_w, torch_opt)):
                 p.grad = g.float()

@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from seqgan.tuning import search_space
-from seqgan.tuning import tune
 from seqgan.config import ConfigError, load_config
+from seqgan.tuning import search_space, tune
 
 optuna = pytest.importorskip("optuna", reason="seqgan tune's tests need Optuna: pip install -e '.[test]'")
 
@@ -39,14 +38,29 @@ def env() -> dict:
 
 
 def tune_cmd(study_dir: Path, *extra) -> list[str]:
-    return [sys.executable, "-m", "seqgan.cli", "tune", str(SMOKE), "--space", str(SPACE), "--dir", str(study_dir),
-            "--study", "smoke", *FAST_SET, *map(str, extra)]
+    return [
+        sys.executable,
+        "-m",
+        "seqgan.cli",
+        "tune",
+        str(SMOKE),
+        "--space",
+        str(SPACE),
+        "--dir",
+        str(study_dir),
+        "--study",
+        "smoke",
+        *FAST_SET,
+        *map(str, extra),
+    ]
 
 
 def journal_study(study_dir: Path, name: str = "smoke"):
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-    return optuna.load_study(study_name=name, storage=JournalStorage(JournalFileBackend(str(study_dir / "journal.log"))))
+    return optuna.load_study(
+        study_name=name, storage=JournalStorage(JournalFileBackend(str(study_dir / "journal.log")))
+    )
 
 
 def counted(study) -> list:
@@ -55,22 +69,35 @@ def counted(study) -> list:
 
 # -- the search space --------------------------------------------------------------------------------
 
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "space.yaml"
     path.write_text(text)
     return path
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("generator.lr: {low: 0.001, high: 0.1}\ntrain.roundz: {low: 1, high: 3}\n", ":2: key 'train.roundz': unknown config key"),
-    ("train.rounds: {low: 5, high: 3}\n", ":1: key 'train.rounds': empty range (low 5 >= high 3)"),
-    ("train.rounds: {low: 1.5, high: 3}\n", ":1: key 'train.rounds': low 1.5 does not match the key's type (int)"),
-    ("\n\ndiscriminator.gradient_penalty: {choices: [none, 3]}\n", ":3: key 'discriminator.gradient_penalty': choice 3 does not match"),
-    ("discriminator.gradient_penalty: [none, r2]\n", ":1: key 'discriminator.gradient_penalty': 'r2' is not a valid setting"),
-    ("generator.lr: {low: 0.0, high: 0.1, log: true}\n", ":1: key 'generator.lr': a log range needs low > 0"),
-    ("generator.lr: {low: 0.01, hi: 0.1}\n", ":1: key 'generator.lr': unknown field(s) hi"),
-    ("discriminator.filter_sizes: {choices: [1, 2]}\n", "only number, string and true/false keys"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        (
+            "generator.lr: {low: 0.001, high: 0.1}\ntrain.roundz: {low: 1, high: 3}\n",
+            ":2: key 'train.roundz': unknown config key",
+        ),
+        ("train.rounds: {low: 5, high: 3}\n", ":1: key 'train.rounds': empty range (low 5 >= high 3)"),
+        ("train.rounds: {low: 1.5, high: 3}\n", ":1: key 'train.rounds': low 1.5 does not match the key's type (int)"),
+        (
+            "\n\ndiscriminator.gradient_penalty: {choices: [none, 3]}\n",
+            ":3: key 'discriminator.gradient_penalty': choice 3 does not match",
+        ),
+        (
+            "discriminator.gradient_penalty: [none, r2]\n",
+            ":1: key 'discriminator.gradient_penalty': 'r2' is not a valid setting",
+        ),
+        ("generator.lr: {low: 0.0, high: 0.1, log: true}\n", ":1: key 'generator.lr': a log range needs low > 0"),
+        ("generator.lr: {low: 0.01, hi: 0.1}\n", ":1: key 'generator.lr': unknown field(s) hi"),
+        ("discriminator.filter_sizes: {choices: [1, 2]}\n", "only number, string and true/false keys"),
+    ],
+)
 def test_bad_space_is_an_error_naming_file_and_line(tmp_path, text, needle):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as e:
@@ -82,19 +109,40 @@ def test_bad_space_is_an_error_naming_file_and_line(tmp_path, text, needle):
 
 def test_bad_space_from_the_command_line_is_one_line_on_stderr(tmp_path):
     path = write(tmp_path, "generator.lr: {low: 0.01, high: 0.1, log: true}\ntrain.rounds: {low: 4, high: 2}\n")
-    proc = subprocess.run([sys.executable, "-m", "seqgan.cli", "tune", str(SMOKE), "--space", str(path), "--trials", "2",
-                           "--dir", str(tmp_path / "study")], env=env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "seqgan.cli",
+            "tune",
+            str(SMOKE),
+            "--space",
+            str(path),
+            "--trials",
+            "2",
+            "--dir",
+            str(tmp_path / "study"),
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"seqgan: error: space {path}:2: key 'train.rounds': empty range (low 4 >= high 2)"]
+    assert proc.stderr.strip().splitlines() == [
+        f"seqgan: error: space {path}:2: key 'train.rounds': empty range (low 4 >= high 2)"
+    ]
     assert not (tmp_path / "study").exists()
 
 
 def test_report_of_a_study_that_never_ran_is_one_line(tmp_path):
-    proc = subprocess.run(tune_cmd(tmp_path / "study", "--trials", 2, "--report"), env=env(), capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        tune_cmd(tmp_path / "study", "--trials", 2, "--report"), env=env(), capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"seqgan: error: tune --report: {tmp_path / 'study' / 'journal.log'} does not exist (no study has run in {tmp_path / 'study'})"]
+        f"seqgan: error: tune --report: {tmp_path / 'study' / 'journal.log'} does not exist (no study has run in {tmp_path / 'study'})"
+    ]
     assert not (tmp_path / "study").exists()
     # a study whose workers are still on their first trials: nothing to tabulate yet, and it says so
     from optuna.storages.journal import JournalFileBackend, JournalStorage
@@ -102,8 +150,9 @@ def test_report_of_a_study_that_never_ran_is_one_line(tmp_path):
     (tmp_path / "study").mkdir()
     storage = JournalStorage(JournalFileBackend(str(tmp_path / "study" / "journal.log")))
     optuna.create_study(study_name="smoke", storage=storage).ask()
-    proc = subprocess.run(tune_cmd(tmp_path / "study", "--trials", 2, "--report"), env=env(), capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        tune_cmd(tmp_path / "study", "--trials", 2, "--report"), env=env(), capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "study smoke in " in proc.stdout and "no complete trial yet (" in proc.stdout and "1 running" in proc.stdout
     assert "0 complete" in proc.stdout and proc.stdout.rstrip().endswith("partial: 0 of 2 trials")
@@ -112,14 +161,23 @@ def test_report_of_a_study_that_never_ran_is_one_line(tmp_path):
 
 def test_space_suggests_the_config_types():
     space = {p.key: p for p in search_space.load_space(SPACE, str(SMOKE))}
-    trial = optuna.trial.FixedTrial({"generator.lr": 0.01, "train.d_steps": 2, "train.rollout_update_rate": 0.4,
-                                     "discriminator.gradient_penalty": "r1"})
+    trial = optuna.trial.FixedTrial(
+        {
+            "generator.lr": 0.01,
+            "train.d_steps": 2,
+            "train.rollout_update_rate": 0.4,
+            "discriminator.gradient_penalty": "r1",
+        }
+    )
     assert space["generator.lr"].log and space["train.d_steps"].type is int
     assert [p.suggest(trial) for p in space.values()] == [0.01, 2, 0.4, "r1"]
     with pytest.raises(ValueError, match="unknown metric"):
         tune.parse_objectives("perplexity")
     assert tune.parse_objectives("nll_oracle,bleu4,self_bleu2:max") == [
-        ("nll_oracle", "minimize"), ("bleu4", "maximize"), ("self_bleu2", "maximize")]
+        ("nll_oracle", "minimize"),
+        ("bleu4", "maximize"),
+        ("self_bleu2", "maximize"),
+    ]
 
 
 def test_missing_optuna_is_one_line(monkeypatch, capsys):
@@ -127,15 +185,25 @@ def test_missing_optuna_is_one_line(monkeypatch, capsys):
 
     monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna now raises ImportError
     assert main(["tune", str(SMOKE), "--space", str(SPACE), "--trials", "1"]) == 2
-    assert capsys.readouterr().err.strip() == "seqgan: error: seqgan tune needs Optuna: pip install 'seqgan[tune]' (or pip install optuna)"
+    assert (
+        capsys.readouterr().err.strip()
+        == "seqgan: error: seqgan tune needs Optuna: pip install 'seqgan[tune]' (or pip install optuna)"
+    )
 
 
 # -- studies ---------------------------------------------------------------------------------------
 
+
 def test_two_workers_share_one_journal_study(tmp_path):
     study_dir = tmp_path / "study"
-    proc = subprocess.run(tune_cmd(study_dir, "--trials", 4, "--workers", 2), env=env(), capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        tune_cmd(study_dir, "--trials", 4, "--workers", 2),
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     study = journal_study(study_dir)
     done = counted(study)
@@ -161,9 +229,19 @@ def test_two_workers_share_one_journal_study(tmp_path):
     for png in ("history_nll_oracle.png", "importances.png"):
         assert (study_dir / png).stat().st_size > 1000, png
     # the same command again continues the study: it has its trials, so it only reports
-    again = subprocess.run(tune_cmd(study_dir, "--trials", 4, "--workers", 2), env=env(), capture_output=True, text=True,
-                           timeout=300, cwd=tmp_path)
-    assert again.returncode == 0 and "[trial " not in again.stdout and len(journal_study(study_dir).trials) == len(study.trials)
+    again = subprocess.run(
+        tune_cmd(study_dir, "--trials", 4, "--workers", 2),
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert (
+        again.returncode == 0
+        and "[trial " not in again.stdout
+        and len(journal_study(study_dir).trials) == len(study.trials)
+    )
 
 
 def signal_mid_trial(cmd: list[str], run_dir: Path, log_path: Path, sig: int) -> tuple[bool, subprocess.Popen]:
@@ -188,8 +266,21 @@ def signal_mid_trial(cmd: list[str], run_dir: Path, log_path: Path, sig: int) ->
 
 def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
     study_dir = tmp_path / "study"
-    cmd = tune_cmd(study_dir, "--trials", 2, "--heartbeat", 1, "--grace", 2, "--pruner", "none", "--set", "train.rounds=12",
-                   "--set", "eval.checkpoint_every=1")
+    cmd = tune_cmd(
+        study_dir,
+        "--trials",
+        2,
+        "--heartbeat",
+        1,
+        "--grace",
+        2,
+        "--pruner",
+        "none",
+        "--set",
+        "train.rounds=12",
+        "--set",
+        "eval.checkpoint_every=1",
+    )
     killed_dir = study_dir / "trial-0000"
     alive, proc = signal_mid_trial(cmd, killed_dir, tmp_path / "worker.log", signal.SIGKILL)
     assert alive, (tmp_path / "worker.log").read_text()[-3000:]
@@ -201,7 +292,9 @@ def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
     trials = journal_study(study_dir).trials
     assert trials[0].state == optuna.trial.TrialState.FAIL
     retries = [t for t in trials if t.system_attrs.get("failed_trial") == 0]
-    assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE, [(t.number, t.state) for t in trials]
+    assert len(retries) == 1 and retries[0].state == optuna.trial.TrialState.COMPLETE, [
+        (t.number, t.state) for t in trials
+    ]
     assert retries[0].params == trials[0].params and retries[0].user_attrs["run_dir"] == str(killed_dir)
     assert len(counted(journal_study(study_dir))) == 2
     # the retry resumed the killed run: one metrics line per evaluation, none twice
@@ -211,7 +304,9 @@ def test_sigkilled_worker_trial_is_failed_and_retried(tmp_path):
 
 def test_a_trial_stopped_by_sigterm_is_queued_again_and_resumed_by_the_same_command(tmp_path):
     study_dir = tmp_path / "study"
-    cmd = tune_cmd(study_dir, "--trials", 1, "--pruner", "none", "--set", "train.rounds=12", "--set", "eval.checkpoint_every=1")
+    cmd = tune_cmd(
+        study_dir, "--trials", 1, "--pruner", "none", "--set", "train.rounds=12", "--set", "eval.checkpoint_every=1"
+    )
     stopped_dir = study_dir / "trial-0000"
     # SIGTERM finishes the round, checkpoints and stops
     alive, proc = signal_mid_trial(cmd, stopped_dir, tmp_path / "worker.log", signal.SIGTERM)
@@ -235,25 +330,47 @@ def test_a_trial_stopped_by_sigterm_is_queued_again_and_resumed_by_the_same_comm
 def test_a_continued_study_does_not_draw_its_start_up_points_again(tmp_path):
     study_dir = tmp_path / "study"
     for trials in (1, 2):  # the same command, asked for one trial more
-        proc = subprocess.run(tune_cmd(study_dir, "--trials", trials, "--set", "train.rounds=1"), env=env(), capture_output=True,
-                              text=True, timeout=300, cwd=tmp_path)
+        proc = subprocess.run(
+            tune_cmd(study_dir, "--trials", trials, "--set", "train.rounds=1"),
+            env=env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         if trials == 1:  # between the two: a report of the study as it stands runs no trial and says it is partial
-            proc = subprocess.run(tune_cmd(study_dir, "--trials", 3, "--set", "train.rounds=1", "--report"), env=env(),
-                                  capture_output=True, text=True, timeout=300, cwd=tmp_path)
+            proc = subprocess.run(
+                tune_cmd(study_dir, "--trials", 3, "--set", "train.rounds=1", "--report"),
+                env=env(),
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp_path,
+            )
             assert proc.returncode == 0, proc.stderr[-3000:]
             summary = json.loads((study_dir / "summary.json").read_text())
             assert (summary["partial"], summary["counted_trials"], summary["target_trials"]) == (True, 1, 3)
             assert len(journal_study(study_dir).trials) == 1 and "--report" not in summary["command"]
-            assert "(partial: 1 of 3 trials)" in (study_dir / "best.md").read_text() and "partial: 1 of 3" in proc.stdout
+            assert (
+                "(partial: 1 of 3 trials)" in (study_dir / "best.md").read_text() and "partial: 1 of 3" in proc.stdout
+            )
     first, second = journal_study(study_dir).trials
     assert first.params != second.params  # the seeded sampler restarted would draw trial 0's point again
 
 
 def test_pareto_search_and_confirmation_seeds(tmp_path):
     study_dir = tmp_path / "study"
-    proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--workers", 2, "--objectives", "nll_oracle,nll_test", "--confirm-seeds", "7"),
-                          env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        tune_cmd(
+            study_dir, "--trials", 2, "--workers", 2, "--objectives", "nll_oracle,nll_test", "--confirm-seeds", "7"
+        ),
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     study = journal_study(study_dir)
     assert study.directions == [optuna.study.StudyDirection.MINIMIZE] * 2 and 2 <= len(counted(study)) <= 3
@@ -266,15 +383,24 @@ def test_pareto_search_and_confirmation_seeds(tmp_path):
     assert summary["confirmation"]["nll_oracle"]["values"] == [confirm["rows"]["SeqGAN"]["nll_oracle"]]
     assert load_config(study_dir / "confirm" / "seed7" / "config.yaml").seed == 7
     # a report of the finished study keeps its confirmation (same best trial) and is not partial
-    proc = subprocess.run(tune_cmd(study_dir, "--trials", 2, "--objectives", "nll_oracle,nll_test", "--report"),
-                          env=env(), capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        tune_cmd(study_dir, "--trials", 2, "--objectives", "nll_oracle,nll_test", "--report"),
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     reported = json.loads((study_dir / "summary.json").read_text())
     assert reported["confirmation"] == summary["confirmation"] and reported["partial"] is False
-    assert (study_dir / "best.md").read_text().endswith((study_dir / "confirm.md").read_text()) and "partial" not in proc.stdout
+    assert (study_dir / "best.md").read_text().endswith(
+        (study_dir / "confirm.md").read_text()
+    ) and "partial" not in proc.stdout
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
+
 
 def _pg_bin(name: str) -> str | None:
     found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
@@ -306,9 +432,23 @@ def postgres_url(system_package):
     data, port = os.path.join(root, "data"), _free_port()
     run = lambda *cmd: subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=120)  # noqa: E731
     init = run(initdb, "-D", data, "-A", "trust", "-U", "seqgan", "--no-sync")
-    started = init.returncode == 0 and run(
-        pg_ctl, "-D", data, "-l", os.path.join(root, "log"), "-w", "-t", "60",
-        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -F", "start").returncode == 0
+    started = (
+        init.returncode == 0
+        and run(
+            pg_ctl,
+            "-D",
+            data,
+            "-l",
+            os.path.join(root, "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -F",
+            "start",
+        ).returncode
+        == 0
+    )
     if not started:
         log = Path(root, "log").read_text() if Path(root, "log").exists() else init.stderr
         shutil.rmtree(root, ignore_errors=True)
@@ -322,8 +462,14 @@ def postgres_url(system_package):
 
 def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url):
     study_dir = tmp_path / "study"
-    proc = subprocess.run(tune_cmd(study_dir, "--trials", 3, "--workers", 2, "--storage", postgres_url), env=env(),
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        tune_cmd(study_dir, "--trials", 3, "--workers", 2, "--storage", postgres_url),
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert not (study_dir / "journal.log").exists()  # the database holds the study
     study = optuna.load_study(study_name="smoke", storage=postgres_url)
@@ -333,6 +479,7 @@ def test_two_workers_share_a_postgresql_study(tmp_path, postgres_url):
 
 # -- the comparison's pieces -------------------------------------------------------------------------
 
+
 def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
     from seqgan.studies import tuning_comparison
 
@@ -340,13 +487,23 @@ def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
         d = tmp_path / name
         d.mkdir()
         trials = [{"number": i, "values": list(p), "params": {}, "run_dir": ""} for i, p in enumerate(points)]
-        (d / "summary.json").write_text(json.dumps({"objectives": [["nll_oracle", "minimize"], ["nll_test", "minimize"]],
-                                                    "trials": trials, "pareto_front": front, "command": f"seqgan tune {name}"}))
+        (d / "summary.json").write_text(
+            json.dumps(
+                {
+                    "objectives": [["nll_oracle", "minimize"], ["nll_test", "minimize"]],
+                    "trials": trials,
+                    "pareto_front": front,
+                    "command": f"seqgan tune {name}",
+                }
+            )
+        )
         return d
 
     gan = study("gan", [(8.0, 7.0), (9.0, 6.5), (9.5, 9.0)], [0, 1])
     summary = json.loads((gan / "summary.json").read_text())
-    (gan / "summary.json").write_text(json.dumps({**summary, "partial": True, "target_trials": 20}))  # seqgan tune --report
+    (gan / "summary.json").write_text(
+        json.dumps({**summary, "partial": True, "target_trials": 20})
+    )  # seqgan tune --report
     mle = study("mle", [(8.5, 6.0), (7.5, 7.5)], [0, 1])
     # the machines each study's trials ran on come from their run directories' results.json
     summary = json.loads((mle / "summary.json").read_text())
@@ -360,8 +517,9 @@ def test_comparison_finds_front_points_no_other_front_dominates(tmp_path):
     (untuned / "results.json").write_text(json.dumps({"rows": {"SeqGAN": {"nll_oracle": 9.1, "nll_test": 7.2}}}))
     result = tuning_comparison.run({"seqgan": gan, "mle": mle}, untuned, tmp_path / "out")
     # (8, 7) beats (8.5, 6)? no; (7.5, 7.5)? no: it stands. (9, 6.5) is dominated by (8.5, 6).
-    assert result["studies"]["seqgan"]["not_dominated_by_others"] == [[8.0, 7.0]] or \
-        result["studies"]["seqgan"]["not_dominated_by_others"] == [(8.0, 7.0)]
+    assert result["studies"]["seqgan"]["not_dominated_by_others"] == [[8.0, 7.0]] or result["studies"]["seqgan"][
+        "not_dominated_by_others"
+    ] == [(8.0, 7.0)]
     assert len(result["studies"]["mle"]["not_dominated_by_others"]) == 2
     assert result["untuned"]["point"] == (9.1, 7.2)
     assert (tmp_path / "out" / "pareto_fronts.png").stat().st_size > 1000
@@ -385,16 +543,43 @@ def test_eval_temperature_scores_the_tempered_generator(tmp_path):
     that temperature, the figure `seqgan evaluate --temperature` gives."""
     run_dir = tmp_path / "run"
     base = [sys.executable, "-m", "seqgan.cli"]
-    proc = subprocess.run([*base, "train", str(SMOKE), "--run-dir", str(run_dir), "--set", "baselines.rows=[]",
-                           "--set", "train.rounds=0", "--set", "train.pretrain_d_steps=0", "--set", "eval.temperature=0.7",
-                           "--set", "threads=1"], env=env(), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            *base,
+            "train",
+            str(SMOKE),
+            "--run-dir",
+            str(run_dir),
+            "--set",
+            "baselines.rows=[]",
+            "--set",
+            "train.rounds=0",
+            "--set",
+            "train.pretrain_d_steps=0",
+            "--set",
+            "eval.temperature=0.7",
+            "--set",
+            "threads=1",
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads((run_dir / "results.json").read_text())["rows"]["SeqGAN"]["nll_test"]
-    ev = subprocess.run([*base, "evaluate", str(run_dir / "checkpoint.pt"), "--temperature", "0.7"], env=env(),
-                        capture_output=True, text=True, timeout=300)
+    ev = subprocess.run(
+        [*base, "evaluate", str(run_dir / "checkpoint.pt"), "--temperature", "0.7"],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ev.returncode == 0, ev.stderr[-2000:]
     assert json.loads(ev.stdout)["nll_test"] == pytest.approx(got, rel=1e-6)
-    ev1 = subprocess.run([*base, "evaluate", str(run_dir / "checkpoint.pt")], env=env(), capture_output=True, text=True, timeout=300)
+    ev1 = subprocess.run(
+        [*base, "evaluate", str(run_dir / "checkpoint.pt")], env=env(), capture_output=True, text=True, timeout=300
+    )
     assert json.loads(ev1.stdout)["nll_test"] != pytest.approx(got, rel=1e-3)  # the temperature mattered
 
 
@@ -419,11 +604,31 @@ def test_a_trial_that_lost_its_checkpoint_starts_again(tmp_path):
 
 
 def test_trials_share_one_mle_pretraining_and_end_where_they_would_from_scratch(tmp_path):
-    space = write(tmp_path, "train.d_steps: {low: 1, high: 3}\ntrain.rollout_update_rate: {low: 0.0, high: 0.8, step: 0.2}\n"
-                            "discriminator.gradient_penalty: {choices: [none, r1]}\n")
+    space = write(
+        tmp_path,
+        "train.d_steps: {low: 1, high: 3}\ntrain.rollout_update_rate: {low: 0.0, high: 0.8, step: 0.2}\n"
+        "discriminator.gradient_penalty: {choices: [none, r1]}\n",
+    )
     study_dir = tmp_path / "study"
-    cmd = [sys.executable, "-m", "seqgan.cli", "tune", str(SMOKE), "--space", str(space), "--dir", str(study_dir), "--study", "shared",
-           *FAST_SET, "--trials", "2", "--workers", "2", "--share-pretraining"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "seqgan.cli",
+        "tune",
+        str(SMOKE),
+        "--space",
+        str(space),
+        "--dir",
+        str(study_dir),
+        "--study",
+        "shared",
+        *FAST_SET,
+        "--trials",
+        "2",
+        "--workers",
+        "2",
+        "--share-pretraining",
+    ]
     proc = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("shared MLE pre-training in") == 1  # trained once; the workers found it done
@@ -437,17 +642,36 @@ def test_trials_share_one_mle_pretraining_and_end_where_they_would_from_scratch(
     # the trial is the run its settings give from scratch
     scratch = tmp_path / "scratch"
     sets = [a for k, v in trial.params.items() for a in ("--set", f"{k}={v}")]
-    proc = subprocess.run([sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(scratch), *FAST_SET, *sets],
-                          env=env(), capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "seqgan.cli", "train", str(SMOKE), "--run-dir", str(scratch), *FAST_SET, *sets],
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    ours, theirs = json.loads((run_dir / "results.json").read_text()), json.loads((scratch / "results.json").read_text())
+    ours, theirs = (
+        json.loads((run_dir / "results.json").read_text()),
+        json.loads((scratch / "results.json").read_text()),
+    )
     assert ours["rows"] == theirs["rows"] and trial.values[0] == theirs["rows"]["SeqGAN"]["nll_oracle"]
     # the same study with another setting that pre-training reads: refused up front, naming the run and key
-    changed = subprocess.run([*cmd, "--set", "generator.grad_clip=1.0"], env=env(), capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    changed = subprocess.run(
+        [*cmd, "--set", "generator.grad_clip=1.0"], env=env(), capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert changed.returncode == 2 and len(changed.stderr.strip().splitlines()) == 1, changed.stderr
     assert str(shared) in changed.stderr and "key 'generator.grad_clip'" in changed.stderr
     # a space that searches a key MLE pre-training reads cannot share it
-    bad = subprocess.run(tune_cmd(tmp_path / "bad", "--trials", 1, "--share-pretraining"), env=env(), capture_output=True,
-                         text=True, timeout=120, cwd=tmp_path)
+    bad = subprocess.run(
+        tune_cmd(tmp_path / "bad", "--trials", 1, "--share-pretraining"),
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
-    assert "--share-pretraining: key 'generator.lr' is read by MLE pre-training" in bad.stderr and str(SPACE) in bad.stderr
+    assert (
+        "--share-pretraining: key 'generator.lr' is read by MLE pre-training" in bad.stderr and str(SPACE) in bad.stderr
+    )

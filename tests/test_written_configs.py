@@ -35,8 +35,23 @@ def test_committed_configs_hold_no_machine_path():
 
 def test_a_run_writes_no_data_dir_and_records_machine_precision_and_code(tmp_path):
     run_dir = tmp_path / "run"
-    cmd = [sys.executable, "-m", "seqgan", "train", str(SMOKE), "--run-dir", str(run_dir), "--data-dir", str(tmp_path),
-           "--set", "train.rounds=1", "--set", "baselines.rows=[]", "--set", "train.pretrain_g_epochs=1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "seqgan",
+        "train",
+        str(SMOKE),
+        "--run-dir",
+        str(run_dir),
+        "--data-dir",
+        str(tmp_path),
+        "--set",
+        "train.rounds=1",
+        "--set",
+        "baselines.rows=[]",
+        "--set",
+        "train.pretrain_g_epochs=1",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
     assert done.returncode == 0, done.stderr
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["data_dir"] == ""

@@ -23,10 +23,9 @@ Not combined with a gradient penalty (its double backward) or torchrun: ``config
 from __future__ import annotations
 
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-
 
 COMPILE_MODES = ("none", "default", "reduce-overhead", "max-autotune")
 
@@ -34,7 +33,7 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 # discriminator -> {mode: compiled loss}; weak, and outside the module so that a deepcopy of D
 # (a baseline row, a test's twin) compiles its own loss instead of calling the original's
-_COMPILED: "weakref.WeakKeyDictionary[torch.nn.Module, dict[str, LossFn]]" = weakref.WeakKeyDictionary()
+_COMPILED: weakref.WeakKeyDictionary[torch.nn.Module, dict[str, LossFn]] = weakref.WeakKeyDictionary()
 
 
 def discriminator_loss_fn(discriminator: torch.nn.Module, mode: str) -> LossFn:

@@ -86,7 +86,9 @@ def setup(device: torch.device, backend: str, timeout_s: float) -> torch.device:
     if device.type == "cuda":
         local = int(os.environ.get("LOCAL_RANK", 0))
         if device.index is not None and int(os.environ.get("LOCAL_WORLD_SIZE", 1)) > 1:
-            raise ValueError(f"key 'device': under torchrun say 'cuda', not '{device}': each process takes cuda:LOCAL_RANK")
+            raise ValueError(
+                f"key 'device': under torchrun say 'cuda', not '{device}': each process takes cuda:LOCAL_RANK"
+            )
         device = torch.device("cuda", local)
         torch.cuda.set_device(device)
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s))
@@ -110,10 +112,13 @@ def lost(error: RuntimeError, timeout_s: float) -> RankLost:
 
 def is_collective_failure(error: BaseException) -> bool:
     text = str(error)
-    return isinstance(error, dist.DistError) or any(s in text for s in ("gloo", "NCCL", "Connection closed by peer", "Timed out"))
+    return isinstance(error, dist.DistError) or any(
+        s in text for s in ("gloo", "NCCL", "Connection closed by peer", "Timed out")
+    )
 
 
 # -- each rank's part of the work -----------------------------------------------------------------
+
 
 def share(n: int) -> int:
     """This rank's part of a global count ``n`` (all of it in one process)."""
@@ -224,6 +229,7 @@ def _device() -> torch.device:
 
 # -- DDP over models whose losses are methods ------------------------------------------------------
 
+
 class _Losses(nn.Module):
     """DDP's forward calls this forward, which calls one method of the model by name."""
 
@@ -243,7 +249,8 @@ class Replica(DistributedDataParallel):
     def __init__(self, model: nn.Module):
         device = next(model.parameters()).device
         super().__init__(
-            _Losses(model), device_ids=[device.index] if device.type == "cuda" else None,
+            _Losses(model),
+            device_ids=[device.index] if device.type == "cuda" else None,
         )
 
     @property

@@ -33,11 +33,13 @@ class BF16Weights:
     """bf16 copies of the parameters of ``modules``, swapped in while the object is entered."""
 
     def __init__(self, modules: list[nn.Module], dtype: torch.dtype = torch.bfloat16):
-        self.slots = [(m, name) for top in modules for m in top.modules() for name, _ in m.named_parameters(recurse=False)]
+        self.slots = [
+            (m, name) for top in modules for m in top.modules() for name, _ in m.named_parameters(recurse=False)
+        ]
         self.copies = [m._parameters[name].detach().to(dtype).requires_grad_() for m, name in self.slots]
         self.masters: list[nn.Parameter] = []
 
-    def __enter__(self) -> "BF16Weights":
+    def __enter__(self) -> BF16Weights:
         assert not self.masters, "BF16Weights entered twice"
         for (m, name), copy in zip(self.slots, self.copies):
             self.masters.append(m._parameters[name])

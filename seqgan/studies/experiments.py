@@ -29,10 +29,10 @@ from pathlib import Path
 import torch
 
 from .. import metrics
+from ..config import load_config
 from ..jobs import budget_overrides, run_all, train_command, wall_time
 from ..runtime.hardware import machine
 from ..stats import format_p, mean_std, welch_p
-from ..config import load_config
 
 TABLE1_ROWS = ["Random", "MLE", "SS", "PG-BLEU", "SeqGAN"]  # the paper's order
 # Figure 3 of the paper: (g-steps, d-steps, k)
@@ -41,15 +41,21 @@ PAPER_STRATEGIES = {"a": (100, 1, 10), "b": (30, 1, 30), "c": (1, 1, 10), "d": (
 
 # -- Table 1 ------------------------------------------------------------------------------------------
 
-def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str],
-           device: str | None = None) -> dict:
+
+def table1(
+    config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str], device: str | None = None
+) -> dict:
     """Table 1 over ``seeds``, ``jobs`` runs at a time; ``device`` (cpu, cuda, cuda:N) is every run's
     ``--set device=...``. On one GPU the runs share it as separate processes: while one waits on the
     host (sampling's Python loop, BLEU, a log line) another's kernels run."""
     device_overrides = [f"device={device}"] if device else []
     cfg = load_config(config, [*overrides, *device_overrides])
-    extra = [*overrides, *device_overrides, *budget_overrides(cfg, budget),
-             "rows.names=[random, mle, scheduled_sampling, pg_bleu]"]
+    extra = [
+        *overrides,
+        *device_overrides,
+        *budget_overrides(cfg, budget),
+        "rows.names=[random, mle, scheduled_sampling, pg_bleu]",
+    ]
     final_cfg = load_config(config, extra)  # fail here, not in every subprocess
     commands = [(out / f"seed{s}", train_command(config, out / f"seed{s}", s, extra)) for s in seeds]
     started = time.time()
@@ -60,17 +66,21 @@ def table1(config: str, seeds: list[int], budget: float, out: Path, jobs: int, o
     rows = table1_rows({s: json.loads((out / f"seed{s}" / "results.json").read_text()) for s in seeds})
     summary = {
         "command": f"seqgan experiment table1 --config {config} --seeds {','.join(map(str, seeds))} --budget {budget}"
-                   + (f" --device {device}" if device else "") + "".join(f" --set {o}" for o in overrides),
-        "seeds": seeds, "budget": budget,
+        + (f" --device {device}" if device else "")
+        + "".join(f" --set {o}" for o in overrides),
+        "seeds": seeds,
+        "budget": budget,
         # reused runs: what trained them, where their summary says (older summaries do not)
         "jobs": previous.get("jobs") if previous else jobs,
         "device": previous.get("device") if previous else final_cfg.device,
         # every run reused: the machine that trained them, as wall_time keeps their wall time
-        "machine": previous.get("machine", _machine(final_cfg.device)), "wall_seconds": round(wall, 1),
+        "machine": previous.get("machine", _machine(final_cfg.device)),
+        "wall_seconds": round(wall, 1),
         "note": previous.get("note", ""),
         "train": {k: getattr(final_cfg.train, k) for k in ("pretrain_g_epochs", "pretrain_d_steps", "rounds")},
         "samples_per_row_and_seed": final_cfg.eval.num_samples,
-        "order_by_nll_oracle": [r["row"] for r in sorted(rows, key=lambda r: r["nll_oracle_mean"])], "rows": rows,
+        "order_by_nll_oracle": [r["row"] for r in sorted(rows, key=lambda r: r["nll_oracle_mean"])],
+        "rows": rows,
         "run_commands": [shlex.join(cmd) for _, cmd in commands],
     }
     _write_table1(out, summary)
@@ -95,11 +105,18 @@ def table1_rows(results: dict[int, dict]) -> list[dict]:
         test_vals = [results[s]["rows"][row]["nll_test"] for s in seeds]
         m_o, s_o = mean_std(oracle_vals)
         m_t, s_t = mean_std(test_vals)
-        table.append({
-            "row": row, "nll_oracle_mean": m_o, "nll_oracle_std": s_o, "nll_test_mean": m_t, "nll_test_std": s_t,
-            "p_seeds": float("nan") if row == "SeqGAN" else welch_p(oracle_vals, seqgan_vals),
-            "nll_oracle_per_seed": oracle_vals, "nll_test_per_seed": test_vals,
-        })
+        table.append(
+            {
+                "row": row,
+                "nll_oracle_mean": m_o,
+                "nll_oracle_std": s_o,
+                "nll_test_mean": m_t,
+                "nll_test_std": s_t,
+                "p_seeds": float("nan") if row == "SeqGAN" else welch_p(oracle_vals, seqgan_vals),
+                "nll_oracle_per_seed": oracle_vals,
+                "nll_test_per_seed": test_vals,
+            }
+        )
     return table
 
 
@@ -108,46 +125,77 @@ def _write_table1(out: Path, summary: dict) -> None:
     (out / "table1.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     with open(out / "table1.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["row", "nll_oracle_mean", "nll_oracle_std", "nll_test_mean", "nll_test_std",
-                    "p_vs_seqgan_over_seeds", "seeds"])
+        w.writerow(
+            [
+                "row",
+                "nll_oracle_mean",
+                "nll_oracle_std",
+                "nll_test_mean",
+                "nll_test_std",
+                "p_vs_seqgan_over_seeds",
+                "seeds",
+            ]
+        )
         for r in summary["rows"]:
-            w.writerow([r["row"], f"{r['nll_oracle_mean']:.4f}", f"{r['nll_oracle_std']:.4f}", f"{r['nll_test_mean']:.4f}",
-                        f"{r['nll_test_std']:.4f}", r["p_seeds"], len(summary["seeds"])])
+            w.writerow(
+                [
+                    r["row"],
+                    f"{r['nll_oracle_mean']:.4f}",
+                    f"{r['nll_oracle_std']:.4f}",
+                    f"{r['nll_test_mean']:.4f}",
+                    f"{r['nll_test_std']:.4f}",
+                    r["p_seeds"],
+                    len(summary["seeds"]),
+                ]
+            )
     n = len(summary["seeds"])
     lines = [
         f"| row | NLL-oracle (mean ± std, {n} seeds) | NLL-test | p vs SeqGAN (Welch, {n} seeds) |",
         "| --- | ---: | ---: | ---: |",
     ]
     for r in summary["rows"]:
-        lines.append(f"| {r['row']} | {r['nll_oracle_mean']:.3f} ± {r['nll_oracle_std']:.3f} | "
-                     f"{r['nll_test_mean']:.3f} ± {r['nll_test_std']:.3f} | {format_p(r['p_seeds'])} |")
-    text = "\n".join([
-        "# Table 1 (synthetic oracle)", "",
-        f"Command: `{summary['command']}`  ",
-        f"Seeds: {', '.join(map(str, summary['seeds']))}; budget {summary['budget']} "
-        f"(MLE pre-training {summary['train']['pretrain_g_epochs']} epochs, D pre-training {summary['train']['pretrain_d_steps']} sets, "
-        f"{summary['train']['rounds']} adversarial rounds; every row trains for the same rounds from the same pre-trained G)  ",
-        f"Machine: {summary['machine']}; "
-        + (f"device {summary['device']}, {summary['jobs']} run(s) at a time; " if summary.get("device") else "")
-        + f"wall time {summary['wall_seconds'] / 60:.1f} min"
-        + (f" ({summary['note']})" if summary.get("note") else ""), "",
-        *lines, "",
-        f"Order by mean NLL-oracle (lower is better): {' < '.join(summary['order_by_nll_oracle'])}. "
-        "The paper's: SeqGAN < PG-BLEU < SS < MLE < Random.", "",
-        f"Each figure is a run's final evaluation ({summary['samples_per_row_and_seed']} samples a row and seed). "
-        "p: Welch's t-test of the row's per-seed NLL-oracle against SeqGAN's; the seed is the unit, so with "
-        f"{n} seeds a p-value is coarse. No test pools sequences over seeds.", "",
-        "Per-seed runs (config, metrics, results; samples and checkpoints are not committed): `seed*/`; "
-        "each was run as:", "",
-        *[f"    {c}" for c in summary["run_commands"]], "",
-    ])
+        lines.append(
+            f"| {r['row']} | {r['nll_oracle_mean']:.3f} ± {r['nll_oracle_std']:.3f} | "
+            f"{r['nll_test_mean']:.3f} ± {r['nll_test_std']:.3f} | {format_p(r['p_seeds'])} |"
+        )
+    text = "\n".join(
+        [
+            "# Table 1 (synthetic oracle)",
+            "",
+            f"Command: `{summary['command']}`  ",
+            f"Seeds: {', '.join(map(str, summary['seeds']))}; budget {summary['budget']} "
+            f"(MLE pre-training {summary['train']['pretrain_g_epochs']} epochs, D pre-training {summary['train']['pretrain_d_steps']} sets, "
+            f"{summary['train']['rounds']} adversarial rounds; every row trains for the same rounds from the same pre-trained G)  ",
+            f"Machine: {summary['machine']}; "
+            + (f"device {summary['device']}, {summary['jobs']} run(s) at a time; " if summary.get("device") else "")
+            + f"wall time {summary['wall_seconds'] / 60:.1f} min"
+            + (f" ({summary['note']})" if summary.get("note") else ""),
+            "",
+            *lines,
+            "",
+            f"Order by mean NLL-oracle (lower is better): {' < '.join(summary['order_by_nll_oracle'])}. "
+            "The paper's: SeqGAN < PG-BLEU < SS < MLE < Random.",
+            "",
+            f"Each figure is a run's final evaluation ({summary['samples_per_row_and_seed']} samples a row and seed). "
+            "p: Welch's t-test of the row's per-seed NLL-oracle against SeqGAN's; the seed is the unit, so with "
+            f"{n} seeds a p-value is coarse. No test pools sequences over seeds.",
+            "",
+            "Per-seed runs (config, metrics, results; samples and checkpoints are not committed): `seed*/`; "
+            "each was run as:",
+            "",
+            *[f"    {c}" for c in summary["run_commands"]],
+            "",
+        ]
+    )
     (out / "table1.md").write_text(text, encoding="utf-8")
 
 
 # -- training strategies (Figure 3) -----------------------------------------------------------------------
 
-def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, overrides: list[str],
-               updates: int = 200) -> dict:
+
+def strategies(
+    config: str, seed: int, budget: float, out: Path, jobs: int, overrides: list[str], updates: int = 200
+) -> dict:
     """Each strategy gets the same number of generator updates (``updates`` x ``budget``; the paper's
     protocol makes 200), so rounds = updates / g-steps. Pre-training is the config's, the same for
     all four (same seed), so the curves part only where adversarial training starts."""
@@ -172,30 +220,59 @@ def strategies(config: str, seed: int, budget: float, out: Path, jobs: int, over
         pre = [(r["step"], r["nll_oracle"]) for r in records if r["phase"] == "pretrain"]
         adv = [r for r in records if r["phase"] == "adversarial"]
         g = settings[name]["g_steps"]
-        curves[name] = {"pretrain": pre, "adversarial": [(r["round"] * g, r["nll_oracle"]) for r in adv],
-                        "final_nll_oracle": adv[-1]["nll_oracle"], "final_nll_test": adv[-1]["nll_test"]}
+        curves[name] = {
+            "pretrain": pre,
+            "adversarial": [(r["round"] * g, r["nll_oracle"]) for r in adv],
+            "final_nll_oracle": adv[-1]["nll_oracle"],
+            "final_nll_test": adv[-1]["nll_test"],
+        }
     summary = {
         "command": f"seqgan experiment strategies --config {config} --seed {seed} --budget {budget} --updates {updates}"
-                   + "".join(f" --set {o}" for o in overrides),
-        "seed": seed, "budget": budget, "generator_updates": total_updates, "machine": machine(),
-        "wall_seconds": round(wall, 1), "settings": settings, "curves": curves,
+        + "".join(f" --set {o}" for o in overrides),
+        "seed": seed,
+        "budget": budget,
+        "generator_updates": total_updates,
+        "machine": machine(),
+        "wall_seconds": round(wall, 1),
+        "settings": settings,
+        "curves": curves,
         "run_commands": [shlex.join(cmd) for _, cmd in commands],
     }
     (out / "strategies.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _plot_strategies(summary, out / "strategies.png")
-    lines = ["| setting | g-steps | d-steps | k | rounds | generator updates | D epochs | NLL-oracle at the start | "
-             "final NLL-oracle | final NLL-test |", "| --- |" + " ---: |" * 9]
+    lines = [
+        "| setting | g-steps | d-steps | k | rounds | generator updates | D epochs | NLL-oracle at the start | "
+        "final NLL-oracle | final NLL-test |",
+        "| --- |" + " ---: |" * 9,
+    ]
     for name, s in settings.items():
         c = curves[name]
-        lines.append(f"| ({name}) | {s['g_steps']} | {s['d_steps']} | {s['k']} | {s['rounds']} | {s['rounds'] * s['g_steps']} | "
-                     f"{s['rounds'] * s['d_steps'] * s['k']} | "
-                     f"{c['adversarial'][0][1]:.3f} | {c['final_nll_oracle']:.3f} | {c['final_nll_test']:.3f} |")
-    (out / "strategies.md").write_text("\n".join([
-        "# Training strategies (the paper's Figure 3)", "",
-        f"Command: `{summary['command']}`  ", f"Seed {seed}; every setting makes at least {total_updates} generator updates, in whole rounds; "
-        f"machine: {summary['machine']}; wall time {wall / 60:.1f} min", "", *lines, "", "![strategies](strategies.png)", "",
-        "Runs:", "", *[f"    {c}" for c in summary["run_commands"]], "",
-    ]), encoding="utf-8")
+        lines.append(
+            f"| ({name}) | {s['g_steps']} | {s['d_steps']} | {s['k']} | {s['rounds']} | {s['rounds'] * s['g_steps']} | "
+            f"{s['rounds'] * s['d_steps'] * s['k']} | "
+            f"{c['adversarial'][0][1]:.3f} | {c['final_nll_oracle']:.3f} | {c['final_nll_test']:.3f} |"
+        )
+    (out / "strategies.md").write_text(
+        "\n".join(
+            [
+                "# Training strategies (the paper's Figure 3)",
+                "",
+                f"Command: `{summary['command']}`  ",
+                f"Seed {seed}; every setting makes at least {total_updates} generator updates, in whole rounds; "
+                f"machine: {summary['machine']}; wall time {wall / 60:.1f} min",
+                "",
+                *lines,
+                "",
+                "![strategies](strategies.png)",
+                "",
+                "Runs:",
+                "",
+                *[f"    {c}" for c in summary["run_commands"]],
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
     return summary
 
 
@@ -267,18 +344,23 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
                 torch.manual_seed(seed)
                 samples = g.sample(num_samples, temperature=tau)
                 seq_nll = oracle.token_nll(samples.cpu()).mean(dim=1)  # (num,)
-                curves.setdefault(label, []).append({
-                    "temperature": tau, "nll_oracle": seq_nll.mean().item(),
-                    # the sampling noise of the point: standard error of the mean over sequences
-                    "nll_oracle_se": (seq_nll.std() / len(seq_nll) ** 0.5).item(),
-                    "nll_test": g.nll(test, temperature=tau),
-                })
+                curves.setdefault(label, []).append(
+                    {
+                        "temperature": tau,
+                        "nll_oracle": seq_nll.mean().item(),
+                        # the sampling noise of the point: standard error of the mean over sequences
+                        "nll_oracle_se": (seq_nll.std() / len(seq_nll) ** 0.5).item(),
+                        "nll_test": g.nll(test, temperature=tau),
+                    }
+                )
         seqgan_t1 = next((p for p in curves["SeqGAN"] if abs(p["temperature"] - 1.0) < 1e-9), None)
         gaps = {}
         if seqgan_t1 is not None:
             for label in ("pretrained", "MLE"):
                 if label in curves:
-                    y = curve_at_nll_test([(p["nll_test"], p["nll_oracle"]) for p in curves[label]], seqgan_t1["nll_test"])
+                    y = curve_at_nll_test(
+                        [(p["nll_test"], p["nll_oracle"]) for p in curves[label]], seqgan_t1["nll_test"]
+                    )
                     gaps[label] = None if y is None else y - seqgan_t1["nll_oracle"]
         per_run.append({"run": str(run_dir), "curves": curves, "seqgan_t1": seqgan_t1, "gap_below": gaps})
     table = []
@@ -286,43 +368,74 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
         for tau in temperatures:
             points = [p for r in per_run for p in r["curves"].get(label, []) if p["temperature"] == tau]
             if points:
-                table.append({"row": label, "temperature": tau, "runs": len(points),
-                              "nll_oracle": sum(p["nll_oracle"] for p in points) / len(points),
-                              "nll_test": sum(p["nll_test"] for p in points) / len(points)})
+                table.append(
+                    {
+                        "row": label,
+                        "temperature": tau,
+                        "runs": len(points),
+                        "nll_oracle": sum(p["nll_oracle"] for p in points) / len(points),
+                        "nll_test": sum(p["nll_test"] for p in points) / len(points),
+                    }
+                )
     summary = {
         "command": f"seqgan experiment temperature --runs {' '.join(map(str, run_dirs))} "
-                   f"--temperatures {','.join(f'{t:g}' for t in temperatures)} --num {num_samples} --seed {seed}",
-        "runs": [str(r) for r in run_dirs], "temperatures": temperatures, "num_samples": num_samples,
-        "sampling_seed": seed, "machine": machine(), "points": table, "per_run": per_run,
+        f"--temperatures {','.join(f'{t:g}' for t in temperatures)} --num {num_samples} --seed {seed}",
+        "runs": [str(r) for r in run_dirs],
+        "temperatures": temperatures,
+        "num_samples": num_samples,
+        "sampling_seed": seed,
+        "machine": machine(),
+        "points": table,
+        "per_run": per_run,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "temperature.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     _plot_temperature(table, out / "temperature.png")
     labels = [label for label, _ in TEMPERATURE_ROWS if any(p["row"] == label for p in table)]
-    lines = ["| temperature | " + " | ".join(f"{label} NLL-oracle | {label} NLL-test" for label in labels) + " |",
-             "| ---: |" + " ---: | ---: |" * len(labels)]
+    lines = [
+        "| temperature | " + " | ".join(f"{label} NLL-oracle | {label} NLL-test" for label in labels) + " |",
+        "| ---: |" + " ---: | ---: |" * len(labels),
+    ]
     by = {(p["row"], p["temperature"]): p for p in table}
     for tau in temperatures:
         cells = [f"{by[(label, tau)]['nll_oracle']:.3f} | {by[(label, tau)]['nll_test']:.3f}" for label in labels]
         lines.append(f"| {tau:.2f} | " + " | ".join(cells) + " |")
-    gap_lines = ["| run | SeqGAN at T = 1: NLL-oracle ± s.e. | NLL-test | below the pre-trained curve by | below the MLE row's curve by |",
-                 "| --- | ---: | ---: | ---: | ---: |"]
+    gap_lines = [
+        "| run | SeqGAN at T = 1: NLL-oracle ± s.e. | NLL-test | below the pre-trained curve by | below the MLE row's curve by |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     fmt = lambda v: "outside the curve's range" if v is None else f"{v:+.3f}"
     for r in per_run:
         p = r["seqgan_t1"]
         if p is not None:
-            gap_lines.append(f"| {r['run']} | {p['nll_oracle']:.3f} ± {p['nll_oracle_se']:.3f} | {p['nll_test']:.3f} | "
-                             f"{fmt(r['gap_below'].get('pretrained')) if 'pretrained' in r['gap_below'] else 'n/a'} | "
-                             f"{fmt(r['gap_below'].get('MLE')) if 'MLE' in r['gap_below'] else 'n/a'} |")
-    (out / "temperature.md").write_text("\n".join([
-        "# Quality against coverage: a temperature sweep", "",
-        f"Command: `{summary['command']}`  ", f"Runs: {', '.join(summary['runs'])} (means over them); "
-        f"{num_samples} samples a point, sampling seed {seed}; machine: {summary['machine']}", "", *lines, "",
-        "SeqGAN's T = 1 point against each tempered MLE curve of the same run, at equal NLL-test (linear "
-        "interpolation along NLL-test); positive: SeqGAN has the lower NLL-oracle at that coverage. "
-        "The ± is the sampling noise of the point (standard error over its sequences).", "",
-        *gap_lines, "", "![temperature](temperature.png)", "",
-    ]), encoding="utf-8")
+            gap_lines.append(
+                f"| {r['run']} | {p['nll_oracle']:.3f} ± {p['nll_oracle_se']:.3f} | {p['nll_test']:.3f} | "
+                f"{fmt(r['gap_below'].get('pretrained')) if 'pretrained' in r['gap_below'] else 'n/a'} | "
+                f"{fmt(r['gap_below'].get('MLE')) if 'MLE' in r['gap_below'] else 'n/a'} |"
+            )
+    (out / "temperature.md").write_text(
+        "\n".join(
+            [
+                "# Quality against coverage: a temperature sweep",
+                "",
+                f"Command: `{summary['command']}`  ",
+                f"Runs: {', '.join(summary['runs'])} (means over them); "
+                f"{num_samples} samples a point, sampling seed {seed}; machine: {summary['machine']}",
+                "",
+                *lines,
+                "",
+                "SeqGAN's T = 1 point against each tempered MLE curve of the same run, at equal NLL-test (linear "
+                "interpolation along NLL-test); positive: SeqGAN has the lower NLL-oracle at that coverage. "
+                "The ± is the sampling noise of the point (standard error over its sequences).",
+                "",
+                *gap_lines,
+                "",
+                "![temperature](temperature.png)",
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
     return summary
 
 

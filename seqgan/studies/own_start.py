@@ -44,6 +44,7 @@ Curve = list[tuple[float, float]]  # (nll_test, nll_oracle) points
 
 # -- the gap at equal NLL-test ----------------------------------------------------------------------
 
+
 def quality_branch(points: list[dict]) -> Curve:
     """(nll_test, nll_oracle) of a sweep's points at temperatures up to the one of lowest NLL-test.
 
@@ -54,7 +55,7 @@ def quality_branch(points: list[dict]) -> Curve:
     """
     pts = sorted(points, key=lambda p: p["temperature"])
     best = min(range(len(pts)), key=lambda i: pts[i]["nll_test"])
-    branch = [(p["nll_test"], p["nll_oracle"]) for p in pts[:best + 1]]
+    branch = [(p["nll_test"], p["nll_oracle"]) for p in pts[: best + 1]]
     assert all(a[0] >= b[0] for a, b in zip(branch, branch[1:])), f"NLL-test rises before its minimum: {branch}"
     return branch
 
@@ -90,6 +91,7 @@ def mean_vertical_gap(curve: Curve, references: list[Curve]) -> dict | None:
 
 # -- statistics over seeds ------------------------------------------------------------------------------
 
+
 def over_seeds(values: list[float]) -> dict:
     """Mean, sample std, 95 % t-interval of the mean, and two-sided p-values against 0: the one-sample
     t-test (the paired test of two arms, given their per-seed differences) and Wilcoxon's signed-rank
@@ -111,11 +113,13 @@ def over_seeds(values: list[float]) -> dict:
 
 # -- the runs ----------------------------------------------------------------------------------------------
 
+
 def finished_seeds(runs: Path) -> list[Path]:
     """The ``seedS`` folders under ``runs`` whose two arms have finished (results.json), by seed;
     one printed line for each that has not."""
-    folders = sorted((d for d in runs.iterdir() if d.is_dir() and re.fullmatch(r"seed\d+", d.name)),
-                     key=lambda d: int(d.name[4:]))
+    folders = sorted(
+        (d for d in runs.iterdir() if d.is_dir() and re.fullmatch(r"seed\d+", d.name)), key=lambda d: int(d.name[4:])
+    )
     done = []
     for d in folders:
         missing = [arm for arm in ARMS if not (d / arm / "results.json").is_file()]
@@ -141,7 +145,9 @@ def seed_result(seed_dir: Path, temperatures: list[float], num_samples: int, sam
     _same_pretraining(seed_dir)
     curves, t1, runs = {}, {}, {}
     for i, arm in enumerate(ARMS):
-        run, = temperature([seed_dir / arm], temperatures, num_samples, sweeps / arm, seed=sampling_seed + i)["per_run"]
+        (run,) = temperature([seed_dir / arm], temperatures, num_samples, sweeps / arm, seed=sampling_seed + i)[
+            "per_run"
+        ]
         curves["pretrained_" + "AB"[i]] = run["curves"]["pretrained"]
         curves[arm] = run["curves"]["SeqGAN"]
         t1[arm] = run["seqgan_t1"]
@@ -153,7 +159,9 @@ def seed_result(seed_dir: Path, temperatures: list[float], num_samples: int, sam
         point = (t1[arm]["nll_test"], t1[arm]["nll_oracle"])
         at_a, at_b = curve_at_nll_test(ref_a, point[0]), curve_at_nll_test(ref_b, point[0])
         arms[arm] = {
-            "t1": t1[arm], "pretrained_A_at_nll_test": at_a, "pretrained_B_at_nll_test": at_b,
+            "t1": t1[arm],
+            "pretrained_A_at_nll_test": at_a,
+            "pretrained_B_at_nll_test": at_b,
             "gap_t1": gap_at(point, [ref_a, ref_b]),
             "noise": None if at_a is None or at_b is None else at_a - at_b,  # the curve's own noise: A - B
             "curve": mean_vertical_gap(quality_branch(curves[arm]), [ref_a, ref_b]),
@@ -165,10 +173,18 @@ def seed_result(seed_dir: Path, temperatures: list[float], num_samples: int, sam
         diff[key] = None if paper is None or tuned is None else tuned - paper
     curve_noise = mean_vertical_gap(ref_a, [ref_b])
     return {
-        "seed": int(seed_dir.name[4:]), "dir": str(seed_dir), "runs": runs,
-        "sampling_seeds": {"pretrained_A": sampling_seed, "paper": sampling_seed,
-                           "pretrained_B": sampling_seed + 1, "tuned": sampling_seed + 1},
-        "curves": curves, "arms": arms, "tuned_minus_paper": diff,
+        "seed": int(seed_dir.name[4:]),
+        "dir": str(seed_dir),
+        "runs": runs,
+        "sampling_seeds": {
+            "pretrained_A": sampling_seed,
+            "paper": sampling_seed,
+            "pretrained_B": sampling_seed + 1,
+            "tuned": sampling_seed + 1,
+        },
+        "curves": curves,
+        "arms": arms,
+        "tuned_minus_paper": diff,
         "curve_noise": None if curve_noise is None else curve_noise["gap"],  # mean A - B over their range
     }
 
@@ -182,14 +198,19 @@ def summarize(seeds: list[dict]) -> dict:
             per = [(s["seed"], s["tuned_minus_paper"] if label == "tuned - paper" else s["arms"][label]) for s in seeds]
             values = [p[key] for _, p in per if p[key] is not None]
             # the noise beside a curve gap is A - B over the whole curve; beside a T = 1 gap, A - B at that point
-            noise = ([abs(s["curve_noise"]) for s in seeds if s["curve_noise"] is not None] if key == "gap_curve"
-                     else [abs(p["noise"]) for _, p in per if p["noise"] is not None])
+            noise = (
+                [abs(s["curve_noise"]) for s in seeds if s["curve_noise"] is not None]
+                if key == "gap_curve"
+                else [abs(p["noise"]) for _, p in per if p["noise"] is not None]
+            )
             stats = over_seeds(values)
             half = (stats["ci95"][1] - stats["ci95"][0]) / 2
             mean_noise = sum(noise) / len(noise) if noise else float("nan")
             summary[f"{key}/{label}"] = {
-                **stats, "seeds_left_out": [seed for seed, p in per if p[key] is None],
-                "mean_abs_noise": mean_noise, "ci95_half_width": half,
+                **stats,
+                "seeds_left_out": [seed for seed, p in per if p[key] is None],
+                "mean_abs_noise": mean_noise,
+                "ci95_half_width": half,
                 "ci_excludes_0": bool(stats["ci95"][0] > 0 or stats["ci95"][1] < 0),
                 "ci_wider_than_noise": bool(half > mean_noise),
             }
@@ -200,11 +221,15 @@ def verdict(stat: dict) -> str:
     """The plain sentence, from the tuned arm's gap at T = 1 by a rule fixed before the runs: below
     when the whole 95 % interval is below 0."""
     if stat["n"] < 2:
-        return (f"tuned SeqGAN cannot be judged against its own tempered start at the quick budget: "
-                f"{stat['n']} seed(s) with a gap, at least 2 are needed.")
+        return (
+            f"tuned SeqGAN cannot be judged against its own tempered start at the quick budget: "
+            f"{stat['n']} seed(s) with a gap, at least 2 are needed."
+        )
     lo, hi = stat["ci95"]
-    numbers = (f"gap at equal NLL-test {stat['mean']:+.3f} nats (95 % CI [{lo:+.3f}, {hi:+.3f}], t-test p = "
-               f"{format_p(stat['t_p'])}, Wilcoxon p = {format_p(stat['wilcoxon_p'])}, {stat['n']} seeds)")
+    numbers = (
+        f"gap at equal NLL-test {stat['mean']:+.3f} nats (95 % CI [{lo:+.3f}, {hi:+.3f}], t-test p = "
+        f"{format_p(stat['t_p'])}, Wilcoxon p = {format_p(stat['wilcoxon_p'])}, {stat['n']} seeds)"
+    )
     if hi < 0:
         return f"tuned SeqGAN is below its own tempered start at the quick budget: {numbers}."
     if lo > 0:
@@ -230,10 +255,15 @@ def run(runs: Path, temperatures: list[float] | None, num_samples: int, sampling
     grid = ",".join(f"{t:g}" for t in temperatures)
     summary = {
         "command": f"seqgan experiment own-start --runs {runs} --temperatures {grid} "
-                   f"--num {num_samples} --seed {sampling_seed} --out {out}",
-        "runs": str(runs), "seeds": [s["seed"] for s in seeds], "temperatures": temperatures,
-        "num_samples": num_samples, "sampling_seed": sampling_seed, "machine": machine(),
-        "per_seed": seeds, "summary": summarize(seeds),
+        f"--num {num_samples} --seed {sampling_seed} --out {out}",
+        "runs": str(runs),
+        "seeds": [s["seed"] for s in seeds],
+        "temperatures": temperatures,
+        "num_samples": num_samples,
+        "sampling_seed": sampling_seed,
+        "machine": machine(),
+        "per_seed": seeds,
+        "summary": summarize(seeds),
     }
     summary["verdict"] = verdict(summary["summary"]["gap_t1/tuned"])
     out.mkdir(parents=True, exist_ok=True)
@@ -245,6 +275,7 @@ def run(runs: Path, temperatures: list[float] | None, num_samples: int, sampling
 
 # -- the report ---------------------------------------------------------------------------------------------
 
+
 def _f(v: float | None, signed: bool = True) -> str:
     if v is None:
         return "outside the curve's range"
@@ -253,8 +284,11 @@ def _f(v: float | None, signed: bool = True) -> str:
 
 def markdown(summary: dict) -> str:
     """own_start.md: the per-seed table, the summary over seeds, the verdict, the command and the machines."""
-    seed_lines = ["| seed | arm | T = 1: NLL-oracle ± s.e. | NLL-test | sweep A there | sweep B there | gap at T = 1 | "
-                  "noise A - B | curve gap | curve's NLL-test range |", "| ---: | --- |" + " ---: |" * 8]
+    seed_lines = [
+        "| seed | arm | T = 1: NLL-oracle ± s.e. | NLL-test | sweep A there | sweep B there | gap at T = 1 | "
+        "noise A - B | curve gap | curve's NLL-test range |",
+        "| ---: | --- |" + " ---: |" * 8,
+    ]
     for s in summary["per_seed"]:
         for arm in ARMS:
             a = s["arms"][arm]
@@ -263,12 +297,17 @@ def markdown(summary: dict) -> str:
                 f"| {s['seed']} | {arm} | {a['t1']['nll_oracle']:.3f} ± {a['t1']['nll_oracle_se']:.3f} | "
                 f"{a['t1']['nll_test']:.3f} | {_f(a['pretrained_A_at_nll_test'], False)} | "
                 f"{_f(a['pretrained_B_at_nll_test'], False)} | {_f(a['gap_t1'])} | {_f(a['noise'])} | "
-                f"{_f(a['gap_curve'])} | {rng} |")
+                f"{_f(a['gap_curve'])} | {rng} |"
+            )
         d = s["tuned_minus_paper"]
-        seed_lines.append(f"| {s['seed']} | tuned - paper | | | | | {_f(d['gap_t1'])} | {_f(d['noise'])} | "
-                          f"{_f(d['gap_curve'])} | |")
-    stat_lines = ["| statistic | arm | seeds | mean | 95 % CI | t-test p | Wilcoxon p | mean abs noise A - B | "
-                  "CI excludes 0 | CI half-width > noise |", "| --- | --- | ---: |" + " ---: |" * 7]
+        seed_lines.append(
+            f"| {s['seed']} | tuned - paper | | | | | {_f(d['gap_t1'])} | {_f(d['noise'])} | {_f(d['gap_curve'])} | |"
+        )
+    stat_lines = [
+        "| statistic | arm | seeds | mean | 95 % CI | t-test p | Wilcoxon p | mean abs noise A - B | "
+        "CI excludes 0 | CI half-width > noise |",
+        "| --- | --- | ---: |" + " ---: |" * 7,
+    ]
     for key, name in STATISTICS:
         for label in (*ARMS, "tuned - paper"):
             st = summary["summary"][f"{key}/{label}"]
@@ -277,36 +316,55 @@ def markdown(summary: dict) -> str:
                 f"| {name} | {label} | {st['n']}{left} | {_f(st['mean'])} | "
                 f"[{_f(st['ci95'][0])}, {_f(st['ci95'][1])}] | "
                 f"{format_p(st['t_p'])} | {format_p(st['wilcoxon_p'])} | {_f(st['mean_abs_noise'], False)} | "
-                f"{'yes' if st['ci_excludes_0'] else 'no'} | {'yes' if st['ci_wider_than_noise'] else 'no'} |")
-    machines = [f"- seed {s['seed']} {arm}: {s['runs'][arm]['machine'] or 'not recorded'}"
-                f" (D {s['runs'][arm]['d_precision'] or 'precision not recorded'}, "
-                f"{(s['runs'][arm]['seconds'] or 0) / 60:.1f} min)" for s in summary["per_seed"] for arm in ARMS]
+                f"{'yes' if st['ci_excludes_0'] else 'no'} | {'yes' if st['ci_wider_than_noise'] else 'no'} |"
+            )
+    machines = [
+        f"- seed {s['seed']} {arm}: {s['runs'][arm]['machine'] or 'not recorded'}"
+        f" (D {s['runs'][arm]['d_precision'] or 'precision not recorded'}, "
+        f"{(s['runs'][arm]['seconds'] or 0) / 60:.1f} min)"
+        for s in summary["per_seed"]
+        for arm in ARMS
+    ]
     temps, n = summary["temperatures"], len(summary["seeds"])
-    return "\n".join([
-        "# Tuned SeqGAN against its own tempered start", "",
-        f"Command: `{summary['command']}`  ",
-        f"Seeds: {', '.join(map(str, summary['seeds']))}; "
-        f"temperatures {temps[0]:g}..{temps[-1]:g} ({len(temps)} points), "
-        f"{summary['num_samples']} samples a point; sampling seeds {summary['sampling_seed']} (sweep A, paper arm) and "
-        f"{summary['sampling_seed'] + 1} (sweep B, tuned arm); analysis machine: {summary['machine']}", "",
-        f"**{summary['verdict']}**", "",
-        "Gap: an arm's NLL-oracle at T = 1 minus the pre-trained generator's tempered curve at the same NLL-test "
-        "(the mean of sweeps A and B, linear interpolation along NLL-test on the branch T <= the temperature of "
-        "lowest NLL-test); negative: below, better than, its own tempered start. Curve gap: the arm's tempered "
-        "curve minus that mean, averaged over the NLL-test range they share. Noise: sweep A minus sweep B, two "
-        "draws of the same curve (beside the curve gap: their mean difference over the whole curve; in a row "
-        "tuned - paper: the tuned arm's noise minus the paper arm's). Each seed's "
-        "gap carries the sampling noise of its point and its curve, so the interval over seeds includes it.", "",
-        *seed_lines, "",
-        "Over seeds (the unit is the seed): 95 % t-interval of the mean; p two-sided, one-sample t-test of the "
-        "per-seed gaps against 0 (for tuned - paper, the paired t-test) and Wilcoxon's signed-rank test as a check "
-        f"(exact; with {n} seeds it cannot go below 2 / 2^{n} = {2 / 2 ** n:.3g}).", "",
-        *stat_lines, "",
-        "![own start](own_start.png)", "",
-        "Machines of the runs (from each run's results.json):", "", *machines, "",
-        "Each seed's sweeps, as `seqgan experiment temperature` writes them: "
-        "`own_start_sweeps/seedS/{paper,tuned}/`.", "",
-    ])
+    return "\n".join(
+        [
+            "# Tuned SeqGAN against its own tempered start",
+            "",
+            f"Command: `{summary['command']}`  ",
+            f"Seeds: {', '.join(map(str, summary['seeds']))}; "
+            f"temperatures {temps[0]:g}..{temps[-1]:g} ({len(temps)} points), "
+            f"{summary['num_samples']} samples a point; sampling seeds {summary['sampling_seed']} (sweep A, paper arm) and "
+            f"{summary['sampling_seed'] + 1} (sweep B, tuned arm); analysis machine: {summary['machine']}",
+            "",
+            f"**{summary['verdict']}**",
+            "",
+            "Gap: an arm's NLL-oracle at T = 1 minus the pre-trained generator's tempered curve at the same NLL-test "
+            "(the mean of sweeps A and B, linear interpolation along NLL-test on the branch T <= the temperature of "
+            "lowest NLL-test); negative: below, better than, its own tempered start. Curve gap: the arm's tempered "
+            "curve minus that mean, averaged over the NLL-test range they share. Noise: sweep A minus sweep B, two "
+            "draws of the same curve (beside the curve gap: their mean difference over the whole curve; in a row "
+            "tuned - paper: the tuned arm's noise minus the paper arm's). Each seed's "
+            "gap carries the sampling noise of its point and its curve, so the interval over seeds includes it.",
+            "",
+            *seed_lines,
+            "",
+            "Over seeds (the unit is the seed): 95 % t-interval of the mean; p two-sided, one-sample t-test of the "
+            "per-seed gaps against 0 (for tuned - paper, the paired t-test) and Wilcoxon's signed-rank test as a check "
+            f"(exact; with {n} seeds it cannot go below 2 / 2^{n} = {2 / 2**n:.3g}).",
+            "",
+            *stat_lines,
+            "",
+            "![own start](own_start.png)",
+            "",
+            "Machines of the runs (from each run's results.json):",
+            "",
+            *machines,
+            "",
+            "Each seed's sweeps, as `seqgan experiment temperature` writes them: "
+            "`own_start_sweeps/seedS/{paper,tuned}/`.",
+            "",
+        ]
+    )
 
 
 def _plot(seeds: list[dict], path: Path) -> None:
@@ -318,21 +376,31 @@ def _plot(seeds: list[dict], path: Path) -> None:
     cols = min(3, len(seeds))
     rows = math.ceil(len(seeds) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.2 * rows), squeeze=False)
-    styles = {"pretrained_A": ("tab:green", "-", "pre-trained, sweep A"),
-              "pretrained_B": ("tab:olive", "--", "pre-trained, sweep B"),
-              "paper": ("tab:blue", "-", "SeqGAN, paper settings"), "tuned": ("tab:red", "-", "SeqGAN, tuned")}
+    styles = {
+        "pretrained_A": ("tab:green", "-", "pre-trained, sweep A"),
+        "pretrained_B": ("tab:olive", "--", "pre-trained, sweep B"),
+        "paper": ("tab:blue", "-", "SeqGAN, paper settings"),
+        "tuned": ("tab:red", "-", "SeqGAN, tuned"),
+    }
     for ax, s in zip(axes.flat, seeds):
         for name, (color, style, label) in styles.items():
             pts = sorted((p["temperature"], p["nll_test"], p["nll_oracle"]) for p in s["curves"][name])
             ax.plot([p[1] for p in pts], [p[2] for p in pts], style, marker=".", color=color, label=label)
         for arm in ARMS:
             t1 = s["arms"][arm]["t1"]
-            ax.plot(t1["nll_test"], t1["nll_oracle"], "*", markersize=14, color=styles[arm][0],
-                    markeredgecolor="black", label=f"{arm} at T = 1")
+            ax.plot(
+                t1["nll_test"],
+                t1["nll_oracle"],
+                "*",
+                markersize=14,
+                color=styles[arm][0],
+                markeredgecolor="black",
+                label=f"{arm} at T = 1",
+            )
         ax.set_title(f"seed {s['seed']}")
         ax.set_xlabel("NLL-test (coverage; lower is better)")
         ax.set_ylabel("NLL-oracle (quality; lower is better)")
-    for ax in list(axes.flat)[len(seeds):]:
+    for ax in list(axes.flat)[len(seeds) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()

@@ -37,8 +37,9 @@ def _curves(run_dir: Path) -> dict:
     return {k: [r.get(k) for r in adv] for k in keys}
 
 
-def run(config: str, penalties: list[str], seeds: list[int], budget: float, out: Path, jobs: int,
-        overrides: list[str]) -> dict:
+def run(
+    config: str, penalties: list[str], seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str]
+) -> dict:
     cfg = load_config(config, overrides)
     extra = [*overrides, *budget_overrides(cfg, budget)]
     commands = []
@@ -65,19 +66,31 @@ def run(config: str, penalties: list[str], seeds: list[int], budget: float, out:
             finals["d_acc"].append(c["d_acc"][-1])
             finals["mean_reward"].append(c["mean_reward"][-1])
         # each run's own training time (results.json), so a table of reused runs still shows the penalty's cost
-        finals["minutes"] = [json.loads((out / f"{kind}-seed{s}" / "results.json").read_text())["seconds"] / 60 for s in seeds]
+        finals["minutes"] = [
+            json.loads((out / f"{kind}-seed{s}" / "results.json").read_text())["seconds"] / 60 for s in seeds
+        ]
         table[kind] = {k: {"values": v, "mean": mean_std(v)[0], "std": mean_std(v)[1]} for k, v in finals.items()}
     if "none" in table:  # Welch's p over seeds of each penalty's final NLLs against the paper's none
         for kind in penalties:
             for k in ("nll_oracle", "nll_test"):
-                table[kind][k]["p_vs_none"] = None if kind == "none" else welch_p(table[kind][k]["values"], table["none"][k]["values"])
+                table[kind][k]["p_vs_none"] = (
+                    None if kind == "none" else welch_p(table[kind][k]["values"], table["none"][k]["values"])
+                )
     final_cfg = load_config(config, extra)
     summary = {
         "command": f"seqgan experiment penalty --config {config} --penalties {','.join(penalties)} "
-                   f"--seeds {','.join(map(str, seeds))} --budget {budget}" + "".join(f" --set {o}" for o in overrides),
-        "seeds": seeds, "penalties": penalties, "gp_weight": final_cfg.discriminator.gp_weight, "budget": budget,
-        "rounds": final_cfg.train.rounds, "machine": machine(), "wall_seconds": round(wall, 1), "runs_trained": ran,
-        "table": table, "curves": curves, "run_commands": [shlex.join(cmd) for _, cmd in commands],
+        f"--seeds {','.join(map(str, seeds))} --budget {budget}" + "".join(f" --set {o}" for o in overrides),
+        "seeds": seeds,
+        "penalties": penalties,
+        "gp_weight": final_cfg.discriminator.gp_weight,
+        "budget": budget,
+        "rounds": final_cfg.train.rounds,
+        "machine": machine(),
+        "wall_seconds": round(wall, 1),
+        "runs_trained": ran,
+        "table": table,
+        "curves": curves,
+        "run_commands": [shlex.join(cmd) for _, cmd in commands],
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "penalty.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -92,29 +105,54 @@ def _cell(stat: dict, digits: int = 3) -> str:
 
 def _write_markdown(summary: dict, path: Path) -> None:
     n = len(summary["seeds"])
-    lines = ["| penalty | NLL-oracle | NLL-test | D train loss | D held-out loss | gap (held-out − train) "
-             "| D held-out accuracy | mean reward |",
-             "| --- |" + " ---: |" * len(FINAL)]
+    lines = [
+        "| penalty | NLL-oracle | NLL-test | D train loss | D held-out loss | gap (held-out − train) "
+        "| D held-out accuracy | mean reward |",
+        "| --- |" + " ---: |" * len(FINAL),
+    ]
     for kind, row in summary["table"].items():
         lines.append(f"| {kind} | " + " | ".join(_cell(row[k]) for k in FINAL) + " |")
     costs = ["| penalty | minutes a run | Welch p vs none: NLL-oracle | NLL-test |", "| --- | ---: | ---: | ---: |"]
     for kind, row in summary["table"].items():
         ps = [row[k].get("p_vs_none") for k in ("nll_oracle", "nll_test")]
-        costs.append(f"| {kind} | {_cell(row['minutes'], 1)} | " + " | ".join("" if p is None else format_p(p) for p in ps) + " |")
-    path.write_text("\n".join([
-        "# D's gradient penalty against none", "",
-        f"Command: `{summary['command']}`  ",
-        f"Seeds: {', '.join(map(str, summary['seeds']))} (mean ± std over {n}); weight {summary['gp_weight']}; "
-        f"{summary['rounds']} adversarial rounds; machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min "
-        f"({summary['runs_trained']} of {len(summary['run_commands'])} runs trained by this invocation, the rest reused)", "",
-        "Values at the last evaluation. D's training loss is the mean over the last epoch of the last d-step, "
-        "with dropout on: its cross-entropy plus the paper's L2 term on the output layer (0.2 × half the sum of "
-        "squares), without the gradient penalty. Its held-out loss (cross-entropy alone) and accuracy are on "
-        "held-out real against fresh generated sequences, in eval mode; ln 2 = 0.693 and 0.5 are a D that says "
-        "0.5 to everything.", "",
-        *lines, "", "Each run's training time (its results.json, one thread) and Welch's p over seeds of the final "
-        "NLLs against `none`:", "", *costs, "", "![penalty](penalty.png)", "", "Runs:", "", *[f"    {c}" for c in summary["run_commands"]], "",
-    ]), encoding="utf-8")
+        costs.append(
+            f"| {kind} | {_cell(row['minutes'], 1)} | "
+            + " | ".join("" if p is None else format_p(p) for p in ps)
+            + " |"
+        )
+    path.write_text(
+        "\n".join(
+            [
+                "# D's gradient penalty against none",
+                "",
+                f"Command: `{summary['command']}`  ",
+                f"Seeds: {', '.join(map(str, summary['seeds']))} (mean ± std over {n}); weight {summary['gp_weight']}; "
+                f"{summary['rounds']} adversarial rounds; machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min "
+                f"({summary['runs_trained']} of {len(summary['run_commands'])} runs trained by this invocation, the rest reused)",
+                "",
+                "Values at the last evaluation. D's training loss is the mean over the last epoch of the last d-step, "
+                "with dropout on: its cross-entropy plus the paper's L2 term on the output layer (0.2 × half the sum of "
+                "squares), without the gradient penalty. Its held-out loss (cross-entropy alone) and accuracy are on "
+                "held-out real against fresh generated sequences, in eval mode; ln 2 = 0.693 and 0.5 are a D that says "
+                "0.5 to everything.",
+                "",
+                *lines,
+                "",
+                "Each run's training time (its results.json, one thread) and Welch's p over seeds of the final "
+                "NLLs against `none`:",
+                "",
+                *costs,
+                "",
+                "![penalty](penalty.png)",
+                "",
+                "Runs:",
+                "",
+                *[f"    {c}" for c in summary["run_commands"]],
+                "",
+            ]
+        ),
+        encoding="utf-8",
+    )
 
 
 def _plot(summary: dict, path: Path) -> None:
@@ -130,12 +168,22 @@ def _plot(summary: dict, path: Path) -> None:
             label = kind if i == 0 else None
             rounds = c["round"]
             train = [(r, v) for r, v in zip(rounds, c["d_train_loss"]) if v is not None]
-            axes[0].plot([r for r, _ in train], [v for _, v in train], color=colors[kind], alpha=0.8, label=label and f"{kind} train")
-            axes[0].plot(rounds, c["d_loss"], color=colors[kind], linestyle="--", alpha=0.8, label=label and f"{kind} held-out")
+            axes[0].plot(
+                [r for r, _ in train],
+                [v for _, v in train],
+                color=colors[kind],
+                alpha=0.8,
+                label=label and f"{kind} train",
+            )
+            axes[0].plot(
+                rounds, c["d_loss"], color=colors[kind], linestyle="--", alpha=0.8, label=label and f"{kind} held-out"
+            )
             reward = [(r, v) for r, v in zip(rounds, c["mean_reward"]) if v is not None]
             axes[1].plot([r for r, _ in reward], [v for _, v in reward], color=colors[kind], alpha=0.8, label=label)
             axes[2].plot(rounds, c["nll_oracle"], color=colors[kind], alpha=0.8, label=label)
-    for ax, title in zip(axes, ["D loss: train (solid), held-out (dashed)", "mean reward of the g-steps", "NLL-oracle"]):
+    for ax, title in zip(
+        axes, ["D loss: train (solid), held-out (dashed)", "mean reward of the g-steps", "NLL-oracle"]
+    ):
         ax.set_title(title)
         ax.set_xlabel("adversarial round")
         ax.legend(fontsize=7)

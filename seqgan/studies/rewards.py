@@ -26,11 +26,11 @@ from .. import metrics
 from ..config import load_config
 from ..critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
 from ..jobs import budget_overrides, run_all, train_command, wall_time
+from ..mcts import mcts_rewards
+from ..rollout import RolloutPolicy, discriminator_scorer, get_rewards
 from ..runtime.hardware import machine
 from ..stats import format_p, mean_std, welch_p
 from .experiments import curve_at_nll_test
-from ..mcts import mcts_rewards
-from ..rollout import RolloutPolicy, discriminator_scorer, get_rewards
 
 
 class CountingScorer:
@@ -47,8 +47,8 @@ class CountingScorer:
 def load_frozen(run_dir: Path, overrides: list[str] = ()):
     """G, D, the roll-out policy and the config of a run's checkpoint, frozen; ``overrides`` (KEY=VALUE)
     change the estimators' settings (e.g. train.td_lambda) for the measurement."""
-    from ..config import config_from_dict, parse_override
     from ..build import build_discriminator
+    from ..config import config_from_dict, parse_override
     from ..lifecycle import load_run_models
     from ..runtime.hardware import use_bf16
 
@@ -75,9 +75,16 @@ def load_frozen(run_dir: Path, overrides: list[str] = ()):
 
 def _critic(cfg, g) -> TDCritic:
     tc = cfg.train
-    return TDCritic(PrefixValue(g.vocab_size, tc.critic_hidden_dim, g.start_token), lam=tc.td_lambda, lr=tc.critic_lr,
-                    updates=tc.critic_updates, warmup=tc.critic_warmup, target_rate=tc.critic_target_rate,
-                    completions=tc.td_completions, eos_token=g.eos_token)
+    return TDCritic(
+        PrefixValue(g.vocab_size, tc.critic_hidden_dim, g.start_token),
+        lam=tc.td_lambda,
+        lr=tc.critic_lr,
+        updates=tc.critic_updates,
+        warmup=tc.critic_warmup,
+        target_rate=tc.critic_target_rate,
+        completions=tc.td_completions,
+        eos_token=g.eos_token,
+    )
 
 
 def _flat_grad(g, samples: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
@@ -93,16 +100,32 @@ def _error_stats(estimates: list[torch.Tensor], reference: torch.Tensor) -> dict
     ref = reference[:, :-1].double()
     err = q - ref
     spread = q.std(dim=0).mean().item() if len(estimates) > 1 else float("nan")
-    return {"bias": err.mean().item(), "rmse": err.pow(2).mean().sqrt().item(), "spread": spread,
-            "mean_q": q.mean().item()}
+    return {
+        "bias": err.mean().item(),
+        "rmse": err.pow(2).mean().sqrt().item(),
+        "spread": spread,
+        "mean_q": q.mean().item(),
+    }
 
 
-def rewards(run_dir: Path, out: Path, *, reference_n: int = 1024, repeats: int = 8, batches: int = 32,
-            fit_batches: int = 32, batch_size: int = 0, seed: int = 0, overrides: list[str] = ()) -> dict:
+def rewards(
+    run_dir: Path,
+    out: Path,
+    *,
+    reference_n: int = 1024,
+    repeats: int = 8,
+    batches: int = 32,
+    fit_batches: int = 32,
+    batch_size: int = 0,
+    seed: int = 0,
+    overrides: list[str] = (),
+) -> dict:
     """The estimator and baseline measurements on a run's frozen G and D; writes rewards.{json,md,png}."""
     if reference_n < 1 or repeats < 2 or batches < 2 or fit_batches < 1:
-        raise ValueError("--reference >= 1, --repeats >= 2, --batches >= 2 and --fit-batches >= 1 needed "
-                         "(the value baseline calibrates on its first batch)")
+        raise ValueError(
+            "--reference >= 1, --repeats >= 2, --batches >= 2 and --fit-batches >= 1 needed "
+            "(the value baseline calibrates on its first batch)"
+        )
     cfg, g, d, policy, scorer = load_frozen(run_dir, list(overrides))
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -140,19 +163,27 @@ def rewards(run_dir: Path, out: Path, *, reference_n: int = 1024, repeats: int =
             evals.append(counting.calls)
             values.append(q.detach().float())
         estimators[name] = _error_stats(values, reference) | {
-            "d_evaluations": evals[0], "seconds_per_g_step": sum(seconds) / len(seconds)}
+            "d_evaluations": evals[0],
+            "seconds_per_g_step": sum(seconds) / len(seconds),
+        }
         return values
 
     measure(f"mc (N={n})", lambda _: get_rewards(policy, counting, samples, n))
-    measure(f"mcts (budget {n}, c_puct {tc.mcts_c_puct:g})", lambda _: mcts_rewards(policy, counting, samples, n, tc.mcts_c_puct))
+    measure(
+        f"mcts (budget {n}, c_puct {tc.mcts_c_puct:g})",
+        lambda _: mcts_rewards(policy, counting, samples, n, tc.mcts_c_puct),
+    )
 
     def warmed_critic():  # a fresh critic warmed up on batches of the frozen G (its D calls are not the g-step's)
         critic = _critic(cfg, g)
         critic.warm_up(lambda: g.sample(b), policy, scorer)
         return critic
 
-    measure(f"td (lambda {tc.td_lambda:g}, {tc.critic_warmup} warm-up batches, {tc.critic_updates} updates)",
-            lambda critic: critic.rewards(samples, policy, counting), warmed_critic)
+    measure(
+        f"td (lambda {tc.td_lambda:g}, {tc.critic_warmup} warm-up batches, {tc.critic_updates} updates)",
+        lambda critic: critic.rewards(samples, policy, counting),
+        warmed_critic,
+    )
 
     # how the critic keeps up: its Q on the fixed batch (which it never learns) after k batches
     torch.manual_seed(seed + 100)
@@ -169,13 +200,19 @@ def rewards(run_dir: Path, out: Path, *, reference_n: int = 1024, repeats: int =
 
     # the baselines: the same batches and the same Monte Carlo Q for each
     torch.manual_seed(seed + 200)
-    value = ValueBaseline(PrefixValue(g.vocab_size, tc.critic_hidden_dim, g.start_token), lr=tc.value_lr, updates=tc.value_updates)
+    value = ValueBaseline(
+        PrefixValue(g.vocab_size, tc.critic_hidden_dim, g.start_token), lr=tc.value_lr, updates=tc.value_updates
+    )
     fit_losses = []
     for _ in range(fit_batches):  # V learns the frozen G's prefixes first, as it would have during training
         fit_samples = g.sample(b)
         value.fit(fit_samples, get_rewards(policy, scorer, fit_samples, n))
         fit_losses.append(value.last_loss)
-    settings = {"none": lambda s, q: q, "mean": MeanBaseline(), "value": lambda s, q: q - value.value(s)[:, :-1].detach()}
+    settings = {
+        "none": lambda s, q: q,
+        "mean": MeanBaseline(),
+        "value": lambda s, q: q - value.value(s)[:, :-1].detach(),
+    }
     grads: dict[str, list[torch.Tensor]] = {f"{k}{suffix}": [] for suffix in ("", " + normalize") for k in settings}
     for _ in range(batches):
         batch = g.sample(b)
@@ -191,15 +228,27 @@ def rewards(run_dir: Path, out: Path, *, reference_n: int = 1024, repeats: int =
 
     summary = {
         "command": f"seqgan experiment rewards --run {run_dir} --reference {reference_n} --repeats {repeats} "
-                   f"--batches {batches} --fit-batches {fit_batches} --seed {seed}" + (f" --batch {batch_size}" if batch_size else "")
-                   + "".join(f" --set {o}" for o in overrides),
-        "run": str(run_dir), "machine": machine(), "seed": seed, "batch_size": b, "seq_len": t_len, "rollout_num": n,
-        "reference_n": reference_n, "reference_seconds": round(reference_seconds, 1),
+        f"--batches {batches} --fit-batches {fit_batches} --seed {seed}"
+        + (f" --batch {batch_size}" if batch_size else "")
+        + "".join(f" --set {o}" for o in overrides),
+        "run": str(run_dir),
+        "machine": machine(),
+        "seed": seed,
+        "batch_size": b,
+        "seq_len": t_len,
+        "rollout_num": n,
+        "reference_n": reference_n,
+        "reference_seconds": round(reference_seconds, 1),
         "reference_mean_q": reference[:, :-1].mean().item(),
         "reference_standard_error": _reference_se(reference, reference_n),
-        "estimators": estimators, "critic_catch_up": catch_up,
-        "baselines": baselines, "variance_ratio_none_over_value": ratio, "value_fit_losses": fit_losses,
-        "batches": batches, "fit_batches": fit_batches, "repeats": repeats,
+        "estimators": estimators,
+        "critic_catch_up": catch_up,
+        "baselines": baselines,
+        "variance_ratio_none_over_value": ratio,
+        "value_fit_losses": fit_losses,
+        "batches": batches,
+        "fit_batches": fit_batches,
+        "repeats": repeats,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "rewards.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -227,8 +276,13 @@ def gradient_statistics(grads: dict[str, list[torch.Tensor]], unbiased: list[str
         trace = stack.var(dim=0).sum().item()
         signal = mean.pow(2).sum().item() - trace / k
         cos = torch.nn.functional.cosine_similarity(stack, others, dim=1)
-        out[name] = {"trace_cov": trace, "relative_variance": trace / signal if signal > 0 else float("inf"),
-                     "cosine_mean": cos.mean().item(), "cosine_std": cos.std().item(), "mean_grad_norm": mean.norm().item()}
+        out[name] = {
+            "trace_cov": trace,
+            "relative_variance": trace / signal if signal > 0 else float("inf"),
+            "cosine_mean": cos.mean().item(),
+            "cosine_std": cos.std().item(),
+            "mean_grad_norm": mean.norm().item(),
+        }
     return out
 
 
@@ -239,41 +293,63 @@ def _reference_se(reference: torch.Tensor, n: int) -> float:
 
 
 def _rewards_markdown(s: dict) -> str:
-    est = ["| estimator | bias | RMSE | spread (std over repeats) | mean Q | D evaluations a g-step | s a g-step |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    est = [
+        "| estimator | bias | RMSE | spread (std over repeats) | mean Q | D evaluations a g-step | s a g-step |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, e in s["estimators"].items():
-        est.append(f"| {name} | {e['bias']:+.4f} | {e['rmse']:.4f} | {e['spread']:.4f} | {e['mean_q']:.4f} | "
-                   f"{e['d_evaluations']:,} | {e['seconds_per_g_step']:.2f} |")
+        est.append(
+            f"| {name} | {e['bias']:+.4f} | {e['rmse']:.4f} | {e['spread']:.4f} | {e['mean_q']:.4f} | "
+            f"{e['d_evaluations']:,} | {e['seconds_per_g_step']:.2f} |"
+        )
     cu = ["| batches learned | critic updates | bias | RMSE |", "| ---: | ---: | ---: | ---: |"]
     for c in s["critic_catch_up"]:
         cu.append(f"| {c['batches']} | {c['critic_updates']} | {c['bias']:+.4f} | {c['rmse']:.4f} |")
-    bl = ["| baseline | trace of gradient covariance | relative variance (trace / ‖E g‖²) | cosine to the other batches' mean gradient |",
-          "| --- | ---: | ---: | ---: |"]
+    bl = [
+        "| baseline | trace of gradient covariance | relative variance (trace / ‖E g‖²) | cosine to the other batches' mean gradient |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     for name, v in s["baselines"].items():
-        bl.append(f"| {name} | {v['trace_cov']:.4g} | {v['relative_variance']:.3g} | {v['cosine_mean']:.3f} ± {v['cosine_std']:.3f} |")
-    return "\n".join([
-        "# Reward estimators and baselines on a frozen G and D", "",
-        f"Command: `{s['command']}`  ",
-        f"Run: `{s['run']}` (its final G, roll-out policy and D); seed {s['seed']}; machine: {s['machine']}", "",
-        f"## Estimators against a reference of N = {s['reference_n']:,} completions", "",
-        f"One fixed batch of {s['batch_size']} samples of length {s['seq_len']}; errors over the {s['seq_len'] - 1} prefixes "
-        f"of each (Q at t = T is D(Y_1:T) for all). The reference's mean Q is {s['reference_mean_q']:.4f}, its standard "
-        f"error at most {s['reference_standard_error']:.4f} ({s['reference_seconds']:.0f} s to compute). "
-        f"{s['repeats']} repeats each; a g-step's seconds include the backward pass, on one thread.", "",
-        *est, "",
-        "The TD critic (fresh, same settings) on the fixed batch, which it never learns, after learning k batches of the frozen G:", "",
-        *cu, "",
-        f"## Baselines: variance of the policy gradient over {s['batches']} batches", "",
-        f"Every baseline sees the same {s['batches']} independent batches and the same Monte Carlo Q (N = {s['rollout_num']}), "
-        f"so all cost the same D evaluations. The value network first learned {s['fit_batches']} other batches of the frozen G "
-        "(during training it learns as G and D move). The gradient is the flattened gradient of G's policy-gradient loss "
-        "before clipping. ‖E g‖² is estimated without the noise's share (‖mean‖² − trace / K; inf where the noise "
-        "swamps it). Each batch's estimate is compared with the mean of every unnormalised estimate (all unbiased) "
-        "over the other batches, which shares no noise with it.", "",
-        *bl, "",
-        f"Variance ratio none / value: {s['variance_ratio_none_over_value']:.2f}x (target: at least 2x).", "",
-        "![rewards](rewards.png)", "",
-    ])
+        bl.append(
+            f"| {name} | {v['trace_cov']:.4g} | {v['relative_variance']:.3g} | {v['cosine_mean']:.3f} ± {v['cosine_std']:.3f} |"
+        )
+    return "\n".join(
+        [
+            "# Reward estimators and baselines on a frozen G and D",
+            "",
+            f"Command: `{s['command']}`  ",
+            f"Run: `{s['run']}` (its final G, roll-out policy and D); seed {s['seed']}; machine: {s['machine']}",
+            "",
+            f"## Estimators against a reference of N = {s['reference_n']:,} completions",
+            "",
+            f"One fixed batch of {s['batch_size']} samples of length {s['seq_len']}; errors over the {s['seq_len'] - 1} prefixes "
+            f"of each (Q at t = T is D(Y_1:T) for all). The reference's mean Q is {s['reference_mean_q']:.4f}, its standard "
+            f"error at most {s['reference_standard_error']:.4f} ({s['reference_seconds']:.0f} s to compute). "
+            f"{s['repeats']} repeats each; a g-step's seconds include the backward pass, on one thread.",
+            "",
+            *est,
+            "",
+            "The TD critic (fresh, same settings) on the fixed batch, which it never learns, after learning k batches of the frozen G:",
+            "",
+            *cu,
+            "",
+            f"## Baselines: variance of the policy gradient over {s['batches']} batches",
+            "",
+            f"Every baseline sees the same {s['batches']} independent batches and the same Monte Carlo Q (N = {s['rollout_num']}), "
+            f"so all cost the same D evaluations. The value network first learned {s['fit_batches']} other batches of the frozen G "
+            "(during training it learns as G and D move). The gradient is the flattened gradient of G's policy-gradient loss "
+            "before clipping. ‖E g‖² is estimated without the noise's share (‖mean‖² − trace / K; inf where the noise "
+            "swamps it). Each batch's estimate is compared with the mean of every unnormalised estimate (all unbiased) "
+            "over the other batches, which shares no noise with it.",
+            "",
+            *bl,
+            "",
+            f"Variance ratio none / value: {s['variance_ratio_none_over_value']:.2f}x (target: at least 2x).",
+            "",
+            "![rewards](rewards.png)",
+            "",
+        ]
+    )
 
 
 def _plot_rewards(s: dict, path: Path) -> None:
@@ -331,8 +407,16 @@ def _slug(name: str) -> str:
     return name.replace(" + ", "_")
 
 
-def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs: int, overrides: list[str],
-                  settings: list[str] | None = None, temperature_samples: int = 2000) -> dict:
+def rewards_train(
+    config: str,
+    seeds: list[int],
+    budget: float,
+    out: Path,
+    jobs: int,
+    overrides: list[str],
+    settings: list[str] | None = None,
+    temperature_samples: int = 2000,
+) -> dict:
     """Each setting trained over ``seeds``, side by side; the table, the temperature curves (each
     setting's and the pre-trained G's, which every setting of a seed shares) and the figure go to ``out``."""
     from ..data import oracle_corpus
@@ -375,8 +459,10 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
     paper = [json.loads((runs[("mc", s)] / "results.json").read_text())["rows"]["SeqGAN"]["nll_oracle"] for s in seeds]
     for name in ["pretrained", *names]:
         if name == "pretrained":  # the last pre-training evaluation of the paper setting's runs
-            final = [[r for r in metrics.read_metrics(runs[("mc", s)] / "metrics.jsonl") if r["phase"] == "pretrain"][-1]
-                     for s in seeds]
+            final = [
+                [r for r in metrics.read_metrics(runs[("mc", s)] / "metrics.jsonl") if r["phase"] == "pretrain"][-1]
+                for s in seeds
+            ]
             seconds = [float("nan")] * len(seeds)
         else:
             results = [json.loads((runs[(name, s)] / "results.json").read_text()) for s in seeds]
@@ -386,24 +472,43 @@ def rewards_train(config: str, seeds: list[int], budget: float, out: Path, jobs:
         test_vals = [r["nll_test"] for r in final]
         rewards_mean = []
         for s in seeds:
-            adv = [] if name == "pretrained" else [
-                r for r in metrics.read_metrics(runs[(name, s)] / "metrics.jsonl")
-                if r["phase"] == "adversarial" and r.get("mean_reward") is not None]
+            adv = (
+                []
+                if name == "pretrained"
+                else [
+                    r
+                    for r in metrics.read_metrics(runs[(name, s)] / "metrics.jsonl")
+                    if r["phase"] == "adversarial" and r.get("mean_reward") is not None
+                ]
+            )
             rewards_mean.append(sum(r["mean_reward"] for r in adv) / len(adv) if adv else float("nan"))
         gaps = [_gap_below(curves[(name, s)], curves[("pretrained", s)]) for s in seeds]
-        rows.append({
-            "setting": name, "overrides": REWARD_SETTINGS.get(name, []),
-            "nll_oracle": mean_std(oracle_vals), "nll_test": mean_std(test_vals), "mean_reward": mean_std(rewards_mean),
-            "seconds": mean_std(seconds),
-            "p_vs_paper": float("nan") if name in ("mc", "pretrained") else welch_p(oracle_vals, paper),
-            "nll_oracle_per_seed": oracle_vals, "nll_test_per_seed": test_vals,
-            "gap_at_t1": [g[0] for g in gaps], "best_gap": [g[1] for g in gaps],
-        })
+        rows.append(
+            {
+                "setting": name,
+                "overrides": REWARD_SETTINGS.get(name, []),
+                "nll_oracle": mean_std(oracle_vals),
+                "nll_test": mean_std(test_vals),
+                "mean_reward": mean_std(rewards_mean),
+                "seconds": mean_std(seconds),
+                "p_vs_paper": float("nan") if name in ("mc", "pretrained") else welch_p(oracle_vals, paper),
+                "nll_oracle_per_seed": oracle_vals,
+                "nll_test_per_seed": test_vals,
+                "gap_at_t1": [g[0] for g in gaps],
+                "best_gap": [g[1] for g in gaps],
+            }
+        )
     summary = {
         "command": f"seqgan experiment rewards-train --config {config} --seeds {','.join(map(str, seeds))} --budget {budget}"
-                   + (f" --settings {','.join(names)}" if settings else "") + "".join(f" --set {o}" for o in overrides),
-        "seeds": seeds, "budget": budget, "machine": machine(), "wall_seconds": round(wall, 1),
-        "temperatures": TEMPERATURES, "temperature_samples": temperature_samples, "rows": rows,
+        + (f" --settings {','.join(names)}" if settings else "")
+        + "".join(f" --set {o}" for o in overrides),
+        "seeds": seeds,
+        "budget": budget,
+        "machine": machine(),
+        "wall_seconds": round(wall, 1),
+        "temperatures": TEMPERATURES,
+        "temperature_samples": temperature_samples,
+        "rows": rows,
         "curves": {f"{name}|{s}": pts for (name, s), pts in curves.items()},
         "run_commands": [shlex.join(cmd) for _, cmd in commands],
     }
@@ -435,29 +540,43 @@ def _pm(pair: tuple[float, float], digits: int = 3) -> str:
 
 def _train_markdown(s: dict) -> str:
     n = len(s["seeds"])
-    lines = [f"| setting | NLL-oracle ({n} seeds) | NLL-test | p vs mc (Welch, NLL-oracle) | mean Q over training | "
-             "s a run | below the pre-trained curve at T=1 by | most below over T |", "| --- |" + " ---: |" * 7]
+    lines = [
+        f"| setting | NLL-oracle ({n} seeds) | NLL-test | p vs mc (Welch, NLL-oracle) | mean Q over training | "
+        "s a run | below the pre-trained curve at T=1 by | most below over T |",
+        "| --- |" + " ---: |" * 7,
+    ]
     for r in s["rows"]:
         gap = [g for g in r["gap_at_t1"] if not math.isnan(g)]
         best = [g for g in r["best_gap"] if not math.isnan(g)]
         lines.append(
             f"| {r['setting']} | {_pm(r['nll_oracle'])} | {_pm(r['nll_test'])} | {format_p(r['p_vs_paper'])} | "
             f"{_pm(r['mean_reward'])} | {_pm(r['seconds'], 0)} | "
-            f"{_pm(mean_std(gap)) if gap else 'outside'} ({len(gap)}/{n}) | {_pm(mean_std(best)) if best else 'outside'} ({len(best)}/{n}) |")
-    return "\n".join([
-        "# Reward estimators and baselines in training", "",
-        f"Command: `{s['command']}`  ",
-        f"Seeds: {', '.join(map(str, s['seeds']))}; budget {s['budget']}; machine: {s['machine']}; wall time {s['wall_seconds'] / 60:.1f} min", "",
-        *lines, "",
-        "Below the curve by: the pre-trained generator's temperature curve at the setting's NLL-test minus the "
-        f"setting's NLL-oracle (temperatures {', '.join(map(str, s['temperatures']))}, {s['temperature_samples']} samples "
-        "a point, linear interpolation along NLL-test; positive: better quality at equal coverage, the fair test of "
-        "Caccia et al. 2020; a point outside the curve's NLL-test range has none, and (k/n) counts the seeds that had "
-        "one). 'pretrained' is the G every setting of a seed starts from (saved in the paper setting's checkpoint). "
-        "Mean Q is each setting's own estimate (the tree search's is biased upward by design).", "",
-        "![rewards_train](rewards_train.png)", "",
-        "Runs:", "", *[f"    {c}" for c in s["run_commands"]], "",
-    ])
+            f"{_pm(mean_std(gap)) if gap else 'outside'} ({len(gap)}/{n}) | {_pm(mean_std(best)) if best else 'outside'} ({len(best)}/{n}) |"
+        )
+    return "\n".join(
+        [
+            "# Reward estimators and baselines in training",
+            "",
+            f"Command: `{s['command']}`  ",
+            f"Seeds: {', '.join(map(str, s['seeds']))}; budget {s['budget']}; machine: {s['machine']}; wall time {s['wall_seconds'] / 60:.1f} min",
+            "",
+            *lines,
+            "",
+            "Below the curve by: the pre-trained generator's temperature curve at the setting's NLL-test minus the "
+            f"setting's NLL-oracle (temperatures {', '.join(map(str, s['temperatures']))}, {s['temperature_samples']} samples "
+            "a point, linear interpolation along NLL-test; positive: better quality at equal coverage, the fair test of "
+            "Caccia et al. 2020; a point outside the curve's NLL-test range has none, and (k/n) counts the seeds that had "
+            "one). 'pretrained' is the G every setting of a seed starts from (saved in the paper setting's checkpoint). "
+            "Mean Q is each setting's own estimate (the tree search's is biased upward by design).",
+            "",
+            "![rewards_train](rewards_train.png)",
+            "",
+            "Runs:",
+            "",
+            *[f"    {c}" for c in s["run_commands"]],
+            "",
+        ]
+    )
 
 
 def _plot_curves(s: dict, names: list[str], seeds: list[int], path: Path) -> None:

@@ -77,7 +77,9 @@ def load_space(path: str | Path, config: str | None = None, overrides: list[str]
         raise ConfigError(f"space {path}: no such file") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise ConfigError(f"space {path}{f':{mark.line + 1}' if mark else ''}: not valid YAML ({getattr(e, 'problem', e)})") from None
+        raise ConfigError(
+            f"space {path}{f':{mark.line + 1}' if mark else ''}: not valid YAML ({getattr(e, 'problem', e)})"
+        ) from None
     if not isinstance(values, dict) or not values:
         raise ConfigError(f"space {path}: expected a mapping of dotted config keys to ranges or choices")
     lines = line_map(node)
@@ -92,10 +94,14 @@ def load_space(path: str | Path, config: str | None = None, overrides: list[str]
         if isinstance(spec, list):
             spec = {"choices": spec}
         if not isinstance(spec, dict):
-            raise ConfigError(f"{where}: expected {{low: .., high: ..}} (with log: true or step: ..) or {{choices: [..]}}, got {spec!r}")
+            raise ConfigError(
+                f"{where}: expected {{low: .., high: ..}} (with log: true or step: ..) or {{choices: [..]}}, got {spec!r}"
+            )
         unknown = set(spec) - {"low", "high", "step", "log", "choices"}
         if unknown:
-            raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: low, high, step, log, choices)")
+            raise ConfigError(
+                f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: low, high, step, log, choices)"
+            )
         if "choices" in spec:
             if set(spec) != {"choices"}:
                 raise ConfigError(f"{where}: give either choices or a range, not both")
@@ -103,7 +109,7 @@ def load_space(path: str | Path, config: str | None = None, overrides: list[str]
             if not isinstance(choices, list) or not choices:
                 raise ConfigError(f"{where}: choices must be a non-empty list")
             for c in choices:
-                ok = (_is_number(c) if typ is float else isinstance(c, typ) and not (typ is int and isinstance(c, bool)))
+                ok = _is_number(c) if typ is float else isinstance(c, typ) and not (typ is int and isinstance(c, bool))
                 if not ok:
                     raise ConfigError(f"{where}: choice {c!r} does not match the key's type ({typ.__name__})")
             param = Param(str(key), typ, choices=[float(c) if typ is float else c for c in choices])

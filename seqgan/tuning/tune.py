@@ -34,9 +34,9 @@ from pathlib import Path
 
 import yaml
 
+from ..config import Config, load_config
 from ..runtime.checkpoint import set_aside_unresumable
 from ..runtime.files import flat_keys
-from ..config import Config, load_config
 from ..tuning.search_space import Param, load_space
 
 JOURNAL = "journal.log"
@@ -55,11 +55,14 @@ def import_optuna():
 
 # -- storage -----------------------------------------------------------------------------------------
 
+
 def _retry_callback(optuna, max_retry: int):
     """Optuna's callback that queues a heartbeat-stale trial again (renamed in Optuna 4.9)."""
     import warnings
 
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)  # heartbeat: experimental since 2.8
+    warnings.filterwarnings(
+        "ignore", category=optuna.exceptions.ExperimentalWarning
+    )  # heartbeat: experimental since 2.8
     cls = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) or optuna.storages.RetryFailedTrialCallback
     return cls(max_retry=max_retry)
 
@@ -84,8 +87,11 @@ def journal_heartbeat_storage(optuna, path: Path, heartbeat: int, grace: int, ma
             now = time.time()
             running = self.get_all_trials(study_id, deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
             # a retried trial inherits the failed one's heartbeat attribute: its start counts too
-            return [t._trial_id for t in running
-                    if now - max(t.system_attrs.get("heartbeat", 0.0), t.datetime_start.timestamp()) > grace]
+            return [
+                t._trial_id
+                for t in running
+                if now - max(t.system_attrs.get("heartbeat", 0.0), t.datetime_start.timestamp()) > grace
+            ]
 
         def get_heartbeat_interval(self) -> int:
             return heartbeat
@@ -112,10 +118,13 @@ def open_storage(optuna, url: str | None, study_dir: Path, heartbeat: int, grace
     try:
         return optuna.storages.RDBStorage(url, heartbeat_interval=heartbeat, grace_period=grace, **{key: callback})
     except ImportError as e:  # SQLAlchemy imports the database's driver on first use
-        raise ValueError(f"--storage {url}: Python lacks this database's driver ({e}); for PostgreSQL: pip install 'psycopg[binary]'") from None
+        raise ValueError(
+            f"--storage {url}: Python lacks this database's driver ({e}); for PostgreSQL: pip install 'psycopg[binary]'"
+        ) from None
 
 
 # -- objectives ----------------------------------------------------------------------------------------
+
 
 def parse_objectives(text: str) -> list[tuple[str, str]]:
     """'nll_oracle' or 'nll_oracle,nll_test' or 'bleu4:max' -> [(metric, 'minimize'|'maximize'), ...]."""
@@ -166,7 +175,10 @@ def trial_dir(study: Study, trial) -> tuple[Path, bool]:
     run_dir = Path(trial.user_attrs.get("run_dir") or study.study_dir / f"trial-{trial.number:04d}")
     resume = (run_dir / "checkpoint.pt").exists()
     if not resume and (aside := set_aside_unresumable(run_dir)) is not None:  # its checkpoint was lost: start again
-        print(f"note: {run_dir} held an unfinished run without a checkpoint; kept as {aside}, starting it again", flush=True)
+        print(
+            f"note: {run_dir} held an unfinished run without a checkpoint; kept as {aside}, starting it again",
+            flush=True,
+        )
     return run_dir, resume
 
 
@@ -214,14 +226,16 @@ def shared_pretraining(study: Study, space_file: str) -> Path:
     trains (or resumes) it, the others find it done."""
     import fcntl
 
-    from ..runtime.checkpoint import load_checkpoint
     from ..lifecycle import CHECKPOINT, SHAREABLE_KEYS, pretraining_checkpoint
+    from ..runtime.checkpoint import load_checkpoint
     from ..train import train
 
     for param in study.space:
         if param.key not in SHAREABLE_KEYS:
-            raise ValueError(f"{space_file}: --share-pretraining: key '{param.key}' is read by MLE pre-training, so trials "
-                             "that search it cannot share one")
+            raise ValueError(
+                f"{space_file}: --share-pretraining: key '{param.key}' is read by MLE pre-training, so trials "
+                "that search it cannot share one"
+            )
     run_dir = study.study_dir / "pretraining"
     study.study_dir.mkdir(parents=True, exist_ok=True)
     with open(study.study_dir / "pretraining.lock", "w", encoding="utf-8") as lock:
@@ -234,7 +248,10 @@ def shared_pretraining(study: Study, space_file: str) -> Path:
             return run_dir
         if not ckpt.exists() and (aside := set_aside_unresumable(run_dir)) is not None:
             print(f"note: {run_dir} held an unfinished pre-training without a checkpoint; kept as {aside}", flush=True)
-        print(f"shared MLE pre-training in {run_dir} ({cfg.train.pretrain_g_epochs} epochs); every trial starts from it", flush=True)
+        print(
+            f"shared MLE pre-training in {run_dir} ({cfg.train.pretrain_g_epochs} epochs); every trial starts from it",
+            flush=True,
+        )
         try:
             train(cfg, run_dir, resume=ckpt.exists(), stop_after_pretraining=True)
         except ValueError as e:  # its resume refused this command's settings: say which run
@@ -251,8 +268,11 @@ def requeue(trial) -> None:
 
     optuna_trial = trial.study.get_trials(deepcopy=False)[trial.number]
     _retry_callback(optuna, max_retry=None)(trial.study, optuna_trial)  # the heartbeat's retry, uncapped
-    print(f"[trial {trial.number}] stopped with a checkpoint in {optuna_trial.user_attrs.get('run_dir')}; queued again: "
-          "the same command resumes it", flush=True)
+    print(
+        f"[trial {trial.number}] stopped with a checkpoint in {optuna_trial.user_attrs.get('run_dir')}; queued again: "
+        "the same command resumes it",
+        flush=True,
+    )
 
 
 def progress_line(study, trial) -> None:
@@ -261,7 +281,10 @@ def progress_line(study, trial) -> None:
     values = "" if trial.values is None else " ".join(f"{v:.4f}" for v in trial.values)
     params = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
     seconds = trial.duration.total_seconds() if trial.duration else 0.0
-    print(f"[trial {trial.number}] {trial.state.name.lower()} {values} ({seconds:.0f}s; {done} finished) {params}", flush=True)
+    print(
+        f"[trial {trial.number}] {trial.state.name.lower()} {values} ({seconds:.0f}s; {done} finished) {params}",
+        flush=True,
+    )
 
 
 def work(study: Study, storage, name: str, trials: int, seed: int, pruner: str) -> None:
@@ -275,20 +298,27 @@ def work(study: Study, storage, name: str, trials: int, seed: int, pruner: str) 
     # the sampler's seed moves on with the trials the study already holds (a fresh study: ``seed``)
     held = len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
     opt_study = optuna.load_study(
-        study_name=name, storage=storage, sampler=optuna.samplers.TPESampler(seed=seed + 100_003 * held),
+        study_name=name,
+        storage=storage,
+        sampler=optuna.samplers.TPESampler(seed=seed + 100_003 * held),
         pruner=make_pruner(optuna, pruner),
     )
     counted = (TrialState.COMPLETE, TrialState.PRUNED)
     if len(opt_study.get_trials(deepcopy=False, states=counted)) >= trials:
         return
     opt_study.optimize(
-        lambda trial: objective(trial, study), n_trials=trials,
+        lambda trial: objective(trial, study),
+        n_trials=trials,
         callbacks=[MaxTrialsCallback(trials, states=counted), progress_line],
-        catch=(RuntimeError, ValueError),  # a setting that breaks training (e.g. NaN) fails its trial; the study goes on
+        catch=(
+            RuntimeError,
+            ValueError,
+        ),  # a setting that breaks training (e.g. NaN) fails its trial; the study goes on
     )
 
 
 # -- the command --------------------------------------------------------------------------------------
+
 
 def run(args) -> int:
     """``seqgan tune``: set up the study, run the workers, write the summary and confirm the best."""
@@ -306,7 +336,9 @@ def run(args) -> int:
     storage = open_storage(optuna, args.storage, study_dir, args.heartbeat, args.grace)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     optuna.create_study(study_name=name, storage=storage, load_if_exists=True, directions=[d for _, d in objectives])
-    study = Study(args.config, overrides, space, objectives, study_dir, threads=max(1, (os.cpu_count() or 1) // args.workers))
+    study = Study(
+        args.config, overrides, space, objectives, study_dir, threads=max(1, (os.cpu_count() or 1) // args.workers)
+    )
     if args.share_pretraining:
         study.pretraining = shared_pretraining(study, args.space)
     if args.workers == 1:
@@ -331,7 +363,7 @@ def report(optuna, args, name: str, study_dir: Path, space, objectives, override
     where = args.storage or study_dir / JOURNAL
     if args.storage is None and not (study_dir / JOURNAL).exists():
         raise ValueError(f"tune --report: {study_dir / JOURNAL} does not exist (no study has run in {study_dir})")
-    sqlite_path = args.storage[len("sqlite:///"):] if args.storage and args.storage.startswith("sqlite:///") else None
+    sqlite_path = args.storage[len("sqlite:///") :] if args.storage and args.storage.startswith("sqlite:///") else None
     if sqlite_path and not Path(sqlite_path).exists():  # opening it would create an empty database
         raise ValueError(f"tune --report: {sqlite_path} does not exist (no study has run in --storage {args.storage})")
     storage = open_storage(optuna, args.storage, study_dir, args.heartbeat, args.grace)
@@ -357,11 +389,15 @@ def report(optuna, args, name: str, study_dir: Path, space, objectives, override
             with open(study_dir / "best.md", "a", encoding="utf-8") as f:
                 f.write("\n" + (study_dir / "confirm.md").read_text(encoding="utf-8"))
         else:
-            print(f"note: the confirmation in {study_dir / 'confirm'} was of trial {old['best'][0]['number']}, no longer the "
-                  f"best; the same command without --report confirms trial {summary['best'][0]['number']}")
+            print(
+                f"note: the confirmation in {study_dir / 'confirm'} was of trial {old['best'][0]['number']}, no longer the "
+                f"best; the same command without --report confirms trial {summary['best'][0]['number']}"
+            )
     print((study_dir / "best.md").read_text(encoding="utf-8"))
     if summary["partial"]:
-        print(f"partial: {summary['counted_trials']} of {args.trials} trials; the same command without --report continues it")
+        print(
+            f"partial: {summary['counted_trials']} of {args.trials} trials; the same command without --report continues it"
+        )
     return 0
 
 
@@ -369,10 +405,32 @@ def _spawn_workers(args, study_dir: Path) -> None:
     """W worker processes of this same command (``--workers 1 --worker``), each seeded apart."""
     procs = []
     study_dir.mkdir(parents=True, exist_ok=True)
-    base = [sys.executable, "-m", "seqgan", "tune", args.config, "--space", args.space, "--trials", str(args.trials),
-            "--objective", args.objectives or args.objective, "--study", args.study or Path(args.config).stem,
-            "--dir", str(study_dir), "--pruner", args.pruner, "--heartbeat", str(args.heartbeat), "--grace", str(args.grace),
-            "--workers", "1", "--worker"]
+    base = [
+        sys.executable,
+        "-m",
+        "seqgan",
+        "tune",
+        args.config,
+        "--space",
+        args.space,
+        "--trials",
+        str(args.trials),
+        "--objective",
+        args.objectives or args.objective,
+        "--study",
+        args.study or Path(args.config).stem,
+        "--dir",
+        str(study_dir),
+        "--pruner",
+        args.pruner,
+        "--heartbeat",
+        str(args.heartbeat),
+        "--grace",
+        str(args.grace),
+        "--workers",
+        "1",
+        "--worker",
+    ]
     if args.storage:
         base += ["--storage", args.storage]
     if args.share_pretraining:
@@ -426,13 +484,18 @@ def trial_machines(trials: list[dict]) -> dict[str, list[int]]:
     machines: dict[str, list[int]] = {}
     for t in trials:
         results = Path(t.get("run_dir") or "") / "results.json"
-        name = json.loads(results.read_text()).get("machine", "unknown") if t.get("run_dir") and results.exists() else "unknown"
+        name = (
+            json.loads(results.read_text()).get("machine", "unknown")
+            if t.get("run_dir") and results.exists()
+            else "unknown"
+        )
         machines.setdefault(name, []).append(t["number"])
     return machines
 
 
 def describe_machines(machines: dict[str, list[int]]) -> str:
-    """"AMD EPYC, ... (trials 0-5, 7); Intel ... (trials 9-12)": one line for best.md and comparison.md."""
+    """ "AMD EPYC, ... (trials 0-5, 7); Intel ... (trials 9-12)": one line for best.md and comparison.md."""
+
     def spans(numbers: list[int]) -> str:
         numbers, parts, start = sorted(numbers), [], None
         for i, n in enumerate(numbers):
@@ -441,6 +504,7 @@ def describe_machines(machines: dict[str, list[int]]) -> str:
                 parts.append(str(n) if start == n else f"{start}-{n}")
                 start = None
         return ", ".join(parts)
+
     return "; ".join(f"{m} (trial{'s' if len(ns) > 1 else ''} {spans(ns)})" for m, ns in machines.items())
 
 
@@ -453,48 +517,72 @@ def summarise(optuna, opt_study, study: Study, base: Config, target: int) -> dic
     complete = [t for t in opt_study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     states = trial_states(opt_study)
     if not complete:
-        raise ValueError(f"tune: no trial of study {opt_study.study_name!r} completed ({states}); see the trial folders in {out}")
+        raise ValueError(
+            f"tune: no trial of study {opt_study.study_name!r} completed ({states}); see the trial folders in {out}"
+        )
     if len(names) == 1:
         sign = 1 if study.objectives[0][1] == "minimize" else -1
         best = sorted(complete, key=lambda t: sign * t.value)[:10]
         chosen = best[0]
     else:  # the Pareto front; the settings written out are the front's best in the first objective
-        best = sorted(opt_study.best_trials, key=lambda t: t.values[0] * (1 if study.objectives[0][1] == "minimize" else -1))
+        best = sorted(
+            opt_study.best_trials, key=lambda t: t.values[0] * (1 if study.objectives[0][1] == "minimize" else -1)
+        )
         chosen = best[0]
     keys = [p.key for p in study.space]
     counted_trials = len(complete) + states.get("pruned", 0)
     partial = counted_trials < target
-    lines = [f"# seqgan tune: study {opt_study.study_name}" + (f" (partial: {counted_trials} of {target} trials)" if partial else ""),
-             "",
-             f"{len(complete)} complete, {states.get('pruned', 0)} pruned, {states.get('fail', 0)} failed trials; "
-             f"objectives: {', '.join(f'{m} ({d[:3]})' for m, d in study.objectives)}"
-             + (" (Pareto front)" if len(names) > 1 else ""), "",
-             "| trial | " + " | ".join(names) + " | " + " | ".join(keys) + " | run directory |",
-             "| ---: |" + " ---: |" * len(names) + " --- |" * len(keys) + " --- |"]
+    lines = [
+        f"# seqgan tune: study {opt_study.study_name}"
+        + (f" (partial: {counted_trials} of {target} trials)" if partial else ""),
+        "",
+        f"{len(complete)} complete, {states.get('pruned', 0)} pruned, {states.get('fail', 0)} failed trials; "
+        f"objectives: {', '.join(f'{m} ({d[:3]})' for m, d in study.objectives)}"
+        + (" (Pareto front)" if len(names) > 1 else ""),
+        "",
+        "| trial | " + " | ".join(names) + " | " + " | ".join(keys) + " | run directory |",
+        "| ---: |" + " ---: |" * len(names) + " --- |" * len(keys) + " --- |",
+    ]
     for t in best:
-        cells = [f"{v:.4f}" for v in t.values] + [f"{t.params[k]:.4g}" if isinstance(t.params.get(k), float) else str(t.params.get(k))
-                                                  for k in keys]
+        cells = [f"{v:.4f}" for v in t.values] + [
+            f"{t.params[k]:.4g}" if isinstance(t.params.get(k), float) else str(t.params.get(k)) for k in keys
+        ]
         lines.append(f"| {t.number} | " + " | ".join(cells) + f" | {t.user_attrs.get('run_dir', '')} |")
     cfg = load_config(study.config, [*study.overrides, *(f"{k}={json.dumps(v)}" for k, v in chosen.params.items())])
-    header = (f"# The best settings of seqgan tune study '{opt_study.study_name}' (trial {chosen.number}: "
-              f"{', '.join(f'{m} {v:.4f}' for m, v in zip(names, chosen.values))}).\n"
-              f"#   seqgan train {out / 'best.yaml'}\n")
+    header = (
+        f"# The best settings of seqgan tune study '{opt_study.study_name}' (trial {chosen.number}: "
+        f"{', '.join(f'{m} {v:.4f}' for m, v in zip(names, chosen.values))}).\n"
+        f"#   seqgan train {out / 'best.yaml'}\n"
+    )
     (out / "best.yaml").write_text(best_config_yaml(cfg, header), encoding="utf-8")
     row = lambda t: {"number": t.number, "values": t.values, "params": t.params, "run_dir": t.user_attrs.get("run_dir")}  # noqa: E731
     machines = trial_machines([row(t) for t in complete])
-    lines += ["", f"Best settings (trial {chosen.number}) as a config: `seqgan train {out / 'best.yaml'}`",
-              "", f"Trials ran on: {describe_machines(machines)}"]
+    lines += [
+        "",
+        f"Best settings (trial {chosen.number}) as a config: `seqgan train {out / 'best.yaml'}`",
+        "",
+        f"Trials ran on: {describe_machines(machines)}",
+    ]
     (out / "best.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     plot_study(optuna, opt_study, study.objectives, out)
     from ..runtime.hardware import machine
 
     # the command that runs the study: a --report (or an abbreviation argparse took for it) left out
     command = ["seqgan", *(a for a in sys.argv[1:] if not (a.startswith("--rep") and "--report".startswith(a)))]
-    summary = {"study": opt_study.study_name, "command": shlex.join(command), "machine": machine(), "machines": machines,
-               "objectives": study.objectives, "states": states, "target_trials": target, "counted_trials": counted_trials,
-               "partial": partial, "best": [row(t) for t in best],
-               "pareto_front": [t.number for t in opt_study.best_trials] if len(names) > 1 else [chosen.number],
-               "trials": [row(t) for t in complete]}
+    summary = {
+        "study": opt_study.study_name,
+        "command": shlex.join(command),
+        "machine": machine(),
+        "machines": machines,
+        "objectives": study.objectives,
+        "states": states,
+        "target_trials": target,
+        "counted_trials": counted_trials,
+        "partial": partial,
+        "best": [row(t) for t in best],
+        "pareto_front": [t.number for t in opt_study.best_trials] if len(names) > 1 else [chosen.number],
+        "trials": [row(t) for t in complete],
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
 
@@ -530,8 +618,15 @@ def plot_study(optuna, opt_study, objectives: list[tuple[str, str]], out: Path) 
         sign = 1.0 if objectives[0][1] == "minimize" else -1.0
         warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator computes the importances")
         evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-        save(vis.plot_param_importances(opt_study, evaluator=evaluator, target=lambda t: sign * t.values[0],
-                                        target_name=names[0] if sign > 0 else f"-{names[0]}"), "importances.png")
+        save(
+            vis.plot_param_importances(
+                opt_study,
+                evaluator=evaluator,
+                target=lambda t: sign * t.values[0],
+                target_name=names[0] if sign > 0 else f"-{names[0]}",
+            ),
+            "importances.png",
+        )
     if len(names) > 1:
         save(vis.plot_pareto_front(opt_study, target_names=names), "pareto.png")
     return written
@@ -544,18 +639,39 @@ def confirm(study: Study, seeds: list[int], jobs: int) -> dict:
     from ..stats import mean_std
 
     out = study.study_dir
-    commands = [(out / "confirm" / f"seed{s}", ["seqgan", "train", str(out / "best.yaml"), "--seed", str(s),
-                                                "--run-dir", str(out / "confirm" / f"seed{s}")]) for s in seeds]
+    commands = [
+        (
+            out / "confirm" / f"seed{s}",
+            [
+                "seqgan",
+                "train",
+                str(out / "best.yaml"),
+                "--seed",
+                str(s),
+                "--run-dir",
+                str(out / "confirm" / f"seed{s}"),
+            ],
+        )
+        for s in seeds
+    ]
     run_all(commands, jobs)
     rows = {s: json.loads((d / "results.json").read_text())["rows"][RESULT_ROW] for s, (d, _) in zip(seeds, commands)}
     stats = {}
-    lines = [f"Best settings ({out / 'best.yaml'}) on fresh seeds {', '.join(map(str, seeds))}:", "",
-             "| metric | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +- std |", "| --- |" + " ---: |" * (len(seeds) + 1)]
+    lines = [
+        f"Best settings ({out / 'best.yaml'}) on fresh seeds {', '.join(map(str, seeds))}:",
+        "",
+        "| metric | " + " | ".join(f"seed {s}" for s in seeds) + " | mean +- std |",
+        "| --- |" + " ---: |" * (len(seeds) + 1),
+    ]
     for metric, _ in study.objectives:
         values = [rows[s][metric] for s in seeds]
         mean, std = mean_std(values)
         stats[metric] = {"values": values, "mean": mean, "std": std}
-        lines.append(f"| {metric} | " + " | ".join(f"{v:.4f}" for v in values) + f" | {mean:.4f} +- {'' if math.isnan(std) else f'{std:.4f}'} |")
+        lines.append(
+            f"| {metric} | "
+            + " | ".join(f"{v:.4f}" for v in values)
+            + f" | {mean:.4f} +- {'' if math.isnan(std) else f'{std:.4f}'} |"
+        )
     (out / "confirm.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with open(out / "best.md", "a", encoding="utf-8") as f:
         f.write("\n" + "\n".join(lines) + "\n")
