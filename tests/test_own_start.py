@@ -176,6 +176,19 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
             assert ("n/a" if nan else f"{st['mean']:+.3f}") in line and f"| {st['n']}" in line
 
 
+    # a re-run reads the finished sweeps back instead of sampling again, and writes the same numbers
+    before = (out / "own_start.json").read_text()
+    sweep = out / "own_start_sweeps" / "seed1" / "paper" / "temperature.json"
+    stamp = sweep.stat().st_mtime_ns
+    proc = seqgan(
+        "experiment", "own-start", "--runs", out, "--temperatures", "0.6,0.8,1.0,1.2,1.4", "--num", "64", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sweep.stat().st_mtime_ns == stamp
+    strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "machine"}  # noqa: E731
+    assert strip((out / "own_start.json").read_text()) == strip(before)
+
+
 def test_own_start_argument_errors(tmp_path):
     assert_one_line_error(seqgan("experiment", "own-start", cwd=tmp_path), "--runs")
     assert_one_line_error(seqgan("experiment", "own-start", "--runs", tmp_path, cwd=tmp_path), "no seedS folder")

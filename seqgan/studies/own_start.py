@@ -139,15 +139,30 @@ def _same_pretraining(seed_dir: Path) -> None:
         raise ValueError(f"{seed_dir}: the arms' pre-trained generators differ; they must start from one pre-training")
 
 
+def _finished_sweep(folder: Path, run_dir: Path, temperatures: list[float], num_samples: int, seed: int):
+    """A sweep this study wrote before with the same run, grid, sample count and seed (a re-run
+    resumes where it stopped: seeds finished since are swept, the others read back), else None."""
+    path = folder / "temperature.json"
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    same = (saved.get("runs"), saved.get("temperatures"), saved.get("num_samples"), saved.get("sampling_seed"))
+    if same != ([str(run_dir)], temperatures, num_samples, seed):
+        return None
+    return saved["per_run"][0]
+
+
 def seed_result(seed_dir: Path, temperatures: list[float], num_samples: int, sampling_seed: int, sweeps: Path) -> dict:
     """One seed's sweeps (kept under ``sweeps``), gaps and curve noise. Sweep A of the pre-trained
     generator and the paper arm use ``sampling_seed``; sweep B and the tuned arm ``sampling_seed + 1``."""
     _same_pretraining(seed_dir)
     curves, t1, runs = {}, {}, {}
     for i, arm in enumerate(ARMS):
-        (run,) = temperature([seed_dir / arm], temperatures, num_samples, sweeps / arm, seed=sampling_seed + i)[
-            "per_run"
-        ]
+        run = _finished_sweep(sweeps / arm, seed_dir / arm, temperatures, num_samples, sampling_seed + i)
+        if run is None:
+            (run,) = temperature([seed_dir / arm], temperatures, num_samples, sweeps / arm, seed=sampling_seed + i)[
+                "per_run"
+            ]
         curves["pretrained_" + "AB"[i]] = run["curves"]["pretrained"]
         curves[arm] = run["curves"]["SeqGAN"]
         t1[arm] = run["seqgan_t1"]
