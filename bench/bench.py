@@ -1,6 +1,7 @@
 """Benchmarks of seqgan at the paper's settings (V 5000, T 20, batch 64, N 16; models from Config()).
 
-    .venv/bin/python bench/bench.py [--quick] [--device cpu|cuda] [--compile MODE] [--out bench/out/bench.json] [--threads N]
+    .venv/bin/python bench/bench.py [--quick] [--device cpu|cuda] [--compile MODE]
+        [--out bench/out/bench.json] [--threads N]
 
 nanoGPT bench.py style: fixed synthetic input, warm-up, timed repeats (torch.cuda.synchronize on
 CUDA), median. Where a unit is measured at a reduced size (``--quick``, emulated bf16, the looped
@@ -367,9 +368,12 @@ def main() -> None:
         for tag, bf16 in (("fp32", False), ("bf16", True)):
             if bf16 and bf16_emulated:
                 continue
-            epoch = lambda bf16=bf16: train_discriminator(
-                d_c, d_c_opt, real[: n // 2], fake[: n // 2], 1, B, bf16, compile_mode=args.compile
-            )
+
+            def epoch(bf16=bf16):
+                return train_discriminator(
+                    d_c, d_c_opt, real[: n // 2], fake[: n // 2], 1, B, bf16, compile_mode=args.compile
+                )
+
             t0 = time.perf_counter()
             epoch()
             sync()
@@ -399,9 +403,10 @@ def main() -> None:
             d_g = copy.deepcopy(d)
             d_g.merge = merge
             d_g_opt = adam(d_g.parameters(), CFG.discriminator.lr)
-            epoch = lambda d_g=d_g, d_g_opt=d_g_opt, bf16=bf16: train_discriminator_graphed(
-                d_g, d_g_opt, real[: n // 2], fake[: n // 2], 1, B, bf16
-            )
+
+            def epoch(d_g=d_g, d_g_opt=d_g_opt, bf16=bf16):
+                return train_discriminator_graphed(d_g, d_g_opt, real[: n // 2], fake[: n // 2], 1, B, bf16)
+
             t0 = time.perf_counter()
             epoch()
             sync()
@@ -669,7 +674,8 @@ def main() -> None:
     lines = [
         f"## seqgan bench ({mode}, {DEVICE}, {torch.get_num_threads()} threads, {clock})",
         "",
-        f"Paper's settings: V={V}, T={T}, batch {B}, N={N}, G emb/hidden {CFG.generator.emb_dim}/{CFG.generator.hidden_dim}, "
+        f"Paper's settings: V={V}, T={T}, batch {B}, N={N}, "
+        f"G emb/hidden {CFG.generator.emb_dim}/{CFG.generator.hidden_dim}, "
         f"D as seqgan.discriminator defaults, fused Adam. Median of repeats after warm-up; 'paper size' scales the "
         f"measured median linearly (factor in brackets).",
         "",

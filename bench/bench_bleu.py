@@ -9,8 +9,9 @@ $SEQGAN_DATA_DIR; without it, synthetic Zipf-distributed token ids of the same s
 NLTK rebuilds every reference's n-gram counts for every hypothesis, so it is timed on a subset
 (--nltk-hyps) of the hypotheses against the full reference set, and reported per hypothesis.
 seqgan.bleu is timed on all the hypotheses, the one-off reference precompute included, and also
-reported per hypothesis (the median of --repeats runs). NLTK is given its cheapest form: one sentence_bleu call per hypothesis
-with the list of weights [(1/2,)*2, (1/3,)*3, (1/4,)*4], which returns BLEU-2..4 together
+reported per hypothesis (the median of --repeats runs). NLTK is given its cheapest form: one
+sentence_bleu call per hypothesis with the list of weights [(1/2,)*2, (1/3,)*3, (1/4,)*4], which
+returns BLEU-2..4 together
 (Texygen calls it once per n, i.e. 3x as often). Self-BLEU-2..4 of the same 1,000 hypotheses is
 timed the same way (NLTK: brute force, hypothesis i against the 999 others, on a subset).
 Both sides run single-threaded in this process; the scores of the timed subset are compared.

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from seqgan.config import load_config  # noqa: E402
-from seqgan.jobs import run_all, train_command
-from seqgan.runtime.hardware import machine
+from seqgan.jobs import run_all, train_command  # noqa: E402
+from seqgan.runtime.hardware import machine  # noqa: E402
 from seqgan.stats import mean_std, welch_p  # noqa: E402
 
 PRECISIONS = ("fp32", "bf16")

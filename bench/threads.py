@@ -126,7 +126,8 @@ def main() -> None:
         f"{os.getloadavg()} at end.\n"
     )
     print(
-        "| variant | threads | ms a step | its matrix products alone, ms | step / products | peak GFLOP/s | page faults a step |"
+        "| variant | threads | ms a step | its matrix products alone, ms | step / products | peak GFLOP/s "
+        "| page faults a step |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in names:

@@ -163,7 +163,8 @@ def main(run_dir: Path) -> str:
     if t_pre is not None and d_beats and not adv:
         sets, t = d_beats[-1]
         d_projection = (
-            f"D pre-training at {(t - t_pre) / sets:.0f} s a set projects to {(t - t_pre) / sets * D_SETS / 3600:.2f} h; "
+            f"D pre-training at {(t - t_pre) / sets:.0f} s a set projects to "
+            f"{(t - t_pre) / sets * D_SETS / 3600:.2f} h; "
             "the rounds' time is measured from two adversarial evaluations on."
         )
     done = max([r["seconds"] for r in records] + [t for _, t in d_beats] + [t for _, t in round_beats])

@@ -105,8 +105,8 @@ def cells(penalties: list[str], weights: list[float], seeds: list[int]) -> list[
 def table(records: list[dict]) -> str:
     """Mean +- std over seeds of each (penalty, weight)."""
     lines = [
-        "| penalty | weight | seeds | D train-set loss | D held-out loss | gap (held-out − train) | D held-out accuracy "
-        "| input-gradient norm (held-out real) |",
+        "| penalty | weight | seeds | D train-set loss | D held-out loss | gap (held-out − train) "
+        "| D held-out accuracy | input-gradient norm (held-out real) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     groups: dict[tuple[str, float], list[dict]] = {}

@@ -47,11 +47,16 @@ def main(run_dirs: list[str]) -> None:
             f"--set threads=1 --run-dir results/real/{task}`  "
         )
         print(
-            f"Data: {stats['train']['sequences_out']} training rows, {stats['test']['sequences_out']} test rows of T = "
-            f"{cfg['data']['max_len']}, vocabulary {stats['vocab']['size']}; budget: {tc['pretrain_g_epochs']} MLE epochs, "
-            f"{tc['pretrain_d_steps']} D pre-training sets, {tc['rounds']} rounds ({tc['d_steps']} d-steps x {tc['d_epochs']} "
-            f"epochs on {tc['num_negatives']} fresh negatives); {cfg['eval']['num_samples']} samples per evaluation, "
-            f"Self-BLEU on the first {cfg['eval']['self_bleu_samples']}; {results['seconds'] / 60:.0f} min of wall time "
+            f"Data: {stats['train']['sequences_out']} training rows, "
+            f"{stats['test']['sequences_out']} test rows of T = "
+            f"{cfg['data']['max_len']}, vocabulary {stats['vocab']['size']}; "
+            f"budget: {tc['pretrain_g_epochs']} MLE epochs, "
+            f"{tc['pretrain_d_steps']} D pre-training sets, {tc['rounds']} rounds "
+            f"({tc['d_steps']} d-steps x {tc['d_epochs']} "
+            f"epochs on {tc['num_negatives']} fresh negatives); "
+            f"{cfg['eval']['num_samples']} samples per evaluation, "
+            f"Self-BLEU on the first {cfg['eval']['self_bleu_samples']}; "
+            f"{results['seconds'] / 60:.0f} min of wall time "
             f"(one thread, sharing the 2 cores with up to nine other runs)\n"
         )
         print("| model | " + " | ".join(label for _, label in keys) + " |")

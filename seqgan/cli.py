@@ -71,7 +71,8 @@ def cmd_train(args) -> int:
     results = train(cfg, run_dir, **options)
     if "stopped_after" in results:
         print(
-            f"\nstopped after MLE pre-training ({results['seconds']:.0f} s); start runs from it with --start-from {run_dir}"
+            f"\nstopped after MLE pre-training ({results['seconds']:.0f} s); "
+            f"start runs from it with --start-from {run_dir}"
         )
         return 0
     print()

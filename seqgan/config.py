@@ -408,7 +408,8 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'train.critic_target_rate': must be in (0, 1], got {tc.critic_target_rate}")
     if tc.rollout_num < 1:
         raise ConfigError(
-            f"key 'train.rollout_num': the budget of D evaluations must be at least one completion a prefix, got {tc.rollout_num}"
+            "key 'train.rollout_num': the budget of D evaluations must be at least one completion a prefix, "
+            f"got {tc.rollout_num}"
         )
     for key in ("value_lr", "critic_lr", "mcts_c_puct", "critic_hidden_dim", "value_updates", "critic_updates"):
         if getattr(tc, key) <= 0:
@@ -471,7 +472,8 @@ def _check(cfg: Config) -> None:
         )
     if cfg.discriminator.gradient_penalty not in PENALTIES:
         raise ConfigError(
-            f"key 'discriminator.gradient_penalty': one of {', '.join(PENALTIES)}, got {cfg.discriminator.gradient_penalty!r}"
+            f"key 'discriminator.gradient_penalty': one of {', '.join(PENALTIES)}, "
+            f"got {cfg.discriminator.gradient_penalty!r}"
         )
     if cfg.discriminator.compile not in COMPILE_MODES:
         raise ConfigError(
@@ -479,7 +481,8 @@ def _check(cfg: Config) -> None:
         )
     if cfg.discriminator.compile != "none" and cfg.discriminator.gradient_penalty != "none":
         raise ConfigError(
-            "key 'discriminator.compile': a compiled D step takes no gradient penalty (its double backward); set one of them to 'none'"
+            "key 'discriminator.compile': a compiled D step takes no gradient penalty (its double backward); "
+            "set one of them to 'none'"
         )
     d_bf16 = cfg.discriminator.precision == "bf16" or (cfg.discriminator.precision == "auto" and CUDA_BF16_FASTER)
     if cfg.discriminator.compile != "none" and cfg.device.startswith("cuda") and d_bf16:

@@ -408,7 +408,8 @@ def load_corpus(data_cfg: DataConfig, data_dir: str | None) -> Corpus:
     for name, counts in (("training", train_counts), ("test", test_counts)):
         if counts["sequences_out"] == 0:
             raise ValueError(
-                f"no {name} sequences fit in data.max_len={d.max_len} (all {counts['dropped']} dropped; overflow 'drop')"
+                f"no {name} sequences fit in data.max_len={d.max_len} "
+                f"(all {counts['dropped']} dropped; overflow 'drop')"
             )
 
     stats = {

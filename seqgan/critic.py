@@ -39,7 +39,8 @@ Scorer = Callable[[torch.Tensor], torch.Tensor]  # (M, T) token ids -> (M,) rewa
 
 
 class PrefixValue(nn.Module):
-    """V of every prefix of a batch: embedding, one LSTM layer, a linear output and a sigmoid (D's rewards lie in [0, 1])."""
+    """V of every prefix of a batch: embedding, one LSTM layer, a linear output and a sigmoid (D's rewards
+    lie in [0, 1])."""
 
     def __init__(self, vocab_size: int, hidden_dim: int, start_token: int):
         super().__init__()

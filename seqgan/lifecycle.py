@@ -301,7 +301,8 @@ def pretraining_checkpoint(run_dir: Path, cfg: Config) -> dict:
     ):
         raise RunError(
             f"start from {run_dir}: its checkpoint is at MLE epoch {p['g_epoch']}, D set {p['d_step']}, round "
-            f"{p['round']}{' (adversarial training started)' if ckpt['rollout_policy'] is not None else ''}, not at the "
+            f"{p['round']}{' (adversarial training started)' if ckpt['rollout_policy'] is not None else ''}, "
+            "not at the "
             f"end of {cfg.train.pretrain_g_epochs} epochs of MLE pre-training (train --stop-after-pretraining)"
         )
     metrics = run_dir / "metrics.jsonl"  # its evaluations become the new run's first lines
@@ -340,7 +341,8 @@ def resumed_config(cfg: Config, saved: dict) -> Config:
     changed_defaults = [key for key in differing if explicit is not None and key not in explicit]
     if changed_defaults and distributed.is_master():
         tqdm.write(
-            f"seqgan: the defaults of {', '.join(changed_defaults)} changed since the run started: resuming with the run's values"
+            f"seqgan: the defaults of {', '.join(changed_defaults)} changed since the run started: "
+            "resuming with the run's values"
         )
     refused = [key for key in differing if key not in changed_defaults]
     if refused:

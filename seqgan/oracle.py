@@ -77,7 +77,8 @@ class Oracle(nn.Module):
                 param = getattr(oracle, name)
                 if tuple(arrays[name].shape) != tuple(param.shape):
                     raise ValueError(
-                        f"oracle file {path}: array {name} has shape {arrays[name].shape}, expected {tuple(param.shape)}"
+                        f"oracle file {path}: array {name} has shape {arrays[name].shape}, "
+                        f"expected {tuple(param.shape)}"
                     )
                 param.copy_(torch.from_numpy(arrays[name].astype(np.float32)))
         return oracle

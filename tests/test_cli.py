@@ -120,7 +120,7 @@ def test_train_without_a_terminal_logs_a_line_per_d_set_and_round(run_a):
     out = proc.stdout + proc.stderr
     for line in ("[D pre-training 1/", "[adversarial round 1/"):
         assert line in out, f"no {line!r} heartbeat in:\n{out[-2000:]}"
-    rounds = [l for l in out.splitlines() if l.startswith("[adversarial round ")]
+    rounds = [out_line for out_line in out.splitlines() if out_line.startswith("[adversarial round ")]
     assert rounds[-1].startswith(f"[adversarial round {len(rounds)}/{len(rounds)}]") and "d_loss=" in rounds[-1]
 
 
@@ -203,7 +203,7 @@ def test_results_and_printed_table(run_a):
             "nll_test": last["nll_test"],
             "step": last["step"],
         }
-        line = next(l for l in proc.stdout.splitlines() if l.startswith(f"| {row} |"))
+        line = next(out_line for out_line in proc.stdout.splitlines() if out_line.startswith(f"| {row} |"))
         assert f"{last['nll_oracle']:.3f}" in line and f"{last['nll_test']:.3f}" in line
     assert results["seed"] == 0
     assert "| MLE |" in proc.stdout and "| SeqGAN |" in proc.stdout

@@ -250,4 +250,4 @@ def test_token_windows_and_their_backward_are_exact():
         got = _Windows.apply(x, w)
         want = x.unfold(1, w, 1).transpose(2, 3).reshape(3, 8 - w, w * 4)
         assert torch.equal(got, want)
-        assert torch.autograd.gradcheck(lambda x: _Windows.apply(x, w), (x,))
+        assert torch.autograd.gradcheck(lambda x, w=w: _Windows.apply(x, w), (x,))

@@ -62,7 +62,8 @@ def test_mcts_budget_with_end_tokens_too():
 
 
 def test_mcts_with_budget_one_is_the_paper_estimate_with_one_completion():
-    """One simulation evaluates the prefix itself by one roll-out: an unbiased estimate of the paper's Q, as N = 1 Monte Carlo is."""
+    """One simulation evaluates the prefix itself by one roll-out: an unbiased estimate of the paper's Q,
+    as N = 1 Monte Carlo is."""
     policy = tiny_policy(2)
     d = CountingD()
     torch.manual_seed(0)

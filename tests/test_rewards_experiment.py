@@ -155,7 +155,7 @@ def test_rewards_train_on_the_smoke_config(tmp_path):
     # every setting starts from the same pre-training of its seed: the pre-trained G of the paper setting's run
     for k in (0, 1):
 
-        def pretraining(slug):
+        def pretraining(slug, k=k):
             lines = (out / slug / f"seed{k}" / "metrics.jsonl").read_text().splitlines()
             return [r["nll_oracle"] for r in map(json.loads, lines) if r["phase"] == "pretrain"]
 

@@ -141,7 +141,8 @@ def test_report_of_a_study_that_never_ran_is_one_line(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        f"seqgan: error: tune --report: {tmp_path / 'study' / 'journal.log'} does not exist (no study has run in {tmp_path / 'study'})"
+        f"seqgan: error: tune --report: {tmp_path / 'study' / 'journal.log'} does not exist "
+        f"(no study has run in {tmp_path / 'study'})"
     ]
     assert not (tmp_path / "study").exists()
     # a study whose workers are still on their first trials: nothing to tabulate yet, and it says so

@@ -454,7 +454,8 @@ def score_markdown(result: dict) -> str:
     lines = [
         f"Sheet {result['sheet_id']}: {result['ratings']} ratings by {len(result['raters'])} raters.",
         "",
-        "| system | items | ratings | human score (judged written by a person) | SE | quality ratings | quality (1-5) | SE |",
+        "| system | items | ratings | human score (judged written by a person) | SE | quality ratings "
+        "| quality (1-5) | SE |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, s in result["systems"].items():

@@ -164,8 +164,10 @@ def _write_table1(out: Path, summary: dict) -> None:
             "",
             f"Command: `{summary['command']}`  ",
             f"Seeds: {', '.join(map(str, summary['seeds']))}; budget {summary['budget']} "
-            f"(MLE pre-training {summary['train']['pretrain_g_epochs']} epochs, D pre-training {summary['train']['pretrain_d_steps']} sets, "
-            f"{summary['train']['rounds']} adversarial rounds; every row trains for the same rounds from the same pre-trained G)  ",
+            f"(MLE pre-training {summary['train']['pretrain_g_epochs']} epochs, "
+            f"D pre-training {summary['train']['pretrain_d_steps']} sets, "
+            f"{summary['train']['rounds']} adversarial rounds; "
+            "every row trains for the same rounds from the same pre-trained G)  ",
             f"Machine: {summary['machine']}; "
             + (f"device {summary['device']}, {summary['jobs']} run(s) at a time; " if summary.get("device") else "")
             + f"wall time {summary['wall_seconds'] / 60:.1f} min"
@@ -401,10 +403,14 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
         cells = [f"{by[(label, tau)]['nll_oracle']:.3f} | {by[(label, tau)]['nll_test']:.3f}" for label in labels]
         lines.append(f"| {tau:.2f} | " + " | ".join(cells) + " |")
     gap_lines = [
-        "| run | SeqGAN at T = 1: NLL-oracle ± s.e. | NLL-test | below the pre-trained curve by | below the MLE row's curve by |",
+        "| run | SeqGAN at T = 1: NLL-oracle ± s.e. | NLL-test | below the pre-trained curve by "
+        "| below the MLE row's curve by |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
-    fmt = lambda v: "outside the curve's range" if v is None else f"{v:+.3f}"
+
+    def fmt(v):
+        return "outside the curve's range" if v is None else f"{v:+.3f}"
+
     for r in per_run:
         p = r["seqgan_t1"]
         if p is not None:

@@ -348,7 +348,8 @@ def markdown(summary: dict) -> str:
             f"Command: `{summary['command']}`  ",
             f"Seeds: {', '.join(map(str, summary['seeds']))}; "
             f"temperatures {temps[0]:g}..{temps[-1]:g} ({len(temps)} points), "
-            f"{summary['num_samples']} samples a point; sampling seeds {summary['sampling_seed']} (sweep A, paper arm) and "
+            f"{summary['num_samples']} samples a point; "
+            f"sampling seeds {summary['sampling_seed']} (sweep A, paper arm) and "
             f"{summary['sampling_seed'] + 1} (sweep B, tuned arm); analysis machine: {summary['machine']}",
             "",
             f"**{summary['verdict']}**",

@@ -127,11 +127,14 @@ def _write_markdown(summary: dict, path: Path) -> None:
                 "",
                 f"Command: `{summary['command']}`  ",
                 f"Seeds: {', '.join(map(str, summary['seeds']))} (mean ± std over {n}); weight {summary['gp_weight']}; "
-                f"{summary['rounds']} adversarial rounds; machine: {summary['machine']}; wall time {summary['wall_seconds'] / 60:.1f} min "
-                f"({summary['runs_trained']} of {len(summary['run_commands'])} runs trained by this invocation, the rest reused)",
+                f"{summary['rounds']} adversarial rounds; machine: {summary['machine']}; "
+                f"wall time {summary['wall_seconds'] / 60:.1f} min "
+                f"({summary['runs_trained']} of {len(summary['run_commands'])} runs trained by this invocation, "
+                "the rest reused)",
                 "",
-                "Values at the last evaluation. D's training loss is the mean over the last epoch of the last d-step, "
-                "with dropout on: its cross-entropy plus the paper's L2 term on the output layer (0.2 × half the sum of "
+                "Values at the last evaluation. D's training loss is the mean over the last epoch of the last "
+                "d-step, with dropout on: its cross-entropy plus the paper's L2 term on the output layer "
+                "(0.2 × half the sum of "
                 "squares), without the gradient penalty. Its held-out loss (cross-entropy alone) and accuracy are on "
                 "held-out real against fresh generated sequences, in eval mode; ln 2 = 0.693 and 0.5 are a D that says "
                 "0.5 to everything.",

@@ -306,12 +306,14 @@ def _rewards_markdown(s: dict) -> str:
     for c in s["critic_catch_up"]:
         cu.append(f"| {c['batches']} | {c['critic_updates']} | {c['bias']:+.4f} | {c['rmse']:.4f} |")
     bl = [
-        "| baseline | trace of gradient covariance | relative variance (trace / ‖E g‖²) | cosine to the other batches' mean gradient |",
+        "| baseline | trace of gradient covariance | relative variance (trace / ‖E g‖²) "
+        "| cosine to the other batches' mean gradient |",
         "| --- | ---: | ---: | ---: |",
     ]
     for name, v in s["baselines"].items():
         bl.append(
-            f"| {name} | {v['trace_cov']:.4g} | {v['relative_variance']:.3g} | {v['cosine_mean']:.3f} ± {v['cosine_std']:.3f} |"
+            f"| {name} | {v['trace_cov']:.4g} | {v['relative_variance']:.3g} | "
+            f"{v['cosine_mean']:.3f} ± {v['cosine_std']:.3f} |"
         )
     return "\n".join(
         [
@@ -322,22 +324,28 @@ def _rewards_markdown(s: dict) -> str:
             "",
             f"## Estimators against a reference of N = {s['reference_n']:,} completions",
             "",
-            f"One fixed batch of {s['batch_size']} samples of length {s['seq_len']}; errors over the {s['seq_len'] - 1} prefixes "
-            f"of each (Q at t = T is D(Y_1:T) for all). The reference's mean Q is {s['reference_mean_q']:.4f}, its standard "
+            f"One fixed batch of {s['batch_size']} samples of length {s['seq_len']}; "
+            f"errors over the {s['seq_len'] - 1} prefixes "
+            "of each (Q at t = T is D(Y_1:T) for all). "
+            f"The reference's mean Q is {s['reference_mean_q']:.4f}, its standard "
             f"error at most {s['reference_standard_error']:.4f} ({s['reference_seconds']:.0f} s to compute). "
             f"{s['repeats']} repeats each; a g-step's seconds include the backward pass, on one thread.",
             "",
             *est,
             "",
-            "The TD critic (fresh, same settings) on the fixed batch, which it never learns, after learning k batches of the frozen G:",
+            "The TD critic (fresh, same settings) on the fixed batch, which it never learns, "
+            "after learning k batches of the frozen G:",
             "",
             *cu,
             "",
             f"## Baselines: variance of the policy gradient over {s['batches']} batches",
             "",
-            f"Every baseline sees the same {s['batches']} independent batches and the same Monte Carlo Q (N = {s['rollout_num']}), "
-            f"so all cost the same D evaluations. The value network first learned {s['fit_batches']} other batches of the frozen G "
-            "(during training it learns as G and D move). The gradient is the flattened gradient of G's policy-gradient loss "
+            f"Every baseline sees the same {s['batches']} independent batches "
+            f"and the same Monte Carlo Q (N = {s['rollout_num']}), "
+            "so all cost the same D evaluations. "
+            f"The value network first learned {s['fit_batches']} other batches of the frozen G "
+            "(during training it learns as G and D move). "
+            "The gradient is the flattened gradient of G's policy-gradient loss "
             "before clipping. ‖E g‖² is estimated without the noise's share (‖mean‖² − trace / K; inf where the noise "
             "swamps it). Each batch's estimate is compared with the mean of every unnormalised estimate (all unbiased) "
             "over the other batches, which shares no noise with it.",
@@ -499,7 +507,8 @@ def rewards_train(
             }
         )
     summary = {
-        "command": f"seqgan experiment rewards-train --config {config} --seeds {','.join(map(str, seeds))} --budget {budget}"
+        "command": f"seqgan experiment rewards-train --config {config} --seeds {','.join(map(str, seeds))} "
+        f"--budget {budget}"
         + (f" --settings {','.join(names)}" if settings else "")
         + "".join(f" --set {o}" for o in overrides),
         "seeds": seeds,
@@ -551,22 +560,28 @@ def _train_markdown(s: dict) -> str:
         lines.append(
             f"| {r['setting']} | {_pm(r['nll_oracle'])} | {_pm(r['nll_test'])} | {format_p(r['p_vs_paper'])} | "
             f"{_pm(r['mean_reward'])} | {_pm(r['seconds'], 0)} | "
-            f"{_pm(mean_std(gap)) if gap else 'outside'} ({len(gap)}/{n}) | {_pm(mean_std(best)) if best else 'outside'} ({len(best)}/{n}) |"
+            f"{_pm(mean_std(gap)) if gap else 'outside'} ({len(gap)}/{n}) | "
+            f"{_pm(mean_std(best)) if best else 'outside'} ({len(best)}/{n}) |"
         )
     return "\n".join(
         [
             "# Reward estimators and baselines in training",
             "",
             f"Command: `{s['command']}`  ",
-            f"Seeds: {', '.join(map(str, s['seeds']))}; budget {s['budget']}; machine: {s['machine']}; wall time {s['wall_seconds'] / 60:.1f} min",
+            f"Seeds: {', '.join(map(str, s['seeds']))}; budget {s['budget']}; machine: {s['machine']}; "
+            f"wall time {s['wall_seconds'] / 60:.1f} min",
             "",
             *lines,
             "",
             "Below the curve by: the pre-trained generator's temperature curve at the setting's NLL-test minus the "
-            f"setting's NLL-oracle (temperatures {', '.join(map(str, s['temperatures']))}, {s['temperature_samples']} samples "
-            "a point, linear interpolation along NLL-test; positive: better quality at equal coverage, the fair test of "
-            "Caccia et al. 2020; a point outside the curve's NLL-test range has none, and (k/n) counts the seeds that had "
-            "one). 'pretrained' is the G every setting of a seed starts from (saved in the paper setting's checkpoint). "
+            f"setting's NLL-oracle (temperatures {', '.join(map(str, s['temperatures']))}, "
+            f"{s['temperature_samples']} samples "
+            "a point, linear interpolation along NLL-test; positive: better quality at equal coverage, "
+            "the fair test of "
+            "Caccia et al. 2020; a point outside the curve's NLL-test range has none, "
+            "and (k/n) counts the seeds that had "
+            "one). 'pretrained' is the G every setting of a seed starts from "
+            "(saved in the paper setting's checkpoint). "
             "Mean Q is each setting's own estimate (the tree search's is biased upward by design).",
             "",
             "![rewards_train](rewards_train.png)",

@@ -95,12 +95,14 @@ def load_space(path: str | Path, config: str | None = None, overrides: list[str]
             spec = {"choices": spec}
         if not isinstance(spec, dict):
             raise ConfigError(
-                f"{where}: expected {{low: .., high: ..}} (with log: true or step: ..) or {{choices: [..]}}, got {spec!r}"
+                f"{where}: expected {{low: .., high: ..}} (with log: true or step: ..) "
+                f"or {{choices: [..]}}, got {spec!r}"
             )
         unknown = set(spec) - {"low", "high", "step", "log", "choices"}
         if unknown:
             raise ConfigError(
-                f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} (known: low, high, step, log, choices)"
+                f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))} "
+                "(known: low, high, step, log, choices)"
             )
         if "choices" in spec:
             if set(spec) != {"choices"}:

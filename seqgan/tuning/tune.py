@@ -390,13 +390,15 @@ def report(optuna, args, name: str, study_dir: Path, space, objectives, override
                 f.write("\n" + (study_dir / "confirm.md").read_text(encoding="utf-8"))
         else:
             print(
-                f"note: the confirmation in {study_dir / 'confirm'} was of trial {old['best'][0]['number']}, no longer the "
-                f"best; the same command without --report confirms trial {summary['best'][0]['number']}"
+                f"note: the confirmation in {study_dir / 'confirm'} was of trial {old['best'][0]['number']}, "
+                "no longer the best; the same command without --report confirms trial "
+                f"{summary['best'][0]['number']}"
             )
     print((study_dir / "best.md").read_text(encoding="utf-8"))
     if summary["partial"]:
         print(
-            f"partial: {summary['counted_trials']} of {args.trials} trials; the same command without --report continues it"
+            f"partial: {summary['counted_trials']} of {args.trials} trials; "
+            "the same command without --report continues it"
         )
     return 0
 
