@@ -175,7 +175,6 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
             nan = math.isnan(st["mean"])
             assert ("n/a" if nan else f"{st['mean']:+.3f}") in line and f"| {st['n']}" in line
 
-
     # a re-run reads the finished sweeps back instead of sampling again, and writes the same numbers
     before = (out / "own_start.json").read_text()
     sweep = out / "own_start_sweeps" / "seed1" / "paper" / "temperature.json"
