@@ -3,7 +3,7 @@
 A run directory holds the resolved config, ``metrics.jsonl``, TensorBoard events, the checkpoint
 (a plain dict, written atomically; ``--resume`` continues exactly), samples and ``results.json``.
 This module checks a directory before a run starts, decides what a resumed or forked run may
-change (``EXECUTION_KEYS``, ``SHAREABLE_KEYS``), turns a ``train.Run`` into a checkpoint and back,
+change (``EXECUTION_KEYS``, ``SHAREABLE_KEYS``), turns a ``run.Run`` into a checkpoint and back,
 and stops a run cleanly on a signal between units of work.
 """
 
@@ -29,7 +29,7 @@ from .runtime.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from .runtime.files import flat_keys
 
 if TYPE_CHECKING:  # annotations only: train imports this module
-    from .train import Run
+    from .run import Run
 
 CHECKPOINT = "checkpoint.pt"
 

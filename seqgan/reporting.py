@@ -25,7 +25,7 @@ from .runtime.files import atomic_write_text
 from .runtime.hardware import code_version, machine
 
 if TYPE_CHECKING:  # annotations only: train imports this module
-    from .train import Run
+    from .run import Run
 
 
 def evaluate(run: Run, phase: str, step: int, generator: Generator, extra: dict | None = None) -> dict:

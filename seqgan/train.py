@@ -17,16 +17,16 @@ final samples, ``results.json`` and the NLL-oracle plot.
 Under torchrun the same recipe runs on every rank (``runtime/distributed.py``): each rank does its
 share of every batch, DDP averages the gradients, and only rank 0 (``master``) writes.
 
-This file reads top to bottom: the units of work (an MLE epoch, k epochs of D, a g-step), the
-``Run`` they act on, ``train`` (set-up, resume or fork), then Algorithm 1 itself (``algorithm_1``).
-Around it: ``build.py`` turns the config into models, ``lifecycle.py`` keeps the run directory and
-its checkpoint, ``reporting.py`` evaluates and writes the results, ``rows.py`` names Table 1's rows.
+This file reads top to bottom: the units of work (an MLE epoch, k epochs of D, a g-step), then
+``train`` (set-up, resume or fork of a ``run.Run``), then Algorithm 1 itself (``algorithm_1``).
+Around it: ``run.py`` holds a run's state, ``build.py`` turns the config into models,
+``lifecycle.py`` keeps the run directory and its checkpoint, ``reporting.py`` evaluates and
+writes the results, ``rows.py`` names Table 1's rows.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import shutil
 import time
@@ -36,38 +36,34 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import corpus, d_graph
-from .bleu import BleuReference
-from .build import adam, build_discriminator, build_generator, build_oracle, data_dir_of
+from . import d_graph
 from .config import Config, check_processes
-from .critic import MeanBaseline, PrefixValue, TDCritic, ValueBaseline, normalize
-from .data import batches, discriminator_set, oracle_corpus
+from .critic import MeanBaseline, normalize
+from .data import batches, discriminator_set
 from .discriminator import Discriminator
 from .generator import Generator
 from .lifecycle import (
     CHECKPOINT,
     RunError,
-    StopRequest,
     copy_lines,
     global_step,
     prepare_run_dir,
     pretraining_checkpoint,
     restore,
     resumed_config,
-    save,
     stop_if_asked,
     truncate_lines,
     write_run_files,
 )
 from .mcts import mcts_rewards
-from .oracle import Oracle
 from .penalty import gradient_penalty
-from .reporting import evaluate, finish, heartbeat
-from .rollout import BleuScorer, RolloutPolicy, Scorer, discriminator_scorer, get_rewards
-from .rows import Row, ss_sample_prob
+from .reporting import finish, heartbeat
+from .rollout import RolloutPolicy, Scorer, discriminator_scorer, get_rewards
+from .rows import ss_sample_prob
+from .run import Run
 from .runtime import distributed
 from .runtime.compiled import discriminator_loss_fn, mark_step
-from .runtime.hardware import exact_fp32, machine, use_bf16
+from .runtime.hardware import machine
 from .runtime.mixed_precision import BF16Weights
 
 # -- one unit of work each ---------------------------------------------------------------------------
@@ -218,118 +214,6 @@ def reinforce(
     loss.backward()
     torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
     optimizer.step()
-
-
-# -- the run ---------------------------------------------------------------------------------------
-
-
-class Run:
-    """Models, optimisers, data and position of one training run; the recipe is ``train``."""
-
-    def __init__(self, cfg: Config, run_dir: Path):
-        self.cfg, self.run_dir = cfg, run_dir
-        self.device = torch.device(cfg.device)
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise RunError("config asks for device 'cuda' but torch sees no CUDA device")
-        if self.device.type == "cuda" and (self.device.index or 0) >= torch.cuda.device_count():
-            raise RunError(
-                f"config asks for device '{cfg.device}' but torch sees {torch.cuda.device_count()} CUDA device(s)"
-            )
-        self.bf16 = use_bf16(cfg.discriminator.precision, self.device)
-        exact_fp32(self.device)  # on CUDA no TF32 in cuDNN's LSTM or the matrix products, as the authors ran
-        self.oracle: Oracle | None = None  # the synthetic task's judge
-        self.vocab: corpus.Vocab | None = None  # real data's tokens
-        if cfg.data.source == "oracle":
-            self.oracle = build_oracle(cfg)
-            self.vocab_size = self.oracle.vocab_size
-            real, test = oracle_corpus(self.oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
-            self.oracle.to(self.device)  # the corpus is drawn on the CPU (its seed fixes it); NLL-oracle runs here
-        else:
-            data = corpus.load_corpus(cfg.data, data_dir_of(cfg))
-            self.vocab, self.corpus_stats = data.vocab, corpus.corpus_stats(data)
-            self.vocab_size = len(data.vocab)
-            real, test = data.train, data.test
-            # BLEU's references: the test split's own tokens (not <unk>), cut to length as the data is
-            self.reference_rows = corpus.cut_sequences(data.test_tokens, cfg.data.max_len, cfg.data.overflow)
-            self.bleu_reference = BleuReference(self.reference_rows, max_n=cfg.eval.bleu_max_n)
-        self.real, self.test = real.to(self.device), test.to(self.device)
-        torch.manual_seed(cfg.seed)
-        self.generator = build_generator(cfg, self.vocab_size).to(self.device)
-        self.discriminator = build_discriminator(cfg, self.vocab_size).to(self.device)
-        eps_form = cfg.train.adam_epsilon
-        self.g_opt = adam(self.generator.parameters(), cfg.generator.lr, eps_form)
-        self.d_opt = adam(self.discriminator.parameters(), cfg.discriminator.lr, eps_form)
-        # under torchrun: the same initial weights on every rank, then a random stream of each rank's own
-        self.master = distributed.is_master()  # under torchrun only rank 0 writes and prints
-        self.quiet = None if self.master else True  # tqdm's ``disable``: None draws bars on a terminal only
-        if distributed.world_size() > 1:
-            torch.manual_seed(distributed.rank_seed(cfg.seed, distributed.rank()))
-        # built when adversarial training starts, from the pre-trained generator
-        self.rollout_policy: RolloutPolicy | None = None
-        self.pg_opt: torch.optim.Optimizer | None = None
-        self.critic: TDCritic | None = None  # train.rewards 'td'
-        self.value_baseline: ValueBaseline | None = None  # train.baseline 'value'
-        self.pretrained: dict | None = None  # G's weights at the end of pre-training: the best MLE model
-        self.rows: dict[str, Row] = {}  # Table 1's other rows, by config name
-        if "random" in cfg.rows.names:  # the untrained generator, kept as it is
-            self.rows["random"] = Row(self.generator.copy().requires_grad_(False))
-        self.bleu_scorer: BleuScorer | None = None
-        self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
-        self.seconds = 0.0  # training time before this process, from the checkpoint
-        self.stop = StopRequest()  # armed by train() while Algorithm 1 runs
-        self.report = None  # train()'s report(step, record) of each evaluation of G
-        self.stop_after_pretraining = False  # train()'s: stop at the end of MLE pre-training, for others to start from
-
-    # -- checkpoints
-    def save(self) -> None:
-        save(self)  # lifecycle.save: the checkpoint, atomically, by rank 0
-
-    def evaluate(self, phase: str, step: int, generator: Generator, extra: dict | None = None) -> dict:
-        return evaluate(self, phase, step, generator, extra)  # reporting.evaluate: one line of metrics.jsonl
-
-    def _start_adversarial(self) -> None:
-        cfg = self.cfg
-        # kept for the fair comparison of quality against coverage (Caccia et al. 2020): the
-        # pre-trained G, not the MLE row trained on beside SeqGAN, is the best MLE model
-        self.pretrained = {k: v.detach().clone() for k, v in self.generator.state_dict().items()}
-        self.rollout_policy = RolloutPolicy(self.generator, cfg.train.rollout_update_rate)
-        # the policy gradient gets an Adam of its own, as in the authors' code (separate optimisers
-        # for pretrain_loss and g_loss); the MLE-trained rows continue pre-training's Adam moments
-        self.pg_opt = adam(self.generator.parameters(), cfg.generator.pg_lr or cfg.generator.lr, cfg.train.adam_epsilon)
-        tc, start = cfg.train, self.generator.start_token
-        if tc.rewards == "td":
-            self.critic = TDCritic(
-                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device),
-                lam=tc.td_lambda,
-                lr=tc.critic_lr,
-                updates=tc.critic_updates,
-                warmup=tc.critic_warmup,
-                target_rate=tc.critic_target_rate,
-                completions=tc.td_completions,
-                eos_token=self.generator.eos_token,
-            )
-        if tc.baseline == "value":
-            self.value_baseline = ValueBaseline(
-                PrefixValue(self.vocab_size, tc.critic_hidden_dim, start).to(self.device),
-                lr=tc.value_lr,
-                updates=tc.value_updates,
-            )
-        for name in cfg.rows.names:
-            if name == "random":
-                continue
-            g = self.generator.copy()
-            opt = adam(g.parameters(), cfg.generator.lr, cfg.train.adam_epsilon)
-            if name in ("mle", "scheduled_sampling"):
-                opt.load_state_dict(copy.deepcopy(self.g_opt.state_dict()))  # a copy: no shared moments
-            rollout = RolloutPolicy(g, cfg.train.rollout_update_rate) if name == "pg_bleu" else None
-            self.rows[name] = Row(g, opt, rollout)
-        if "pg_bleu" in self.rows:
-            self.bleu_scorer = BleuScorer(self.real.cpu(), max_n=cfg.rows.bleu_max_n)
-
-    # -- logging
-    def elapsed(self) -> float:
-        """Training seconds so far, across resumes."""
-        return self.seconds + time.perf_counter() - self.started
 
 
 def train(

@@ -132,7 +132,7 @@ def test_a_bad_setting_stops_the_cli_before_training(workdir):
 def test_a_checkpoint_without_critic_or_value_net_still_loads(tmp_path):
     """Checkpoints written before these options hold neither key; the paper's setting needs neither."""
     from seqgan.lifecycle import checkpoint_state, restore
-    from seqgan.train import Run
+    from seqgan.run import Run
 
     cfg = load_config(SMOKE, ["baselines.rows=[]"])
     run = Run(cfg, tmp_path)
