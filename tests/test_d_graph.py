@@ -12,10 +12,11 @@ import pytest
 import torch
 
 from seqgan import d_graph
+from seqgan.build import adam
 from seqgan.d_graph import DStep, train_discriminator_graphed
 from seqgan.discriminator import PAPER_FILTER_SIZES, PAPER_NUM_FILTERS, Discriminator
 from seqgan.runtime.optim import TF1Adam, tf1_adam_update
-from seqgan.train import adam, train_discriminator
+from seqgan.train import train_discriminator
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
