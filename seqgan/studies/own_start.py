@@ -146,8 +146,9 @@ def _finished_sweep(folder: Path, run_dir: Path, temperatures: list[float], num_
     if not path.is_file():
         return None
     saved = json.loads(path.read_text(encoding="utf-8"))
-    same = (saved.get("runs"), saved.get("temperatures"), saved.get("num_samples"), saved.get("sampling_seed"))
-    if same != ([str(run_dir)], temperatures, num_samples, seed):
+    runs = [str(Path(r).resolve()) for r in saved.get("runs", [])]  # the same run, however its path was written
+    same = (runs, saved.get("temperatures"), saved.get("num_samples"), saved.get("sampling_seed"))
+    if same != ([str(run_dir.resolve())], temperatures, num_samples, seed):
         return None
     return saved["per_run"][0]
 
