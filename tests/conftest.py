@@ -124,6 +124,11 @@ TIERS: dict[str, str | dict[str, str]] = {
         "test_capture_bookkeeping_leaves_training_as_eager": "parity",
     },
     "test_data.py": "unit",
+    "test_g_graph.py": {
+        "*": "unit",
+        "test_eager_epochs_equal_mle_epoch": "parity",
+        "test_capture_bookkeeping_leaves_training_as_eager": "parity",
+    },
     "test_devices.py": "unit",
     "test_discriminator.py": {
         "*": "unit",

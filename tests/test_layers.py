@@ -29,7 +29,7 @@ LIBRARY = {
     "rows",
     "stats",
 }
-RECIPE = {"build", "run", "lifecycle", "reporting", "train", "d_graph", "jobs"}
+RECIPE = {"build", "run", "lifecycle", "reporting", "train", "d_graph", "g_graph", "jobs"}
 TOP = {"cli", "__main__", "__init__"}
 
 
