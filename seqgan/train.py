@@ -36,7 +36,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from . import d_graph
+from . import d_graph, g_graph
 from .config import Config, check_processes
 from .critic import MeanBaseline, normalize
 from .data import batches, discriminator_set
@@ -81,6 +81,8 @@ def mle_epoch(
 
     ``sample_prob`` > 0 is scheduled sampling at that probability (``Generator.scheduled_sampling_loss``).
     """
+    if g_graph.graphed(next(generator.parameters()).device, sample_prob, distributed.launched()):  # CUDA: replays
+        return g_graph.mle_epoch_graphed(generator, optimizer, data, batch_size, grad_clip)
     generator = distributed.replicate(generator)  # under torchrun: DDP, which averages gradients over ranks
     generator.train()
     losses = []
