@@ -261,8 +261,8 @@ def _f(v: float | None, fmt: str = ".3f") -> str:
     return "n/a" if math.isnan(v) else format(v, fmt)
 
 
-def _pm(mean: float, std: float) -> str:
-    return f"{_f(mean)} ± {_f(std)}"
+def _pm(mean: float, std: float, fmt: str = ".3f") -> str:
+    return f"{_f(mean, fmt)} ± {_f(std)}"
 
 
 def markdown(summary: dict) -> str:
@@ -313,7 +313,7 @@ def markdown(summary: dict) -> str:
             lines.append(
                 f"| {_label(bleu)} | {'NLL-test' if base == 'nll_test' else 'Self-BLEU'} | {g['n']}{left} | "
                 f"{_f(sum(curve) / len(curve)) if curve else 'outside the curve'} | "
-                f"{_f(t['metrics'][bleu]['SeqGAN_mean'])} | {_pm(g['mean'], g['std'])} | "
+                f"{_f(t['metrics'][bleu]['SeqGAN_mean'])} | {_pm(g['mean'], g['std'], '+.3f')} | "
                 f"[{_f(g['ci95'][0], '+.3f')}, {_f(g['ci95'][1], '+.3f')}] | {format_p(g['t_p'])} |"
             )
         keys = ["nll_test", *[k for k in runs[0]["sweep"][0] if re.fullmatch(r"(self_)?bleu\d+", k)]]
