@@ -297,6 +297,18 @@ def _experiment_own_start(args) -> int:
     return 0
 
 
+def _experiment_real(args) -> int:
+    from .studies import real
+
+    if not args.runs:
+        return _fail("experiment real needs --runs OUT (scripts/real_seeds.sh's folder of TASK/seedS runs)")
+    temps = [float(t) for t in args.temperatures.split(",")] if args.temperatures else None
+    out = Path(args.out or args.runs)
+    real.run(Path(args.runs), temps, args.num, args.seed, out)
+    print((out / "real.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def _experiment_rewards(args) -> int:
     from .studies import rewards as rewards_experiment
 
@@ -428,6 +440,7 @@ EXPERIMENTS = {  # name -> its line in `seqgan experiment --help`
     "strategies": "the paper's Figure 3: four settings of g-steps, d-steps and k at equal generator updates",
     "temperature": "NLL-oracle against NLL-test of finished runs' generators over sampling temperatures",
     "own-start": "tuned and paper SeqGAN against the tempered curve of their own pre-trained generator, over seeds",
+    "real": "real data over seeds: SeqGAN against the MLE row and the tempered pre-trained generator",
     "rewards": "the reward estimators and baselines on a run's frozen G and D",
     "rewards-train": "the paper's reward setting and five others, trained over seeds",
     "penalty": "D's gradient penalties against none, over seeds",
@@ -472,7 +485,7 @@ def _add_experiment_parsers(sub) -> None:
     p = sub.add_parser(
         "experiment",
         help="the paper's synthetic experiments: table1, strategies, temperature; "
-        "own-start: SeqGAN against its own tempered start; "
+        "own-start: SeqGAN against its own tempered start; real: real data over seeds with a tempered control; "
         "rewards and rewards-train: the reward estimators and baselines; "
         "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
         formatter_class=argparse.RawDescriptionHelpFormatter,  # one unwrapped line an experiment
@@ -531,6 +544,14 @@ def _add_experiment_parsers(sub) -> None:
     )
     p.add_argument("--out", help="output directory (default: the --runs folder)")
     p.set_defaults(func=_experiment_own_start)
+
+    p = add("real")
+    p.add_argument("--runs", help="scripts/real_seeds.sh's OUT: TASK/seedS folders of finished real-data runs")
+    p.add_argument("--temperatures", help="comma-separated list, with 1.0 (default 0.7,0.8,...,1.3)")
+    p.add_argument("--num", type=int, default=1000, help="samples a temperature point (default: the runs' 1000)")
+    p.add_argument("--seed", type=int, default=0, help="the sampling seed of the tempered sweeps")
+    p.add_argument("--out", help="output directory (default: the --runs folder)")
+    p.set_defaults(func=_experiment_real)
 
     p = add("rewards")
     p.add_argument("--run", help="the run directory whose checkpoint's G and D are measured")

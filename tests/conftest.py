@@ -173,6 +173,11 @@ TIERS: dict[str, str | dict[str, str]] = {
     },
     "test_penalty.py": "unit",
     "test_penalty_study.py": "recipe",
+    "test_real_study.py": {
+        "*": "unit",
+        "test_real_study_on_two_tiny_seeds": "recipe",
+        "test_real_argument_errors": "recipe",
+    },
     "test_refactor_parity.py": "parity",
     "test_real_data.py": {
         "*": "recipe",

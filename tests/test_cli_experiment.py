@@ -98,6 +98,11 @@ EXPERIMENTS = {
         {"runs": "r", "temperatures": "0.8,1.0", "num": 100, "seed": 3, "out": "o"},
         {"runs": None, "temperatures": None, "num": 2000, "seed": 0, "out": None},
     ),
+    "real": (
+        ["--runs", "r", "--temperatures", "0.8,1.0", "--num", "100", "--seed", "3", "--out", "o"],
+        {"runs": "r", "temperatures": "0.8,1.0", "num": 100, "seed": 3, "out": "o"},
+        {"runs": None, "temperatures": None, "num": 1000, "seed": 0, "out": None},
+    ),
     "rewards": (
         [
             "--run",
