@@ -20,6 +20,7 @@ from pathlib import Path
 
 from seqgan.stats import format_p, mean_std, welch_p
 from seqgan.studies.experiments import curve_at_nll_test
+from seqgan.studies.own_start import gap_at, over_seeds, quality_branch
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
@@ -64,6 +65,33 @@ def front_undominated(study: str) -> tuple[int, int]:
 def trial_hours(study: str) -> float:
     runs = [p for p in (RESULTS / "tuning" / study).glob("trial-*/results.json") if ".unfinished" not in str(p)]
     return sum(json.loads(p.read_text(encoding="utf-8"))["seconds"] for p in runs) / 3600
+
+
+OWN_START_SEEDS = (10, 11, 12, 13, 14)
+OWN = "results/own_start/own_start_sweeps/seed*/{paper,tuned}/temperature.json"
+
+
+def own_start_gaps(arm: str) -> list[float]:
+    """Each seed's gap at T = 1 of ``arm`` ('paper', 'tuned' or 'tuned - paper'), from the committed
+    sweeps: sweep A of the pre-trained G is the paper arm's sweep, B the tuned arm's."""
+    gaps = []
+    for s in OWN_START_SEEDS:
+        sweeps = {
+            a: json.loads((RESULTS / f"own_start/own_start_sweeps/seed{s}/{a}/temperature.json").read_text())[
+                "per_run"
+            ][0]
+            for a in ("paper", "tuned")
+        }
+        refs = [quality_branch(sweeps[a]["curves"]["pretrained"]) for a in ("paper", "tuned")]
+        gap = {
+            a: gap_at((sweeps[a]["seqgan_t1"]["nll_test"], sweeps[a]["seqgan_t1"]["nll_oracle"]), refs) for a in sweeps
+        }
+        gaps.append(gap["tuned"] - gap["paper"] if arm == "tuned - paper" else gap[arm])
+    return gaps
+
+
+def own_start(arm: str, key: str) -> float:
+    return over_seeds(own_start_gaps(arm))[key]
 
 
 def pm(values: list[float]) -> str:
@@ -221,6 +249,49 @@ CHECKS = [
         r"lower in NLL-test \(p = ([\d.]+)\)",
         T1 + ", confirm/seed*",
         lambda: welch_p(confirmed("seqgan", "nll_test"), table1("SeqGAN", "nll_test")),
+        format_p,
+    ),
+    # tuned SeqGAN against its own tempered start (README finding 5, docs/results.md)
+    (
+        "own start: tuned gap",
+        R,
+        r"at equal NLL-test it sits " + NUM + " nats",
+        OWN,
+        lambda: own_start("tuned", "mean"),
+        signed,
+    ),
+    (
+        "own start: tuned 95 % CI",
+        R,
+        r"\(95 % CI \[(−?[\d.+-]+, −?[\d.+-]+)\], p = [\d.]+\); with the paper",
+        OWN,
+        lambda: ", ".join(signed(x) for x in own_start("tuned", "ci95")),
+        str,
+    ),
+    ("own start: tuned p", R, r"\], p = ([\d.]+)\); with the paper", OWN, lambda: own_start("tuned", "t_p"), format_p),
+    ("own start: paper gap", R, r"ends above it \(([+\d.]+), p", OWN, lambda: own_start("paper", "mean"), signed),
+    (
+        "own start: paper p",
+        R,
+        r"ends above it \([+\d.]+, p = ([\d.]+)\)",
+        OWN,
+        lambda: own_start("paper", "t_p"),
+        format_p,
+    ),
+    (
+        "own start: tuned - paper",
+        R,
+        r"Tuning beats the paper's settings \((−?[-\d.]+), paired",
+        OWN,
+        lambda: own_start("tuned - paper", "mean"),
+        signed,
+    ),
+    (
+        "own start: tuned - paper p",
+        R,
+        r"paired p = ([\d.]+)\)",
+        OWN,
+        lambda: own_start("tuned - paper", "t_p"),
         format_p,
     ),
     (
