@@ -37,6 +37,7 @@ import torch
 
 from .data import discriminator_set
 from .discriminator import Discriminator
+from .runtime.cuda_graphs import capture_step_graphs
 
 
 def graphed(device: torch.device, gradient_penalty: str, compile_mode: str, distributed: bool) -> bool:
@@ -146,49 +147,12 @@ class DStep:
                     self.step(rows)
 
     def capture(self, warmup: int = 3) -> None:
-        """Capture one CUDA graph per minibatch size, after ``warmup`` eager steps that change nothing saved."""
-        params = list(self.discriminator.parameters())
-        saved_params = [p.detach().clone() for p in params]
-        saved_state = {
-            p: {k: v.clone() if torch.is_tensor(v) else v for k, v in self.optimizer.state[p].items()}
-            for p in params
-            if p in self.optimizer.state
-        }
-        rng = torch.get_rng_state(), torch.cuda.get_rng_state(self.device)
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
-            for rows, _ in self.plan:
-                for _ in range(warmup):
-                    self.offset.zero_()
-                    self.step(rows)
-        torch.cuda.current_stream(self.device).wait_stream(side)
-        # the warm-up changed nothing that is saved: weights, Adam's moments and count, RNG
-        with torch.no_grad():
-            for p, saved in zip(params, saved_params):
-                p.copy_(saved)
-            for p in params:
-                if p not in self.optimizer.state:
-                    continue
-                for k, v in self.optimizer.state[p].items():
-                    if not torch.is_tensor(v):
-                        continue
-                    if p in saved_state:
-                        v.copy_(saved_state[p][k])
-                    else:  # a fresh Adam: zero moments, count 0, as its first step would create them
-                        v.zero_()
-        torch.set_rng_state(rng[0])
-        torch.cuda.set_rng_state(rng[1], self.device)
-        for group in self.optimizer.param_groups:  # Adam refuses a capture otherwise (its fused kernel is capturable)
-            group["capturable"] = True
-        self.graphs = []
-        for rows, _ in self.plan:
-            graph = torch.cuda.CUDAGraph()
-            self.offset.zero_()
-            self.optimizer.zero_grad(set_to_none=True)
-            with torch.cuda.graph(graph):
-                self.step(rows)
-            self.graphs.append(graph)
+        """Capture one CUDA graph per minibatch size, after ``warmup`` eager steps that change nothing
+        saved (``runtime/cuda_graphs.py``)."""
+        sizes = [rows for rows, _ in self.plan]
+        self.graphs = capture_step_graphs(
+            self.discriminator.parameters(), self.optimizer, self.device, sizes, self.step, self.offset.zero_, warmup
+        )
         self.tensors = self._tensors()
 
 
