@@ -243,7 +243,9 @@ def train(
     check_processes(cfg, distributed.launched_world_size())  # what several processes cannot run, refused here
     cfg.device = str(distributed.setup(torch.device(cfg.device), cfg.dist_backend, cfg.dist_timeout))
     try:
-        return _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)
+        results = _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)
+        distributed.barrier()  # the ranks leave together: none tears the process group down under another
+        return results
     except RuntimeError as e:  # a collective failed: name this rank in one line, not a traceback of C++
         if distributed.is_collective_failure(e):
             raise distributed.lost(e, cfg.dist_timeout) from None

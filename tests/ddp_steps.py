@@ -90,5 +90,8 @@ if __name__ == "__main__":
         torch.save(
             steps() | {"replication_check": replication_check()}, Path(sys.argv[1]) / f"rank{distributed.rank()}.pt"
         )
+        # leave together: a rank that tears gloo down while the other is still in a collective can
+        # abort the other ("terminate called without an active exception", seen once under load)
+        torch.distributed.barrier()
     finally:
         distributed.shutdown()
