@@ -37,7 +37,7 @@ import torch
 
 from .data import discriminator_set
 from .discriminator import Discriminator
-from .runtime.cuda_graphs import capture_step_graphs
+from .runtime.cuda_graphs import capture_step_graphs, epoch_plan, state_addresses
 
 
 def graphed(device: torch.device, gradient_penalty: str, compile_mode: str, distributed: bool) -> bool:
@@ -90,9 +90,7 @@ class DStep:
         self.offset = torch.zeros((), dtype=torch.long, device=device)  # the next minibatch's first place in order
         self.loss_sum = torch.zeros((), device=device)
         self.batch_size = batch_size
-        full_steps, last = divmod(num_rows, batch_size)
-        # (the places of a minibatch's rows after the offset, steps an epoch): full, then the short last
-        self.plan = [(torch.arange(n, device=device), k) for n, k in ((batch_size, full_steps), (last, 1)) if n and k]
+        self.plan = epoch_plan(num_rows, batch_size, device)  # full minibatches, then the short last
         self.steps_per_epoch = sum(k for _, k in self.plan)
         self.graphs: list[torch.cuda.CUDAGraph] | None = None
         self.tensors = self._tensors()
@@ -104,14 +102,7 @@ class DStep:
         return d
 
     def _tensors(self) -> list[int]:
-        """Addresses of what a graph reads and writes outside its own pool: the weights and the optimiser state."""
-        state = [
-            t
-            for p in self.discriminator.parameters()
-            for t in self.optimizer.state.get(p, {}).values()
-            if torch.is_tensor(t)
-        ]
-        return [t.data_ptr() for t in [*self.discriminator.parameters(), *state]]
+        return state_addresses(self.discriminator.parameters(), self.optimizer)
 
     def minibatch_loss(self, rows: torch.Tensor) -> torch.Tensor:
         """D's loss on the minibatch at ``order[offset : offset + len(rows)]``, picked on the device."""

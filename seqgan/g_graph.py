@@ -39,7 +39,7 @@ import weakref
 import torch
 
 from .generator import Generator
-from .runtime.cuda_graphs import capture_step_graphs
+from .runtime.cuda_graphs import capture_step_graphs, epoch_plan, state_addresses
 
 
 def graphed(device: torch.device, sample_prob: float, distributed: bool) -> bool:
@@ -87,9 +87,7 @@ class GStep:
         self.data = torch.zeros(num_rows, seq_len, dtype=torch.long, device=device)  # (N, T)
         self.order = torch.zeros(num_rows, dtype=torch.long, device=device)  # (N,): this epoch's permutation
         self.offset = torch.zeros((), dtype=torch.long, device=device)  # the next minibatch's first place in order
-        full_steps, last = divmod(num_rows, batch_size)
-        # (the places of a minibatch's rows after the offset, steps an epoch): full, then the short last
-        self.plan = [(torch.arange(n, device=device), k) for n, k in ((batch_size, full_steps), (last, 1)) if n and k]
+        self.plan = epoch_plan(num_rows, batch_size, device)  # full minibatches, then the short last
         self.steps_per_epoch = sum(k for _, k in self.plan)
         self.losses = torch.zeros(self.steps_per_epoch, device=device)  # this epoch's minibatch losses
         self.count = torch.zeros(1, dtype=torch.long, device=device)  # the next loss's place in losses
@@ -103,14 +101,7 @@ class GStep:
         return g
 
     def _tensors(self) -> list[int]:
-        """Addresses of what a graph reads and writes outside its own pool: the weights and the optimiser state."""
-        state = [
-            t
-            for p in self.generator.parameters()
-            for t in self.optimizer.state.get(p, {}).values()
-            if torch.is_tensor(t)
-        ]
-        return [t.data_ptr() for t in [*self.generator.parameters(), *state]]
+        return state_addresses(self.generator.parameters(), self.optimizer)
 
     def minibatch_loss(self, rows: torch.Tensor) -> torch.Tensor:
         """MLE's loss on the minibatch at ``order[offset : offset + len(rows)]``, picked on the device."""

@@ -10,6 +10,21 @@ from collections.abc import Callable, Iterable
 import torch
 
 
+def epoch_plan(num_rows: int, batch_size: int, device: torch.device) -> list[tuple[torch.Tensor, int]]:
+    """An epoch's minibatches as (the places of a minibatch's rows after the epoch's offset, steps
+    an epoch): the full minibatches, then the short last one, if any."""
+    full_steps, last = divmod(num_rows, batch_size)
+    return [(torch.arange(n, device=device), k) for n, k in ((batch_size, full_steps), (last, 1)) if n and k]
+
+
+def state_addresses(params: Iterable[torch.nn.Parameter], optimizer: torch.optim.Optimizer) -> list[int]:
+    """Addresses of what a graph reads and writes outside its own pool: the weights and the optimiser
+    state. When one changes (a resumed optimiser, new weights), the graphs must be captured again."""
+    params = list(params)
+    state = [t for p in params for t in optimizer.state.get(p, {}).values() if torch.is_tensor(t)]
+    return [t.data_ptr() for t in [*params, *state]]
+
+
 def capture_step_graphs(
     params: Iterable[torch.nn.Parameter],
     optimizer: torch.optim.Optimizer,
