@@ -140,6 +140,7 @@ def checkpoint_state(run: Run) -> dict:
         "pretrained": run.pretrained,
         "progress": dict(run.progress),
         "seconds": run.elapsed(),
+        "cpu_seconds": run.cpu_elapsed(),
         "rng_cpu": torch.get_rng_state(),
         "rng_cuda": torch.cuda.get_rng_state(run.device) if run.device.type == "cuda" else None,
     } | (
@@ -204,6 +205,7 @@ def restore(run: Run, ckpt: dict) -> None:
             row.rollout_policy.load_state_dict(saved["rollout_policy"])
     run.progress = dict(ckpt["progress"])
     run.seconds = float(ckpt["seconds"])
+    run.cpu_seconds = ckpt.get("cpu_seconds")  # None: a checkpoint from before CPU time was counted
     saved = ckpt.get("distributed") or {"world_size": 1, "rng_cpu": [ckpt["rng_cpu"]], "rng_cuda": [ckpt["rng_cuda"]]}
     if saved["world_size"] == distributed.world_size():  # each rank continues its own stream
         torch.set_rng_state(saved["rng_cpu"][distributed.rank()])

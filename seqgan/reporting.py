@@ -9,7 +9,6 @@ Under torchrun every rank evaluates its share and only rank 0 writes.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -142,7 +141,8 @@ def finish(run: Run) -> dict:
         )
     results = {
         "rows": final,
-        "seconds": round(run.seconds + time.perf_counter() - run.started, 1),
+        "seconds": round(run.elapsed(), 1),
+        "cpu_seconds": None if run.cpu_elapsed() is None else round(run.cpu_elapsed(), 1),
         "seed": cfg.seed,
         "machine": machine(),
         "d_precision": "bf16" if run.bf16 else "fp32",

@@ -83,6 +83,11 @@ class Run:
         self.bleu_scorer: BleuScorer | None = None
         self.progress = {"g_epoch": 0, "d_step": 0, "round": 0, "metrics_lines": 0, "finished": False}
         self.seconds = 0.0  # training time before this process, from the checkpoint
+        # CPU seconds of the processes before this one (None: a checkpoint from before they were
+        # counted): what a study's compute is, where wall time grows with other jobs on the machine
+        self.cpu_seconds: float | None = 0.0
+        self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
         self.stop = StopRequest()  # armed by train() while Algorithm 1 runs
         self.report = None  # train()'s report(step, record) of each evaluation of G
         self.stop_after_pretraining = False  # train()'s: stop at the end of MLE pre-training, for others to start from
@@ -134,6 +139,18 @@ class Run:
             self.bleu_scorer = BleuScorer(self.real.cpu(), max_n=cfg.rows.bleu_max_n)
 
     # -- logging
+    def start_clock(self) -> None:
+        """Count this process's time from now (after loading, checking and writing the run's files)."""
+        self.started = time.perf_counter()
+        self.cpu_started = time.process_time()
+
     def elapsed(self) -> float:
         """Training seconds so far, across resumes."""
         return self.seconds + time.perf_counter() - self.started
+
+    def cpu_elapsed(self) -> float | None:
+        """CPU seconds so far across resumes, every thread of this process (rank 0's under torchrun);
+        None if a resumed checkpoint did not count them."""
+        if self.cpu_seconds is None:
+            return None
+        return self.cpu_seconds + time.process_time() - self.cpu_started

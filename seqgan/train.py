@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -284,7 +283,7 @@ def _train(
             ) from None
         if run.progress["finished"]:
             if not (run_dir / "results.json").exists():  # deleted since: write the finished run's outputs again
-                run.started = time.perf_counter()
+                run.start_clock()
                 return finish(run)
             return json.loads((run_dir / "results.json").read_text())
         if forked:  # a run of its own from here: its files, pre-training's evaluations, its checkpoint
@@ -293,18 +292,18 @@ def _train(
                 copy_lines(Path(start_from) / "metrics.jsonl", run_dir / "metrics.jsonl", run.progress["metrics_lines"])
                 if (Path(start_from) / "samples").is_dir():  # real data: pre-training's decoded samples
                     shutil.copytree(Path(start_from) / "samples", run_dir / "samples", dirs_exist_ok=True)
-            run.started = time.perf_counter()
+            run.start_clock()
             run.save()
         elif run.master:
             truncate_lines(run_dir / "metrics.jsonl", run.progress["metrics_lines"])
     else:
         if run.master:
             write_run_files(run)
-        run.started = time.perf_counter()
+        run.start_clock()
         run.save()  # a run stopped before its first periodic checkpoint can still --resume
     from torch.utils.tensorboard import SummaryWriter
 
-    run.started = time.perf_counter()
+    run.start_clock()
     if run.master:  # each start and resume says where it ran: a long run may span machines that round differently
         tqdm.write(f"machine: {machine()}; D in {'bf16' if run.bf16 else 'fp32'}")
     run.writer = (

@@ -63,3 +63,33 @@ def test_a_run_writes_no_data_dir_and_records_machine_precision_and_code(tmp_pat
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
     if commit.returncode == 0:  # a checkout: the commit is named
         assert commit.stdout.strip() in results["code"]
+
+
+def _train(run_dir: Path, data_dir: Path, *args: str) -> None:
+    cmd = [sys.executable, "-m", "seqgan", "train", str(SMOKE), "--run-dir", str(run_dir), "--data-dir", str(data_dir)]
+    cmd += ["--set", "train.rounds=1", "--set", "rows.names=[]", "--set", "train.pretrain_g_epochs=1", *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
+    assert done.returncode == 0, done.stderr
+
+
+def test_cpu_seconds_are_counted_across_a_resume_and_unknown_after_an_old_checkpoint(tmp_path):
+    """results.json's cpu_seconds (a study's compute) adds the CPU time the checkpoint carries to this
+    process's; a checkpoint written before CPU time was counted gives null, not a part passed as all."""
+    from seqgan.runtime.checkpoint import load_checkpoint, save_checkpoint
+
+    for name, carried in (("counted", 1.0e6), ("old", None)):
+        run_dir = tmp_path / name
+        _train(run_dir, tmp_path, "--stop-after-pretraining")
+        ckpt = load_checkpoint(run_dir / "checkpoint.pt")
+        assert 0 < ckpt["cpu_seconds"] < 1.0e6
+        if carried is None:
+            del ckpt["cpu_seconds"]
+        else:
+            ckpt["cpu_seconds"] = carried
+        save_checkpoint(ckpt, run_dir / "checkpoint.pt")
+        _train(run_dir, tmp_path, "--resume")
+        results = json.loads((run_dir / "results.json").read_text())
+        if carried is None:
+            assert results["cpu_seconds"] is None
+        else:
+            assert carried < results["cpu_seconds"] < carried + 10 * results["seconds"] + 60
