@@ -377,6 +377,30 @@ def _experiment_tuning(args) -> int:
     return 0
 
 
+def _experiment_tuning_symmetric(args) -> int:
+    from .studies import symmetric_tuning
+
+    if not args.studies or len(args.studies) != 2 or not all("=" in s for s in args.studies):
+        return _fail(
+            "experiment tuning-symmetric needs --studies LABEL=STUDY_DIR LABEL=STUDY_DIR "
+            f"(scripts/tuning_symmetric.sh's two studies), got {' '.join(args.studies or []) or 'none'}"
+        )
+    studies = {label: Path(d) for label, d in (s.split("=", 1) for s in args.studies)}
+    try:
+        temps = [float(t) for t in args.temperatures.split(",")] if args.temperatures else None
+        seeds = [int(s) for s in args.confirm_seeds.split(",")] if args.confirm_seeds else None
+    except ValueError as e:
+        return _fail(f"--temperatures / --confirm-seeds: comma-separated numbers ({e})")
+    if temps is not None and min(temps) <= 0:
+        return _fail(f"--temperatures must be positive, got {args.temperatures}")
+    if args.confirm_max < 1:
+        return _fail(f"--confirm-max must be at least 1, got {args.confirm_max}")
+    out = Path(args.out)
+    symmetric_tuning.run(studies, temps, args.num, args.seed, out, seeds, args.confirm_max, args.jobs, args.data_dir)
+    print((out / "symmetric.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def cmd_human_eval(args) -> int:
     from .human_eval import sheet as human_eval
 
@@ -445,6 +469,7 @@ EXPERIMENTS = {  # name -> its line in `seqgan experiment --help`
     "rewards-train": "the paper's reward setting and five others, trained over seeds",
     "penalty": "D's gradient penalties against none, over seeds",
     "tuning": "tuned studies' Pareto fronts of NLL-oracle against NLL-test, on one figure",
+    "tuning-symmetric": "tuned SeqGAN against tuned MLE searched alike: one temperature grid, CPU time, fresh seeds",
 }
 QUICK_CONFIG = "configs/synthetic_quick.yaml"
 
@@ -487,7 +512,7 @@ def _add_experiment_parsers(sub) -> None:
         help="the paper's synthetic experiments: table1, strategies, temperature; "
         "own-start: SeqGAN against its own tempered start; real: real data over seeds with a tempered control; "
         "rewards and rewards-train: the reward estimators and baselines; "
-        "penalty: D's gradient penalties against none; tuning: tuned studies' Pareto fronts",
+        "penalty: D's gradient penalties against none; tuning and tuning-symmetric: tuned studies' Pareto fronts",
         formatter_class=argparse.RawDescriptionHelpFormatter,  # one unwrapped line an experiment
         description="experiments (seqgan experiment NAME --help: its flags):\n"
         + "\n".join(f"  {name:<14} {line}" for name, line in EXPERIMENTS.items()),
@@ -585,6 +610,20 @@ def _add_experiment_parsers(sub) -> None:
     p.add_argument("--untuned", help="a finished run with the paper's settings, plotted as a point")
     _add_out_flag(p, "results/tuning")
     p.set_defaults(func=_experiment_tuning)
+
+    p = add("tuning-symmetric")
+    p.add_argument("--studies", nargs="+", help="LABEL=STUDY_DIR twice: scripts/tuning_symmetric.sh's studies")
+    p.add_argument("--temperatures", help="comma-separated grid every trial is swept over (default 0.6,0.65,...,1.2)")
+    p.add_argument("--num", type=int, default=2000, help="samples a temperature point")
+    p.add_argument("--seed", type=int, default=0, help="the sampling seed of every sweep")
+    p.add_argument(
+        "--confirm-seeds", help="fresh seeds, e.g. 30,31,32: retrain the trials whose points are said to dominate"
+    )
+    p.add_argument("--confirm-max", type=int, default=3, help="at most this many trials a study are confirmed")
+    p.add_argument("--jobs", type=int, default=2, help="confirmation runs side by side")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    _add_out_flag(p, "results/tuning_symmetric")
+    p.set_defaults(func=_experiment_tuning_symmetric)
 
 
 def build_parser() -> argparse.ArgumentParser:

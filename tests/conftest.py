@@ -210,6 +210,11 @@ TIERS: dict[str, str | dict[str, str]] = {
     "test_written_configs.py": {
         "*": "unit",
         "test_a_run_writes_no_data_dir_and_records_machine_precision_and_code": "recipe",
+        "test_cpu_seconds_are_counted_across_a_resume_and_unknown_after_an_old_checkpoint": "recipe",
+    },
+    "test_symmetric_tuning.py": {
+        "*": "unit",
+        "test_symmetric_study_on_tiny_studies_end_to_end": "recipe",
     },
     "test_tune.py": {
         "*": "recipe",

@@ -319,6 +319,28 @@ def curve_at_nll_test(curve: list[tuple[float, float]], nll_test: float) -> floa
     return None
 
 
+def sweep(g, oracle, test: torch.Tensor, temperatures: list[float], num_samples: int, seed: int) -> list[dict]:
+    """One generator's points of quality against coverage: at each temperature, the oracle's NLL of
+    ``num_samples`` samples drawn with the sampling seed ``seed`` (the same draw of noise at every
+    temperature), and the NLL of the held-out ``test`` sequences (num_test, seq_len) under the same
+    tempered distribution."""
+    points = []
+    for tau in temperatures:
+        torch.manual_seed(seed)
+        samples = g.sample(num_samples, temperature=tau)
+        seq_nll = oracle.token_nll(samples.cpu()).mean(dim=1)  # (num_samples,)
+        points.append(
+            {
+                "temperature": tau,
+                "nll_oracle": seq_nll.mean().item(),
+                # the sampling noise of the point: standard error of the mean over sequences
+                "nll_oracle_se": (seq_nll.std() / len(seq_nll) ** 0.5).item(),
+                "nll_test": g.nll(test, temperature=tau),
+            }
+        )
+    return points
+
+
 def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: int, out: Path, seed: int = 0) -> dict:
     """NLL-oracle of samples at each temperature, and NLL-test under the same tempered distribution,
     for the pre-trained, MLE-row and SeqGAN generators of finished runs; and, per run, how far
@@ -342,19 +364,7 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
                 raise ValueError(f"{run_dir}: a real-data run; the temperature sweep needs the synthetic oracle")
             if test is None:
                 _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
-            for tau in temperatures:
-                torch.manual_seed(seed)
-                samples = g.sample(num_samples, temperature=tau)
-                seq_nll = oracle.token_nll(samples.cpu()).mean(dim=1)  # (num,)
-                curves.setdefault(label, []).append(
-                    {
-                        "temperature": tau,
-                        "nll_oracle": seq_nll.mean().item(),
-                        # the sampling noise of the point: standard error of the mean over sequences
-                        "nll_oracle_se": (seq_nll.std() / len(seq_nll) ** 0.5).item(),
-                        "nll_test": g.nll(test, temperature=tau),
-                    }
-                )
+            curves[label] = sweep(g, oracle, test, temperatures, num_samples, seed)
         seqgan_t1 = next((p for p in curves["SeqGAN"] if abs(p["temperature"] - 1.0) < 1e-9), None)
         gaps = {}
         if seqgan_t1 is not None:
