@@ -11,6 +11,7 @@
 # Re-running a step continues it (seqgan tune continues a study to --trials; finished runs are reused).
 # OUT (default results/tuning_symmetric), MLE_TRIALS (40) and SEQGAN_TRIALS (20) from the environment.
 set -euo pipefail
+cd "$(dirname "$0")/.."  # PY, CONFIG and the spaces are paths from the repository root
 STEP="${1:?usage: tuning_symmetric.sh mle|seqgan|compare}"
 OUT="${OUT:-results/tuning_symmetric}"
 PY="${PY:-.venv/bin/python}"

@@ -50,14 +50,14 @@ def test_compare_lists_what_each_front_point_dominates_of_the_other():
 
 
 def trial(n: int, hours: float, *points: tuple[float, float]) -> dict:
-    return {"trial": n, "cpu_hours": hours, "points": [pt(n, o, t) for o, t in points]}
+    return {"trial": n, "finished": bool(points), "cpu_hours": hours, "points": [pt(n, o, t) for o, t in points]}
 
 
 def test_comparisons_at_equal_trials_and_equal_compute():
     slow = [trial(0, 1.0, (2.0, 2.0)), trial(1, 1.0, (1.0, 1.0)), trial(2, 1.0, (0.5, 0.5))]
     fast = [trial(n, 0.5, (1.5 - 0.1 * n, 1.5)) for n in range(5)]  # 2.5 CPU-h in all
     out = st.comparisons({"slow": slow, "fast": fast})
-    assert list(out) == ["all trials", "the first 3 trials each", "equal compute: 2.50 CPU-h each"]
+    assert list(out) == ["all trials", "the first 3 trials each", "equal compute: at most 2.50 CPU-h each"]
     every = out["all trials"]
     assert every["slow"]["trials"] == 3 and every["fast"]["trials"] == 5
     assert every["slow"]["cpu_hours"] == 3.0 and every["fast"]["cpu_hours"] == 2.5
@@ -65,7 +65,7 @@ def test_comparisons_at_equal_trials_and_equal_compute():
     assert [st.xy(p) for p in every["fast"]["front"]] == [(1.1, 1.5)]
     assert len(every["slow"]["dominating"]) == 1 and every["fast"]["not_dominated"] == []
     # equal compute: slow keeps trials 0 and 1 (2.0 CPU-h; trial 2 would make 3.0 > 2.5), fast all five
-    equal = out["equal compute: 2.50 CPU-h each"]
+    equal = out["equal compute: at most 2.50 CPU-h each"]
     assert equal["slow"]["trial_numbers"] == [0, 1] and equal["fast"]["trial_numbers"] == [0, 1, 2, 3, 4]
     assert [st.xy(p) for p in equal["slow"]["front"]] == [(1.0, 1.0)]
     # (1.0, 1.0) against (1.1, 1.5): slow still dominates, with one point
@@ -81,18 +81,56 @@ def test_first_trials_within_stops_at_the_first_trial_over_budget():
     assert st.first_trials_within(trials, 0.3) == []
 
 
-def test_to_confirm_takes_the_trials_that_dominate_most_first():
+def test_claims_gather_every_comparison_and_to_confirm_takes_the_strongest_trials_first():
     a = [pt(3, 1.0, 1.0, 0.8), pt(3, 1.28, 0.9, 1.0), pt(5, 0.9, 1.25), pt(7, 1.1, 0.95)]
     b = [pt(0, 1.3, 1.3), pt(1, 1.25, 1.6), pt(2, 0.95, 1.6)]
     vs = st.compare({"A": st.pareto_front(a), "B": b})
     assert len(vs["A"]["front"]) == 4
-    # (0.9, 1.25) dominates all three B points; (1.28, 0.9) only (1.3, 1.3); the others the first two
-    counts = {(d["point"]["trial"], d["point"]["temperature"]): len(d["dominates"]) for d in vs["A"]["dominating"]}
-    assert counts == {(3, 0.8): 2, (3, 1.0): 1, (5, 1.0): 3, (7, 1.0): 2}
-    chosen = st.to_confirm(vs, 2)
-    assert list(chosen["A"]) == [5, 3]  # 5 dominates 3 points; 3 and 7 two each: the lower number
-    assert [p["temperature"] for p in chosen["A"][3]] == [0.8, 1.0]
-    assert chosen["B"] == {}
+    # (0.9, 1.25) dominates all three B points; (1.28, 0.9) only (1.3, 1.3); the others the first two.
+    # A second comparison (a subset of B's trials) adds a claim of B's and nothing new of A's.
+    subset = st.compare({"A": [pt(5, 0.9, 1.25)], "B": [pt(2, 0.95, 1.6), pt(9, 0.8, 2.0)]})
+    claimed = st.claims({"all trials": vs, "equal compute": subset})
+    counts = {(c["study"], c["trial"], c["temperature"]): len(c["dominated_when_found"]) for c in claimed}
+    assert counts == {("A", 3, 0.8): 2, ("A", 3, 1.0): 1, ("A", 5, 1.0): 3, ("A", 7, 1.0): 2}
+    five = next(c for c in claimed if c["trial"] == 5)
+    assert five["comparisons"] == ["all trials", "equal compute"]  # said twice, counted once
+    chosen = st.to_confirm(claimed, 2)
+    assert chosen == {"A": [5, 3]}  # 5 dominates 3 points; 3 and 7 two each: the lower number
+    assert st.to_confirm(claimed, 1) == {"A": [5]}
+
+
+def test_a_claim_of_a_trial_beyond_confirm_max_is_marked_not_retried(tmp_path):
+    claimed = [
+        {"study": "A", "trial": 1, "temperature": 1.0, "found": [1.0, 1.0], "comparisons": ["all trials"],
+         "dominated_when_found": [[1.2, 1.2]]},
+        {"study": "A", "trial": 2, "temperature": 1.0, "found": [1.1, 1.1], "comparisons": ["all trials"],
+         "dominated_when_found": [[1.2, 1.2], [1.3, 1.3]]},
+    ]  # fmt: skip
+    for n in (1, 2):  # trial 2's confirmation runs, finished: run_all reuses them, the sweeps are read back
+        for s, (o, t) in zip((30, 31, 32), ((1.0, 1.0), (1.1, 1.3), (1.3, 1.0))):
+            d = tmp_path / "out" / "confirm" / "A" / f"trial-{n:04d}" / f"seed{s}"
+            d.mkdir(parents=True)
+            (d / "results.json").write_text(json.dumps({"seed": s}))
+            sweep = {"temperatures": [1.0], "num_samples": 10, "sampling_seed": 0, "run": st._run_key(d),
+                     "points": [pt(n, o, t)]}  # fmt: skip
+            (d / "sweep.json").write_text(json.dumps(sweep))
+    study = tmp_path / "A"
+    for n in (1, 2):
+        (study / f"trial-{n:04d}").mkdir(parents=True)
+        (study / f"trial-{n:04d}" / "config.yaml").write_text("seed: 0\n")
+    trained = []
+    rows = st.confirm({"A": study}, claimed, [30, 31, 32], 1, 1, 10, 0, tmp_path / "out", train_runs=trained.append)
+    # only trial 2 is trained again, on the three seeds, as the trial ran (one thread), only the seed changed
+    (commands,) = trained
+    assert [d.name for d, _ in commands] == ["seed30", "seed31", "seed32"]
+    assert all("trial-0002" in str(d) and "threads=1" in cmd for d, cmd in commands)
+    assert [cmd[cmd.index("--seed") + 1] for _, cmd in commands] == ["30", "31", "32"]
+    one, two = rows
+    assert one["retried"] is False and one["holds"] is None
+    assert two["retried"] and two["mean"] == pytest.approx([(1.0 + 1.1 + 1.3) / 3, (1.0 + 1.3 + 1.0) / 3])
+    assert two["std"][0] == pytest.approx(statistics.stdev([1.0, 1.1, 1.3]))
+    # the mean (1.133, 1.1) still dominates (1.2, 1.2) and (1.3, 1.3): it holds
+    assert two["still_dominates"] == [[1.2, 1.2], [1.3, 1.3]] and two["holds"] is True
 
 
 def write_trial(study: Path, n: int, results: dict) -> Path:
@@ -107,10 +145,79 @@ def test_a_trial_without_cpu_seconds_or_anything_to_sweep_is_refused_naming_it(t
     with pytest.raises(ValueError, match=r"trial-0000/results.json: no cpu_seconds"):
         st.study_trials(tmp_path / "s", [1.0], 10, 0)
     (d / "results.json").write_text(json.dumps({"rows": {}, "seconds": 5.0, "cpu_seconds": 4.0}))
-    with pytest.raises(ValueError, match=r"trial-0000: no sweep.json for this grid.*no checkpoint.pt"):
+    with pytest.raises(ValueError, match=r"trial-0000: no sweep.json for this run, grid.*no checkpoint.pt"):
         st.study_trials(tmp_path / "s", [1.0], 10, 0)
     with pytest.raises(ValueError, match="no such study folder"):
         st.study_trials(tmp_path / "missing", [1.0], 10, 0)
+
+
+def test_an_unfinished_trials_cpu_time_counts_and_is_kept_beside_it(tmp_path):
+    """A failed trial (no results.json) spends compute: its checkpoint's cpu_seconds join the study's
+    total and the equal-compute order, and are written to compute.json so they outlive the checkpoint."""
+    from seqgan.runtime.checkpoint import FORMAT, save_checkpoint
+
+    study = tmp_path / "s"
+    done = write_trial(study, 0, {"rows": {}, "seconds": 5.0, "cpu_seconds": 7200.0})
+    sweep = {"temperatures": [1.0], "num_samples": 10, "sampling_seed": 0, "run": st._run_key(done),
+             "points": [pt(0, 1.0, 1.0)], "cpu_seconds": 36.0}  # fmt: skip
+    (done / "sweep.json").write_text(json.dumps(sweep))
+    failed = study / "trial-0001"
+    failed.mkdir()
+    save_checkpoint({"format": FORMAT, "cpu_seconds": 1800.0}, failed / "checkpoint.pt")
+    trials = st.study_trials(study, [1.0], 10, 0)
+    assert [(t["trial"], t["finished"], t["cpu_hours"]) for t in trials] == [(0, True, 2.0), (1, False, 0.5)]
+    assert json.loads((failed / "compute.json").read_text())["cpu_seconds"] == 1800.0
+    (failed / "checkpoint.pt").unlink()
+    assert st.study_trials(study, [1.0], 10, 0)[1]["cpu_hours"] == 0.5
+    summary = st.comparisons({"s": trials, "t": [trial(0, 2.2, (2.0, 2.0))]})
+    assert summary["all trials"]["s"]["cpu_hours"] == 2.5 and summary["all trials"]["s"]["unfinished"] == [1]
+    (failed / "compute.json").unlink()
+    with pytest.raises(ValueError, match="trial-0001: neither results.json, compute.json nor checkpoint.pt"):
+        st.study_trials(study, [1.0], 10, 0)
+
+
+def test_a_sweep_of_another_run_in_the_same_folder_is_not_reused(tmp_path):
+    d = write_trial(tmp_path / "s", 0, {"rows": {}, "seconds": 5.0, "cpu_seconds": 4.0})
+    sweep = {"temperatures": [1.0], "num_samples": 10, "sampling_seed": 0, "run": st._run_key(d), "points": []}
+    (d / "sweep.json").write_text(json.dumps(sweep))
+    assert st.swept(d, [1.0], 10, 0)["points"] == []
+    (d / "results.json").write_text(json.dumps({"rows": {}, "seconds": 6.0, "cpu_seconds": 5.0}))  # run again
+    with pytest.raises(ValueError, match="no sweep.json for this run"):
+        st.swept(d, [1.0], 10, 0)
+    (d / "sweep.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"sweep.json: unreadable"):
+        st.swept(d, [1.0], 10, 0)
+
+
+def test_both_spaces_search_pre_training_alike_and_neither_searches_temperature():
+    import yaml
+
+    mle = yaml.safe_load((ROOT / "configs/tune/symmetric_mle.yaml").read_text())
+    seqgan = yaml.safe_load((ROOT / "configs/tune/symmetric_seqgan.yaml").read_text())
+    assert set(mle) == {"train.pretrain_g_epochs", "generator.lr"}
+    assert {k: seqgan[k] for k in mle} == mle
+    assert not any("temperature" in k for k in [*mle, *seqgan])
+    first = yaml.safe_load((ROOT / "configs/tune/quick_seqgan.yaml").read_text())
+    assert {k: v for k, v in seqgan.items() if k not in mle} == first  # the adversarial keys of the first study
+
+
+def test_a_shared_pretraining_study_and_bad_settings_are_refused(tmp_path):
+    study = tmp_path / "s"
+    (study / "pretraining").mkdir(parents=True)
+    with pytest.raises(ValueError, match="shared pre-training"):
+        st.study_trials(study, [1.0], 10, 0)
+    two = {"A": tmp_path / "a", "B": tmp_path / "b"}
+    for kwargs, message in (
+        ({"temperatures": [1.0, float("nan")]}, "positive numbers"),
+        ({"num_samples": 1}, "--num must be at least 2"),
+        ({"confirm_seeds": [30, 30, 31]}, "at least 3 different seeds"),
+        ({"jobs": 0}, "--jobs must be at least 1"),
+    ):
+        args = {"temperatures": None, "num_samples": 10, "sampling_seed": 0, "out": tmp_path / "o", **kwargs}
+        with pytest.raises(ValueError, match=message):
+            st.run(two, **args)
+    with pytest.raises(ValueError, match="a label is a name"):
+        st.run({"../A": tmp_path, "B": tmp_path}, None, 10, 0, tmp_path / "o")
 
 
 def tiny_study_env(out: Path) -> dict:
@@ -154,11 +261,16 @@ def test_symmetric_study_on_tiny_studies_end_to_end(tmp_path):
     mle_cfg = (out / "mle" / "trial-0000" / "config.yaml").read_text()
     assert "rounds: 0" in mle_cfg
 
-    # the points said to dominate, on the fresh seeds: means of the confirmation runs' sweeps
+    # the points said to dominate, in any comparison, on the fresh seeds: means of the confirmation runs' sweeps
     conf = summary["confirmation"]
-    said = [d for r in every.values() for d in r["dominating"]]
-    assert conf and bool(said)  # at the smoke preset MLE dominates: the confirmation path runs
+    said = {(label, d["point"]["trial"], d["point"]["temperature"]) for r in summary["comparisons"].values()
+            for label, v in r.items() for d in v["dominating"]}  # fmt: skip
+    assert said and {(c["study"], c["trial"], c["temperature"]) for c in conf} == said  # MLE dominates here
+    assert sum(c["retried"] for c in conf) >= 1 and len({c["trial"] for c in conf if c["retried"]}) == 1
     for c in conf:
+        if not c["retried"]:
+            assert c["holds"] is None
+            continue
         runs = [out / "confirm" / c["study"] / f"trial-{c['trial']:04d}" / f"seed{s}" for s in (30, 31, 32)]
         fresh = [
             next(
@@ -166,18 +278,19 @@ def test_symmetric_study_on_tiny_studies_end_to_end(tmp_path):
             )
             for r in runs
         ]
-        assert c["mean"] == pytest.approx([statistics.fmean(p[k] for p in fresh) for k in ("nll_oracle", "nll_test")])
-        other = next(label for label in every if label != c["study"])
-        still = [st.xy(q) for q in every[other]["front"] if st.dominates(tuple(c["mean"]), st.xy(q))]
-        assert [tuple(x) for x in c["still_dominates"]] == still and c["holds"] == bool(still)
-        assert json.loads((runs[0] / "results.json").read_text())["seed"] == 30
+        mean = [statistics.fmean(p[k] for p in fresh) for k in ("nll_oracle", "nll_test")]
+        assert c["mean"] == pytest.approx(mean)
+        still = [q for q in c["dominated_when_found"] if mean[0] <= q[0] and mean[1] <= q[1] and mean != q]
+        assert c["still_dominates"] == still and c["holds"] == bool(still)
+        assert [json.loads((r / "results.json").read_text())["seed"] for r in runs] == [30, 31, 32]
+        assert "threads: 1" in (runs[0] / "config.yaml").read_text()
 
     # the tables re-derive without any checkpoint; a new grid then needs them, and says so
     for ckpt in out.rglob("checkpoint.pt"):
         ckpt.unlink()
     again = st.run({"SeqGAN": out / "seqgan", "MLE": out / "mle"}, [0.8, 1.0, 1.25], 100, 0, tmp_path / "again")
     assert again["comparisons"] == summary["comparisons"]
-    with pytest.raises(ValueError, match="no sweep.json for this grid"):
+    with pytest.raises(ValueError, match="no sweep.json for this run, grid"):
         st.run({"SeqGAN": out / "seqgan", "MLE": out / "mle"}, [0.9], 100, 0, tmp_path / "other")
     shutil.rmtree(tmp_path / "again")
 

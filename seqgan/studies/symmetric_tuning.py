@@ -26,7 +26,9 @@ needed to sweep, not to re-derive the tables.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 import statistics
 import time
@@ -94,30 +96,45 @@ def first_trials_within(trials: list[dict], cpu_hours: float) -> list[dict]:
 # -- trials and their sweeps ------------------------------------------------------------------------------
 
 
-def finished_trials(study_dir: Path) -> list[Path]:
-    """The study's ``trial-NNNN`` folders with results.json, by number."""
+def trial_folders(study_dir: Path) -> list[Path]:
+    """The study's ``trial-NNNN`` folders, by number: finished (results.json) or not (a failed trial)."""
     if not study_dir.is_dir():
         raise ValueError(f"{study_dir}: no such study folder (run scripts/tuning_symmetric.sh first)")
+    if (study_dir / "pretraining").is_dir():
+        raise ValueError(
+            f"{study_dir}: a study with a shared pre-training (--share-pretraining): each trial's CPU time "
+            "holds that pre-training's again, and pre-training is what this comparison searches alike"
+        )
     dirs = [d for d in study_dir.iterdir() if d.is_dir() and re.fullmatch(r"trial-\d+", d.name)]
-    return sorted((d for d in dirs if (d / "results.json").is_file()), key=lambda d: int(d.name[6:]))
+    return sorted(dirs, key=lambda d: int(d.name[6:]))
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: unreadable ({str(e).splitlines()[0][:120]})") from None
+
+
+def _run_key(run_dir: Path) -> str:
+    """What identifies the trained run a sweep was made from: its results.json (written once per run)."""
+    return hashlib.sha256((run_dir / "results.json").read_bytes()).hexdigest()[:16]
 
 
 def swept(run_dir: Path, temperatures: list[float], num_samples: int, seed: int, data_dir: str | None = None) -> dict:
     """The run's final generator swept over ``temperatures`` (``experiments.sweep``), written to
     RUN_DIR/sweep.json with the CPU seconds it took; read back when a sweep with the same grid,
-    sample count and seed is there (so the tables re-derive without the checkpoint)."""
+    sample count and seed of this run (its results.json) is there, so the tables re-derive without
+    the checkpoint."""
     path = run_dir / SWEEP_FILE
+    key = (temperatures, num_samples, seed, _run_key(run_dir))
     if path.is_file():
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if (saved.get("temperatures"), saved.get("num_samples"), saved.get("sampling_seed")) == (
-            temperatures,
-            num_samples,
-            seed,
-        ):
+        saved = read_json(path)
+        if (saved.get("temperatures"), saved.get("num_samples"), saved.get("sampling_seed"), saved.get("run")) == key:
             return saved
     if not (run_dir / "checkpoint.pt").is_file():
         raise ValueError(
-            f"{run_dir}: no {SWEEP_FILE} for this grid, sample count and seed, and no checkpoint.pt to sweep"
+            f"{run_dir}: no {SWEEP_FILE} for this run, grid, sample count and seed, and no checkpoint.pt to sweep"
         )
     from ..data import oracle_corpus
     from ..lifecycle import load_run_models
@@ -133,6 +150,7 @@ def swept(run_dir: Path, temperatures: list[float], num_samples: int, seed: int,
         "temperatures": temperatures,
         "num_samples": num_samples,
         "sampling_seed": seed,
+        "run": key[3],  # the sha256 of the run's results.json, first 16 hex digits
         "points": points,
         "cpu_seconds": round(time.process_time() - start, 1),
         "machine": machine(),
@@ -144,10 +162,17 @@ def swept(run_dir: Path, temperatures: list[float], num_samples: int, seed: int,
 def study_trials(
     study_dir: Path, temperatures: list[float], num_samples: int, seed: int, data_dir: str | None = None
 ) -> list[dict]:
-    """Every finished trial of a study: its number, training CPU-hours, machine and swept points."""
+    """Every trial of a study, by number: its training CPU-hours, machine and swept points. A trial
+    without results.json (failed, e.g. a NaN, or stopped) has no points, but its CPU time counts: read
+    from its checkpoint once and kept as TRIAL/compute.json, so the total re-derives without it."""
     trials = []
-    for d in finished_trials(study_dir):
-        results = json.loads((d / "results.json").read_text(encoding="utf-8"))
+    for d in trial_folders(study_dir):
+        number = int(d.name[6:])
+        if not (d / "results.json").is_file():
+            trials.append({"trial": number, "dir": str(d), "finished": False, "cpu_hours": _unfinished_cpu(d) / 3600,
+                           "sweep_cpu_hours": 0.0, "machine": None, "points": []})  # fmt: skip
+            continue
+        results = read_json(d / "results.json")
         cpu = results.get("cpu_seconds")
         if cpu is None:
             raise ValueError(
@@ -155,25 +180,42 @@ def study_trials(
                 "this comparison's compute is CPU time"
             )
         sweep = swept(d, temperatures, num_samples, seed, data_dir)
-        number = int(d.name[6:])
         trials.append(
             {
                 "trial": number,
                 "dir": str(d),
+                "finished": True,
                 "cpu_hours": cpu / 3600,
                 "sweep_cpu_hours": sweep["cpu_seconds"] / 3600,
                 "machine": results.get("machine"),
                 "points": [{"trial": number, **p} for p in sweep["points"]],
             }
         )
-    if not trials:
+    if not any(t["finished"] for t in trials):
         raise ValueError(f"{study_dir}: no finished trial (trial-NNNN/results.json)")
     return trials
+
+
+def _unfinished_cpu(trial_dir: Path) -> float:
+    path = trial_dir / "compute.json"
+    if path.is_file():
+        return float(read_json(path)["cpu_seconds"])
+    if not (trial_dir / "checkpoint.pt").is_file():
+        raise ValueError(f"{trial_dir}: neither results.json, compute.json nor checkpoint.pt: its compute is unknown")
+    from ..runtime.checkpoint import load_checkpoint
+
+    cpu = load_checkpoint(trial_dir / "checkpoint.pt").get("cpu_seconds")
+    if cpu is None:
+        raise ValueError(f"{trial_dir / 'checkpoint.pt'}: no cpu_seconds (written before they were counted)")
+    record = {"cpu_seconds": round(cpu, 1), "state": "no results.json: failed or stopped", "machine": machine()}
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    return float(cpu)
 
 
 def _summary(trials: list[dict]) -> dict:
     return {
         "trials": len(trials),
+        "unfinished": [t["trial"] for t in trials if not t["finished"]],
         "trial_numbers": [t["trial"] for t in trials],
         "cpu_hours": sum(t["cpu_hours"] for t in trials),
         "front": pareto_front([p for t in trials for p in t["points"]]),
@@ -187,7 +229,7 @@ def comparisons(trials: dict[str, list[dict]]) -> dict[str, dict]:
     subsets = {
         "all trials": trials,
         f"the first {n} trials each": {label: t[:n] for label, t in trials.items()},
-        f"equal compute: {budget:.2f} CPU-h each": {
+        f"equal compute: at most {budget:.2f} CPU-h each": {
             label: first_trials_within(t, budget) for label, t in trials.items()
         },
     }
@@ -202,22 +244,48 @@ def comparisons(trials: dict[str, list[dict]]) -> dict[str, dict]:
 # -- confirmation on fresh seeds -----------------------------------------------------------------------------
 
 
-def to_confirm(vs: dict[str, dict], confirm_max: int) -> dict[str, dict[int, list[Point]]]:
-    """Per study, up to ``confirm_max`` trials with points said to dominate (the trial whose point
-    dominates the most points of the other front first, then by trial number), each with those points."""
+def claims(compared: dict[str, dict]) -> list[dict]:
+    """Every point said to dominate, in any of the comparisons (all trials, equal trials, equal
+    compute), once, with the comparisons it was said in and the other fronts' points it dominated."""
+    found: dict[tuple, dict] = {}
+    for name, vs in compared.items():
+        for label, r in vs.items():
+            for d in r["dominating"]:
+                p = d["point"]
+                c = found.setdefault(
+                    (label, p["trial"], p["temperature"]),
+                    {
+                        "study": label,
+                        "trial": p["trial"],
+                        "temperature": p["temperature"],
+                        "found": list(xy(p)),
+                        "comparisons": [],
+                        "dominated_when_found": [],
+                    },  # fmt: skip
+                )
+                c["comparisons"].append(name)
+                for q in d["dominates"]:
+                    if list(xy(q)) not in c["dominated_when_found"]:
+                        c["dominated_when_found"].append(list(xy(q)))
+    return sorted(found.values(), key=lambda c: (c["study"], c["trial"], c["temperature"]))
+
+
+def to_confirm(claimed: list[dict], confirm_max: int) -> dict[str, list[int]]:
+    """Per study, up to ``confirm_max`` trials with claims: the trial whose point dominated the most
+    points first, then by trial number."""
     chosen = {}
-    for label, r in vs.items():
-        by_trial: dict[int, list[dict]] = {}
-        for d in r["dominating"]:
-            by_trial.setdefault(d["point"]["trial"], []).append(d)
-        ranked = sorted(by_trial, key=lambda n: (-max(len(d["dominates"]) for d in by_trial[n]), n))
-        chosen[label] = {n: [d["point"] for d in by_trial[n]] for n in ranked[:confirm_max]}
+    for label in dict.fromkeys(c["study"] for c in claimed):
+        most: dict[int, int] = {}
+        for c in claimed:
+            if c["study"] == label:
+                most[c["trial"]] = max(most.get(c["trial"], 0), len(c["dominated_when_found"]))
+        chosen[label] = sorted(most, key=lambda n: (-most[n], n))[:confirm_max]
     return chosen
 
 
 def confirm(
     study_dirs: dict[str, Path],
-    vs: dict[str, dict],
+    claimed: list[dict],
     seeds: list[int],
     confirm_max: int,
     jobs: int,
@@ -225,59 +293,51 @@ def confirm(
     sampling_seed: int,
     out: Path,
     data_dir: str | None = None,
+    train_runs=None,
 ) -> list[dict]:
-    """Train the chosen trials' configs on ``seeds`` (OUT/confirm/LABEL/trial-NNNN/seedS; finished runs are
-    reused, stopped ones resumed), sweep them at their points' temperatures, and test each point."""
-    chosen = to_confirm(vs, confirm_max)
-    overrides = [f"data_dir={data_dir}"] if data_dir else []
+    """Train the chosen trials' configs on ``seeds`` as the trials ran (one thread; only the seed
+    differs), in OUT/confirm/LABEL/trial-NNNN/seedS (finished runs reused, stopped ones resumed), sweep
+    them at their claims' temperatures, and test each claim: it holds when the mean over the seeds
+    still dominates one of the points it dominated when found. Claims of trials beyond
+    ``confirm_max`` come back marked as not retried."""
+    chosen = to_confirm(claimed, confirm_max)
+    overrides = ["threads=1", *([f"data_dir={data_dir}"] if data_dir else [])]
     commands = []
-    for label, trials in chosen.items():
-        for number in trials:
+    for label, numbers in chosen.items():
+        for number in numbers:
             config = study_dirs[label] / f"trial-{number:04d}" / "config.yaml"
             for s in seeds:
                 run_dir = out / "confirm" / label / f"trial-{number:04d}" / f"seed{s}"
                 commands.append((run_dir, train_command(str(config), run_dir, s, overrides)))
     if commands:
-        run_all(commands, jobs)
+        if train_runs is None:
+            run_all(commands, jobs)
+        else:  # a test's stand-in: the commands it would run
+            train_runs(commands)
     rows = []
-    for label, trials in chosen.items():
-        other = next(o for o in vs if o != label)
-        for number, points in trials.items():
-            temps = sorted({p["temperature"] for p in points})
-            sweeps = {
-                s: swept(
-                    out / "confirm" / label / f"trial-{number:04d}" / f"seed{s}", temps, num_samples, sampling_seed
-                )
-                for s in seeds
+    for c in claimed:
+        if c["trial"] not in chosen.get(c["study"], []):
+            rows.append({**c, "retried": False, "holds": None})
+            continue
+        folder = out / "confirm" / c["study"] / f"trial-{c['trial']:04d}"
+        temps = sorted({d["temperature"] for d in claimed if (d["study"], d["trial"]) == (c["study"], c["trial"])})
+        sweeps = [swept(folder / f"seed{s}", temps, num_samples, sampling_seed, data_dir) for s in seeds]
+        fresh = [next(q for q in sw["points"] if q["temperature"] == c["temperature"]) for sw in sweeps]
+        mean = [statistics.fmean(q[k] for q in fresh) for k in ("nll_oracle", "nll_test")]
+        std = [statistics.stdev(q[k] for q in fresh) for k in ("nll_oracle", "nll_test")]
+        still = [q for q in c["dominated_when_found"] if dominates(tuple(mean), tuple(q))]
+        rows.append(
+            {
+                **c,
+                "retried": True,
+                "seeds": seeds,
+                "fresh": [list(xy(q)) for q in fresh],
+                "mean": mean,
+                "std": std,
+                "still_dominates": still,
+                "holds": bool(still),
             }
-            for p in points:
-                fresh = [next(q for q in sweeps[s]["points"] if q["temperature"] == p["temperature"]) for s in seeds]
-                mean = (
-                    statistics.fmean(q["nll_oracle"] for q in fresh),
-                    statistics.fmean(q["nll_test"] for q in fresh),
-                )
-                std = [
-                    statistics.stdev(q[k] for q in fresh) if len(fresh) > 1 else float("nan")
-                    for k in ("nll_oracle", "nll_test")
-                ]
-                still = [q for q in vs[other]["front"] if dominates(mean, xy(q))]
-                rows.append(
-                    {
-                        "study": label,
-                        "trial": number,
-                        "temperature": p["temperature"],
-                        "found": list(xy(p)),
-                        "seeds": seeds,
-                        "fresh": [list(xy(q)) for q in fresh],
-                        "mean": list(mean),
-                        "std": std,
-                        "dominated_when_found": [
-                            list(xy(q)) for d in vs[label]["dominating"] if d["point"] is p for q in d["dominates"]
-                        ],
-                        "still_dominates": [list(xy(q)) for q in still],
-                        "holds": bool(still),
-                    }
-                )
+        )
     return rows
 
 
@@ -297,14 +357,29 @@ def run(
 ) -> dict:
     if len(study_dirs) != 2:
         raise ValueError(f"tuning-symmetric compares two studies, got {len(study_dirs)}: {', '.join(study_dirs)}")
+    for label in study_dirs:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", label):
+            raise ValueError(f"--studies: a label is a name (letters, digits, - and _), got {label!r}")
     temps = temperatures or DEFAULT_TEMPERATURES
+    if not all(math.isfinite(t) and t > 0 for t in temps):
+        raise ValueError(f"--temperatures must be positive numbers, got {temps}")
+    if num_samples < 2:
+        raise ValueError(f"--num must be at least 2 (a point's standard error), got {num_samples}")
+    if confirm_seeds is not None and (len(set(confirm_seeds)) < 3 or len(set(confirm_seeds)) < len(confirm_seeds)):
+        raise ValueError(f"--confirm-seeds: at least 3 different seeds, got {confirm_seeds}")
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {jobs}")
     trials = {label: study_trials(d, temps, num_samples, sampling_seed, data_dir) for label, d in study_dirs.items()}
     compared = comparisons(trials)
-    confirmation = None
+    claimed = claims(compared)
+    used = {s for ts in trials.values() for t in ts if t["finished"] for s in [_trial_seed(Path(t["dir"]))]}
+    if confirm_seeds and used & set(confirm_seeds):
+        raise ValueError(f"--confirm-seeds: {sorted(used & set(confirm_seeds))} trained the trials; fresh seeds differ")
+    confirmation = [{**c, "retried": False, "holds": None} for c in claimed]
     if confirm_seeds:
         confirmation = confirm(
             study_dirs,
-            compared["all trials"],
+            claimed,
             confirm_seeds,
             confirm_max,
             jobs,
@@ -328,6 +403,7 @@ def run(
         "sampling_seed": sampling_seed,
         "comparisons": compared,
         "confirmation": confirmation,
+        "confirm_seeds": confirm_seeds,
         "confirm_max": confirm_max,
         "machine": machine(),
         "command": "seqgan experiment tuning-symmetric --studies "
@@ -344,18 +420,32 @@ def run(
     return summary
 
 
+def _trial_seed(trial_dir: Path) -> int | None:
+    return read_json(trial_dir / "results.json").get("seed")
+
+
 def _target(study_dir: Path) -> int | None:
     path = study_dir / "summary.json"
     return json.loads(path.read_text(encoding="utf-8")).get("target_trials") if path.is_file() else None
 
 
+def _claim_word(c: dict | None) -> str:
+    if c is None:
+        return "-"
+    if not c["retried"]:
+        return "not retried"
+    return "holds" if c["holds"] else "fails"
+
+
 def markdown(summary: dict) -> str:
     labels = list(summary["studies"])
+    every = summary["comparisons"]["all trials"]
     partial = [
-        f"{label} ({summary['comparisons']['all trials'][label]['trials']} of {s['target_trials']} trials)"
+        f"{label} ({every[label]['trials']} of {s['target_trials']} trials)"
         for label, s in summary["studies"].items()
-        if s["target_trials"] and summary["comparisons"]["all trials"][label]["trials"] < s["target_trials"]
+        if s["target_trials"] and every[label]["trials"] - len(every[label]["unfinished"]) < s["target_trials"]
     ]
+    conf = summary["confirmation"]
     lines = [
         "# Tuned SeqGAN against tuned MLE, searched alike",
         "",
@@ -364,9 +454,15 @@ def markdown(summary: dict) -> str:
         "T = 1 in both; every finished trial is then swept over the same temperatures "
         f"({', '.join(f'{t:g}' for t in summary['temperatures'])}; {summary['num_samples']} samples a point, "
         f"sampling seed {summary['sampling_seed']}), and a study's points are all its (trial, T) pairs. "
-        "Compute is training CPU time (all threads of each trial's process).",
+        "Compute is training CPU time (all threads of each trial's process, failed trials included). "
+        "The SeqGAN space has its adversarial keys besides the two it shares: with as many trials it "
+        "searches pre-training more thinly, which the equal-compute comparison does not remove.",
         "",
         *(f"- {label} trials ran on: {', '.join(s['machines'])}" for label, s in summary["studies"].items()),
+        *(
+            f"- {label}: the sweeps took {s['sweep_cpu_hours']:.2f} CPU-h (not counted above)"
+            for label, s in summary["studies"].items()
+        ),
         f"- this comparison was written on: {summary['machine']}",
         "",
     ]
@@ -374,53 +470,70 @@ def markdown(summary: dict) -> str:
         lines += [
             f"## {name[0].upper() + name[1:]}",
             "",
-            "| study | trials | training CPU-h | front points | front points the other front does not dominate "
-            "| front points that dominate a point of the other front |",
+            "| study | trials (failed or stopped) | training CPU-h | front points "
+            "| front points the other does not dominate | front points that dominate a point of the other front |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         for label in labels:
             s = r[label]
             lines.append(
-                f"| {label} | {s['trials']} | {s['cpu_hours']:.2f} | {len(s['front'])} | {len(s['not_dominated'])} "
-                f"| {len(s['dominating'])} |"
+                f"| {label} | {s['trials']} ({len(s['unfinished'])}) | {s['cpu_hours']:.2f} | {len(s['front'])} "
+                f"| {len(s['not_dominated'])} | {len(s['dominating'])} |"
             )
         lines.append("")
-    front = summary["comparisons"]["all trials"]
+    by_point = {(c["study"], c["trial"], c["temperature"]): c for c in conf}
     lines += [
         "## The fronts (all trials)",
         "",
-        "| study | trial | T | NLL-oracle ± s.e. | NLL-test | dominated by the other front |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        "| study | trial | T | NLL-oracle ± s.e. | NLL-test | dominated by the other front | its claim to dominate |",
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for label in labels:
         other = next(o for o in labels if o != label)
-        other_xy = [xy(q) for q in front[other]["front"]]
-        for p in front[label]["front"]:
+        other_xy = [xy(q) for q in every[other]["front"]]
+        for p in every[label]["front"]:
+            claim = by_point.get((label, p["trial"], p["temperature"]))
             lines.append(
                 f"| {label} | {p['trial']} | {p['temperature']:g} | {p['nll_oracle']:.3f} ± {p['nll_oracle_se']:.3f} "
-                f"| {p['nll_test']:.3f} | {'yes' if dominated_by(xy(p), other_xy) else 'no'} |"
+                f"| {p['nll_test']:.3f} | {'yes' if dominated_by(xy(p), other_xy) else 'no'} | {_claim_word(claim)} |"
             )
     lines.append("")
-    conf = summary["confirmation"]
-    if conf is not None:
-        lines += [
-            f"## Points said to dominate, on fresh seeds (at most {summary['confirm_max']} trials a study)",
-            "",
-            "| study | trial | T | found: NLL-oracle, NLL-test | fresh seeds | mean NLL-oracle ± std "
-            "| mean NLL-test ± std | other-front points dominated when found | still dominated | holds |",
-            "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
-        ]
-        for c in conf:
-            lines.append(
-                f"| {c['study']} | {c['trial']} | {c['temperature']:g} | {c['found'][0]:.3f}, {c['found'][1]:.3f} "
-                f"| {', '.join(map(str, c['seeds']))} | {c['mean'][0]:.3f} ± {c['std'][0]:.3f} "
-                f"| {c['mean'][1]:.3f} ± {c['std'][1]:.3f} | {len(c['dominated_when_found'])} "
-                f"| {len(c['still_dominates'])} | {'yes' if c['holds'] else 'no'} |"
-            )
-        if not conf:
-            lines.append("| (no front point dominates a point of the other front) | | | | | | | | | |")
-        lines.append("")
+    seeds = summary["confirm_seeds"]
     lines += [
+        "## Points said to dominate (in any comparison above), on fresh seeds",
+        "",
+        (
+            f"Seeds {', '.join(map(str, seeds))}; at most {summary['confirm_max']} trials a study retried (the "
+            "trials whose points dominated the most first). A claim holds when the mean over the fresh seeds "
+            "still dominates a point it dominated when found."
+            if seeds
+            else "**No claim was retried** (no --confirm-seeds): every domination above rests on single-seed trials."
+        ),
+        "",
+        "| study | trial | T | found: NLL-oracle, NLL-test | said in | other-front points dominated "
+        "| fresh mean NLL-oracle ± std | fresh mean NLL-test ± std | still dominated | claim |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for c in conf:
+        fresh = (
+            [
+                f"{c['mean'][0]:.3f} ± {c['std'][0]:.3f}",
+                f"{c['mean'][1]:.3f} ± {c['std'][1]:.3f}",
+                str(len(c["still_dominates"])),
+            ]  # fmt: skip
+            if c["retried"]
+            else ["-", "-", "-"]
+        )
+        lines.append(
+            f"| {c['study']} | {c['trial']} | {c['temperature']:g} | {c['found'][0]:.3f}, {c['found'][1]:.3f} "
+            f"| {'; '.join(c['comparisons'])} | {len(c['dominated_when_found'])} | "
+            + " | ".join(fresh)
+            + f" | {_claim_word(c)} |"
+        )
+    if not conf:
+        lines.append("| (no front point dominates a point of the other front) | | | | | | | | | |")
+    lines += [
+        "",
         "![fronts](fronts.png)",
         "",
         "Command (the studies: scripts/tuning_symmetric.sh):",
@@ -431,7 +544,7 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _plot(trials: dict[str, list[dict]], vs: dict[str, dict], confirmation: list[dict] | None, path: Path) -> None:
+def _plot(trials: dict[str, list[dict]], vs: dict[str, dict], confirmation: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -450,8 +563,8 @@ def _plot(trials: dict[str, list[dict]], vs: dict[str, dict], confirmation: list
             drawstyle="steps-post",
             label=f"{label}: front over {len(ts)} trials x T",
         )
-        for c in confirmation or []:
-            if c["study"] == label:
+        for c in confirmation:
+            if c["study"] == label and c["retried"]:
                 ax.errorbar(
                     c["mean"][0],
                     c["mean"][1],
