@@ -94,6 +94,43 @@ def own_start(arm: str, key: str) -> float:
     return over_seeds(own_start_gaps(arm))[key]
 
 
+REAL = RESULTS / "real_seeds"
+REAL_TASKS = ("poems", "obama", "nottingham", "coco")
+
+
+def real_seeds(task: str) -> list[int]:
+    return sorted(int(d.name[4:]) for d in (REAL / task).glob("seed*") if (d / "results.json").is_file())
+
+
+def real_rows(task: str, row: str, metric: str) -> list[float]:
+    return [results(f"real_seeds/{task}/seed{s}")["rows"][row][metric] for s in real_seeds(task)]
+
+
+def real_vs_mle(task: str, metric: str) -> tuple[float, float]:
+    """SeqGAN minus the MLE row over seeds: the mean difference and Welch's p."""
+    seqgan, mle = real_rows(task, "SeqGAN", metric), real_rows(task, "MLE", metric)
+    return statistics.fmean(seqgan) - statistics.fmean(mle), welch_p(seqgan, mle)
+
+
+def real_vs_tempered(task: str, n: int) -> dict:
+    """SeqGAN's BLEU-n minus the pre-trained generator's tempered curve at SeqGAN's NLL-test, per seed
+    (from each run's results.json and the study's committed sweep), over seeds."""
+    from seqgan.studies.real import curve_at
+
+    gaps = []
+    for s in real_seeds(task):
+        seqgan = results(f"real_seeds/{task}/seed{s}")["rows"]["SeqGAN"]
+        sweep = json.loads((REAL / "real_sweeps" / task / f"seed{s}" / "sweep.json").read_text(encoding="utf-8"))
+        at = curve_at(sweep["points"], "nll_test", f"bleu{n}", seqgan["nll_test"])
+        if at is not None:
+            gaps.append(seqgan[f"bleu{n}"] - at)
+    return over_seeds(gaps)
+
+
+def with_p(value: float, p: float) -> str:
+    return f"{signed(value)} (p = {format_p(p)})"
+
+
 def pm(values: list[float]) -> str:
     return "{:.3f} ± {:.3f}".format(*mean_std(values))
 
@@ -303,6 +340,34 @@ CHECKS = [
         pm,
     ),
 ]
+# the README's real-data table: per task, SeqGAN against the MLE row and against its tempered start
+for task in REAL_TASKS:
+    if (REAL / task).is_dir() and len(real_seeds(task)) >= 2:
+        for i, (what, compute) in enumerate(
+            (
+                ("BLEU-4 SeqGAN - MLE", lambda t=task: with_p(*real_vs_mle(t, "bleu4"))),
+                ("NLL-test SeqGAN - MLE", lambda t=task: with_p(*real_vs_mle(t, "nll_test"))),
+                (
+                    "BLEU-4 SeqGAN - tempered start at its NLL-test",
+                    lambda t=task: with_p(real_vs_tempered(t, 4)["mean"], real_vs_tempered(t, 4)["t_p"]),
+                ),
+            )
+        ):
+            groups = ["[^|]+"] * 3
+            groups[i] = "([^|]+?)"
+            pattern = rf"\| {task} \| \d+ \| " + r" \| ".join(groups) + r" \|"
+            CHECKS.append((f"real data {task}: {what}", R, pattern, f"results/real_seeds/{task}", compute, str))
+        CHECKS.append(
+            (
+                f"real data {task}: seeds",
+                R,
+                rf"\| {task} \| (\d+) \|",
+                f"results/real_seeds/{task}",
+                lambda t=task: len(real_seeds(t)),
+                str,
+            )  # fmt: skip
+        )
+
 # the README's and docs/results.md's Table 1: every row's mean ± std and p from the runs' results.json
 for doc in (R, D):
     for row in ("Random", "pretrained", "MLE", "SS", "PG-BLEU", "SeqGAN"):
