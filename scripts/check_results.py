@@ -112,16 +112,16 @@ def real_vs_mle(task: str, metric: str) -> tuple[float, float]:
     return statistics.fmean(seqgan) - statistics.fmean(mle), welch_p(seqgan, mle)
 
 
-def real_vs_tempered(task: str, n: int) -> dict:
-    """SeqGAN's BLEU-n minus the pre-trained generator's tempered curve at SeqGAN's NLL-test, per seed
-    (from each run's results.json and the study's committed sweep), over seeds."""
+def real_vs_tempered(task: str, n: int, at_key: str = "nll_test") -> dict:
+    """SeqGAN's BLEU-n minus the pre-trained generator's tempered curve at SeqGAN's NLL-test (or
+    Self-BLEU-n: ``at_key``), per seed (each run's results.json and the study's committed sweep), over seeds."""
     from seqgan.studies.real import curve_at
 
     gaps = []
     for s in real_seeds(task):
         seqgan = results(f"real_seeds/{task}/seed{s}")["rows"]["SeqGAN"]
         sweep = json.loads((REAL / "real_sweeps" / task / f"seed{s}" / "sweep.json").read_text(encoding="utf-8"))
-        at = curve_at(sweep["points"], "nll_test", f"bleu{n}", seqgan["nll_test"])
+        at = curve_at(sweep["points"], at_key, f"bleu{n}", seqgan[at_key])
         if at is not None:
             gaps.append(seqgan[f"bleu{n}"] - at)
     return over_seeds(gaps)
@@ -351,9 +351,15 @@ for task in REAL_TASKS:
                     "BLEU-4 SeqGAN - tempered start at its NLL-test",
                     lambda t=task: with_p(real_vs_tempered(t, 4)["mean"], real_vs_tempered(t, 4)["t_p"]),
                 ),
+                (
+                    "BLEU-4 SeqGAN - tempered start at its Self-BLEU-4",
+                    lambda t=task: with_p(
+                        real_vs_tempered(t, 4, "self_bleu4")["mean"], real_vs_tempered(t, 4, "self_bleu4")["t_p"]
+                    ),
+                ),
             )
         ):
-            groups = ["[^|]+"] * 3
+            groups = ["[^|]+"] * 4
             groups[i] = "([^|]+?)"
             pattern = rf"\| {task} \| \d+ \| " + r" \| ".join(groups) + r" \|"
             CHECKS.append((f"real data {task}: {what}", R, pattern, f"results/real_seeds/{task}", compute, str))
