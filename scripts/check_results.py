@@ -340,6 +340,22 @@ CHECKS = [
         pm,
     ),
 ]
+CHECKS.append(
+    (
+        "symmetric tuning: the MLE study's training CPU-hours",
+        D,
+        r"40 trials, ([\d.]+) CPU-h of training",
+        "results/tuning_symmetric/mle/trial-*/results.json",
+        lambda: (
+            sum(
+                json.loads(f.read_text(encoding="utf-8"))["cpu_seconds"]
+                for f in (RESULTS / "tuning_symmetric" / "mle").glob("trial-*/results.json")
+            )
+            / 3600
+        ),
+        lambda h: f"{h:.2f}",
+    )
+)
 # the README's real-data table: per task, SeqGAN against the MLE row and against its tempered start
 for task in REAL_TASKS:
     if (REAL / task).is_dir() and len(real_seeds(task)) >= 2:
