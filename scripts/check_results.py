@@ -340,22 +340,32 @@ CHECKS = [
         pm,
     ),
 ]
-CHECKS.append(
-    (
-        "symmetric tuning: the MLE study's training CPU-hours",
-        D,
-        r"40 trials, ([\d.]+) CPU-h of training",
-        "results/tuning_symmetric/mle/trial-*/results.json",
-        lambda: (
-            sum(
-                json.loads(f.read_text(encoding="utf-8"))["cpu_seconds"]
-                for f in (RESULTS / "tuning_symmetric" / "mle").glob("trial-*/results.json")
-            )
-            / 3600
-        ),
-        lambda h: f"{h:.2f}",
-    )
-)
+SYM_MLE = RESULTS / "tuning_symmetric" / "mle"
+
+
+def sym_mle_hours(key: str) -> float:
+    """The MLE study's trials' ``cpu_seconds`` or wall ``seconds``, summed, in hours."""
+    return sum(json.loads(f.read_text(encoding="utf-8"))[key] for f in SYM_MLE.glob("trial-*/results.json")) / 3600
+
+
+def sym_mle_front() -> list[list[float]]:
+    """The MLE study's Pareto front at T = 1 (NLL-oracle, NLL-test), from its summary.json."""
+    summary = json.loads((SYM_MLE / "summary.json").read_text(encoding="utf-8"))
+    return sorted(t["values"] for t in summary["trials"] if t["number"] in summary["pareto_front"])
+
+
+SYM = "results/tuning_symmetric/mle"
+CHECKS += [
+    ("symmetric MLE study: CPU-h", D, r"40 trials, ([\d.]+) CPU-h of training", SYM,
+     lambda: sym_mle_hours("cpu_seconds"),
+     lambda h: f"{h:.2f}"),
+    ("symmetric MLE study: wall h", D, r"training \(([\d.]+) h of wall time", SYM, lambda: sym_mle_hours("seconds"),
+     lambda h: f"{h:.2f}"),
+    ("symmetric MLE front: first", D, r"At T = 1 its front runs from NLL-oracle ([\d.]+ / NLL-test [\d.]+)", SYM,
+     lambda: sym_mle_front()[0], lambda v: f"{v[0]:.3f} / NLL-test {v[1]:.3f}"),
+    ("symmetric MLE front: last", D, r"lr 0.0050\) to ([\d.]+ / [\d.]+);", SYM,
+     lambda: sym_mle_front()[-1], lambda v: f"{v[0]:.3f} / {v[1]:.3f}"),
+]  # fmt: skip
 # the README's real-data table: per task, SeqGAN against the MLE row and against its tempered start
 for task in REAL_TASKS:
     if (REAL / task).is_dir() and len(real_seeds(task)) >= 2:

@@ -391,10 +391,6 @@ def _experiment_tuning_symmetric(args) -> int:
         seeds = [int(s) for s in args.confirm_seeds.split(",")] if args.confirm_seeds else None
     except ValueError as e:
         return _fail(f"--temperatures / --confirm-seeds: comma-separated numbers ({e})")
-    if temps is not None and min(temps) <= 0:
-        return _fail(f"--temperatures must be positive, got {args.temperatures}")
-    if args.confirm_max < 1:
-        return _fail(f"--confirm-max must be at least 1, got {args.confirm_max}")
     out = Path(args.out)
     symmetric_tuning.run(studies, temps, args.num, args.seed, out, seeds, args.confirm_max, args.jobs, args.data_dir)
     print((out / "symmetric.md").read_text(encoding="utf-8"))

@@ -37,6 +37,7 @@ from pathlib import Path
 from ..jobs import run_all, train_command
 from ..runtime.files import atomic_write_text
 from ..runtime.hardware import machine
+from ..tuning.tune import describe_machines
 from .tuning_comparison import dominated_by
 
 # 0.6, 0.65, ..., 1.2: the range the first MLE study searched for T (configs/tune/quick_mle.yaml)
@@ -170,7 +171,7 @@ def study_trials(
         number = int(d.name[6:])
         if not (d / "results.json").is_file():
             trials.append({"trial": number, "dir": str(d), "finished": False, "cpu_hours": _unfinished_cpu(d) / 3600,
-                           "sweep_cpu_hours": 0.0, "machine": None, "points": []})  # fmt: skip
+                           "sweep_cpu_hours": 0.0, "machine": None, "seed": None, "points": []})  # fmt: skip
             continue
         results = read_json(d / "results.json")
         cpu = results.get("cpu_seconds")
@@ -188,6 +189,7 @@ def study_trials(
                 "cpu_hours": cpu / 3600,
                 "sweep_cpu_hours": sweep["cpu_seconds"] / 3600,
                 "machine": results.get("machine"),
+                "seed": results.get("seed"),
                 "points": [{"trial": number, **p} for p in sweep["points"]],
             }
         )
@@ -314,14 +316,16 @@ def confirm(
             run_all(commands, jobs)
         else:  # a test's stand-in: the commands it would run
             train_runs(commands)
-    rows = []
+    rows, sweeps_of = [], {}
     for c in claimed:
         if c["trial"] not in chosen.get(c["study"], []):
             rows.append({**c, "retried": False, "holds": None})
             continue
         folder = out / "confirm" / c["study"] / f"trial-{c['trial']:04d}"
         temps = sorted({d["temperature"] for d in claimed if (d["study"], d["trial"]) == (c["study"], c["trial"])})
-        sweeps = [swept(folder / f"seed{s}", temps, num_samples, sampling_seed, data_dir) for s in seeds]
+        if folder not in sweeps_of:  # every claim of a trial is read from one sweep of each run
+            sweeps_of[folder] = [swept(folder / f"seed{s}", temps, num_samples, sampling_seed, data_dir) for s in seeds]
+        sweeps = sweeps_of[folder]
         fresh = [next(q for q in sw["points"] if q["temperature"] == c["temperature"]) for sw in sweeps]
         mean = [statistics.fmean(q[k] for q in fresh) for k in ("nll_oracle", "nll_test")]
         std = [statistics.stdev(q[k] for q in fresh) for k in ("nll_oracle", "nll_test")]
@@ -369,10 +373,12 @@ def run(
         raise ValueError(f"--confirm-seeds: at least 3 different seeds, got {confirm_seeds}")
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    if confirm_max < 1:
+        raise ValueError(f"--confirm-max must be at least 1, got {confirm_max}")
     trials = {label: study_trials(d, temps, num_samples, sampling_seed, data_dir) for label, d in study_dirs.items()}
     compared = comparisons(trials)
     claimed = claims(compared)
-    used = {s for ts in trials.values() for t in ts if t["finished"] for s in [_trial_seed(Path(t["dir"]))]}
+    used = {t["seed"] for ts in trials.values() for t in ts if t["finished"]}
     if confirm_seeds and used & set(confirm_seeds):
         raise ValueError(f"--confirm-seeds: {sorted(used & set(confirm_seeds))} trained the trials; fresh seeds differ")
     confirmation = [{**c, "retried": False, "holds": None} for c in claimed]
@@ -393,7 +399,7 @@ def run(
             label: {
                 "dir": str(study_dirs[label]),
                 "target_trials": _target(study_dirs[label]),
-                "machines": sorted({t["machine"] for t in ts if t["machine"]}),
+                "machines": describe_machines(_machines(ts)),
                 "sweep_cpu_hours": sum(t["sweep_cpu_hours"] for t in ts),
             }
             for label, ts in trials.items()
@@ -420,8 +426,11 @@ def run(
     return summary
 
 
-def _trial_seed(trial_dir: Path) -> int | None:
-    return read_json(trial_dir / "results.json").get("seed")
+def _machines(trials: list[dict]) -> dict[str, list[int]]:
+    machines: dict[str, list[int]] = {}
+    for t in trials:
+        machines.setdefault(t["machine"] or "unknown (failed or stopped)", []).append(t["trial"])
+    return machines
 
 
 def _target(study_dir: Path) -> int | None:
@@ -458,7 +467,7 @@ def markdown(summary: dict) -> str:
         "The SeqGAN space has its adversarial keys besides the two it shares: with as many trials it "
         "searches pre-training more thinly, which the equal-compute comparison does not remove.",
         "",
-        *(f"- {label} trials ran on: {', '.join(s['machines'])}" for label, s in summary["studies"].items()),
+        *(f"- {label} trials ran on: {s['machines']}" for label, s in summary["studies"].items()),
         *(
             f"- {label}: the sweeps took {s['sweep_cpu_hours']:.2f} CPU-h (not counted above)"
             for label, s in summary["studies"].items()
