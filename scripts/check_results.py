@@ -341,11 +341,12 @@ CHECKS = [
     ),
 ]
 SYM_MLE = RESULTS / "tuning_symmetric" / "mle"
+SYM_SEQGAN = RESULTS / "tuning_symmetric" / "seqgan"
 
 
-def sym_mle_hours(key: str) -> float:
-    """The MLE study's trials' ``cpu_seconds`` or wall ``seconds``, summed, in hours."""
-    return sum(json.loads(f.read_text(encoding="utf-8"))[key] for f in SYM_MLE.glob("trial-*/results.json")) / 3600
+def sym_mle_hours(key: str, study: Path = SYM_MLE) -> float:
+    """A symmetric study's finished trials' ``cpu_seconds`` or wall ``seconds``, summed, in hours."""
+    return sum(json.loads(f.read_text(encoding="utf-8"))[key] for f in study.glob("trial-*/results.json")) / 3600
 
 
 def sym_mle_front() -> list[list[float]]:
@@ -361,6 +362,10 @@ CHECKS += [
      lambda h: f"{h:.2f}"),
     ("symmetric MLE study: wall h", D, r"training \(([\d.]+) h of wall time", SYM, lambda: sym_mle_hours("seconds"),
      lambda h: f"{h:.2f}"),
+    ("symmetric SeqGAN study: trials", D, r"SeqGAN study, as committed, has (\d+) of its 20", SYM,
+     lambda: len(list(SYM_SEQGAN.glob("trial-*/results.json"))), str),
+    ("symmetric SeqGAN study: CPU-h", D, r"trials finished, ([\d.]+) CPU-h of training", SYM,
+     lambda: sym_mle_hours("cpu_seconds", SYM_SEQGAN), lambda h: f"{h:.2f}"),
     ("symmetric MLE front: first", D, r"At T = 1 its front runs from NLL-oracle ([\d.]+ / NLL-test [\d.]+)", SYM,
      lambda: sym_mle_front()[0], lambda v: f"{v[0]:.3f} / NLL-test {v[1]:.3f}"),
     ("symmetric MLE front: last", D, r"lr 0.0050\) to ([\d.]+ / [\d.]+);", SYM,
