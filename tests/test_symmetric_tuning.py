@@ -117,7 +117,7 @@ def test_a_claim_of_a_trial_beyond_confirm_max_is_marked_not_retried(tmp_path):
     study = tmp_path / "A"
     for n in (1, 2):
         (study / f"trial-{n:04d}").mkdir(parents=True)
-        (study / f"trial-{n:04d}" / "config.yaml").write_text("seed: 0\n")
+        (study / f"trial-{n:04d}" / "config.yaml").write_text("train:\n  rounds: 0\n")
     trained = []
     rows = st.confirm({"A": study}, claimed, [30, 31, 32], 1, 1, 10, 0, tmp_path / "out", train_runs=trained.append)
     # only trial 2 is trained again, on the three seeds, as the trial ran (one thread), only the seed changed
@@ -131,6 +131,45 @@ def test_a_claim_of_a_trial_beyond_confirm_max_is_marked_not_retried(tmp_path):
     assert two["std"][0] == pytest.approx(statistics.stdev([1.0, 1.1, 1.3]))
     # the mean (1.133, 1.1) still dominates (1.2, 1.2) and (1.3, 1.3): it holds
     assert two["still_dominates"] == [[1.2, 1.2], [1.3, 1.3]] and two["holds"] is True
+
+
+def test_a_retried_claim_is_scored_against_its_own_pretrained_start(tmp_path):
+    """A claim of a trial with adversarial rounds is also scored by the same seeds' pre-trained
+    generators: their mean, the points they alone dominate and the paired difference over seeds. A
+    trial without rounds (MLE) has no start apart from itself, and none is read."""
+    from scipy import stats
+
+    found = [[1.2, 1.2], [1.3, 1.3]]
+    claimed = [
+        {"study": label, "trial": 1, "temperature": 1.0, "found": [1.1, 1.1], "comparisons": ["all trials"],
+         "dominated_when_found": found}
+        for label in ("A", "B")
+    ]  # fmt: skip
+    trained, start = ((1.0, 1.0), (1.1, 1.3), (1.3, 1.0)), ((1.0, 1.0), (1.0, 1.2), (1.2, 1.0))
+    for label, config in (("A", "seed: 0\n"), ("B", "train:\n  rounds: 0\n")):
+        (tmp_path / label / "trial-0001").mkdir(parents=True)
+        (tmp_path / label / "trial-0001" / "config.yaml").write_text(config)
+        for s, a, b in zip((30, 31, 32), trained, start):
+            d = tmp_path / "out" / "confirm" / label / "trial-0001" / f"seed{s}"
+            d.mkdir(parents=True)
+            (d / "results.json").write_text(json.dumps({"seed": s}))
+            for name, (o, t) in (("sweep.json", a), ("sweep_pretrained.json", b)):
+                if label == "A" or name == "sweep.json":
+                    sweep = {"temperatures": [1.0], "num_samples": 10, "sampling_seed": 0, "run": st._run_key(d),
+                             "points": [pt(1, o, t)]}  # fmt: skip
+                    (d / name).write_text(json.dumps(sweep))
+    studies = {label: tmp_path / label for label in ("A", "B")}
+    a, b = st.confirm(studies, claimed, [30, 31, 32], 1, 1, 10, 0, tmp_path / "out", train_runs=lambda c: None)
+    assert b["holds"] and b["start"] is None
+    got = a["start"]
+    assert got["mean"] == pytest.approx([3.2 / 3, 3.2 / 3]) and got["still_dominates"] == found
+    # adversarial - start, seed by seed: NLL-oracle 0, 0.1, 0.1 (t = 2 on 2 degrees of freedom)
+    assert got["nll_oracle_diff"]["mean"] == pytest.approx(0.2 / 3)
+    assert got["nll_oracle_diff"]["p"] == pytest.approx(2 * stats.t.sf(2.0, 2))
+    assert got["nll_test_diff"]["mean"] == pytest.approx(0.1 / 3)
+    table = "\n".join(st._start_table([a, b]))
+    assert "**1 of 1** such claims" in table and "| A | 1 | 1 | 1.133, 1.100 | 1.067, 1.067 |" in table
+    assert "| B |" not in table
 
 
 def write_trial(study: Path, n: int, results: dict) -> Path:

@@ -18,7 +18,10 @@ and its dominance rested on single-seed trials. Here, with ``scripts/tuning_symm
   study's front. Up to ``confirm_max`` trials a study with such points (those dominating the most other
   points first) are trained again on fresh seeds and swept at those points' temperatures; the claim
   holds for a point when the mean over the fresh seeds still dominates a point of the other front as
-  found (single-seed points, the other study's luckiest: a conservative test of the claim).
+  found (single-seed points, the other study's luckiest: a conservative test of the claim);
+* **the claim's source**: a retried trial with adversarial rounds is also scored by its fresh seeds'
+  pre-trained generators at the same T (paired by seed): where the start alone dominates as many
+  points, the claim belongs to the pre-training setting the search found, not to the adversarial phase.
 
 Reads only committed files once the sweeps exist (``trial-NNNN/sweep.json``): the checkpoints are
 needed to sweep, not to re-derive the tables.
@@ -34,6 +37,7 @@ import statistics
 import time
 from pathlib import Path
 
+from ..config import load_config
 from ..jobs import run_all, train_command
 from ..runtime.files import atomic_write_text
 from ..runtime.hardware import machine
@@ -43,6 +47,7 @@ from .tuning_comparison import dominated_by
 # 0.6, 0.65, ..., 1.2: the range the first MLE study searched for T (configs/tune/quick_mle.yaml)
 DEFAULT_TEMPERATURES = [round(0.6 + 0.05 * i, 2) for i in range(13)]
 SWEEP_FILE = "sweep.json"
+SWEEP_FILES = {"seqgan": SWEEP_FILE, "pretrained": "sweep_pretrained.json"}  # checkpoint row -> file
 Point = dict  # {"trial", "temperature", "nll_oracle", "nll_oracle_se", "nll_test"}
 
 
@@ -122,12 +127,19 @@ def _run_key(run_dir: Path) -> str:
     return hashlib.sha256((run_dir / "results.json").read_bytes()).hexdigest()[:16]
 
 
-def swept(run_dir: Path, temperatures: list[float], num_samples: int, seed: int, data_dir: str | None = None) -> dict:
-    """The run's final generator swept over ``temperatures`` (``experiments.sweep``), written to
-    RUN_DIR/sweep.json with the CPU seconds it took; read back when a sweep with the same grid,
-    sample count and seed of this run (its results.json) is there, so the tables re-derive without
-    the checkpoint."""
-    path = run_dir / SWEEP_FILE
+def swept(
+    run_dir: Path,
+    temperatures: list[float],
+    num_samples: int,
+    seed: int,
+    data_dir: str | None = None,
+    row: str = "seqgan",
+) -> dict:
+    """The run's final generator (``row`` "seqgan") or its pre-trained start ("pretrained") swept over
+    ``temperatures`` (``experiments.sweep``), written to RUN_DIR/sweep.json (sweep_pretrained.json)
+    with the CPU seconds it took; read back when a sweep with the same grid, sample count and seed of
+    this run (its results.json) is there, so the tables re-derive without the checkpoint."""
+    path = run_dir / SWEEP_FILES[row]
     key = (temperatures, num_samples, seed, _run_key(run_dir))
     if path.is_file():
         saved = read_json(path)
@@ -135,14 +147,14 @@ def swept(run_dir: Path, temperatures: list[float], num_samples: int, seed: int,
             return saved
     if not (run_dir / "checkpoint.pt").is_file():
         raise ValueError(
-            f"{run_dir}: no {SWEEP_FILE} for this run, grid, sample count and seed, and no checkpoint.pt to sweep"
+            f"{run_dir}: no {path.name} for this run, grid, sample count and seed, and no checkpoint.pt to sweep"
         )
     from ..data import oracle_corpus
     from ..lifecycle import load_run_models
     from .experiments import sweep
 
     start = time.process_time()
-    _, cfg, oracle, _, g = load_run_models(run_dir / "checkpoint.pt", data_dir)
+    _, cfg, oracle, _, g = load_run_models(run_dir / "checkpoint.pt", data_dir, row=row)
     if oracle is None:
         raise ValueError(f"{run_dir}: a real-data run; the sweep needs the synthetic oracle")
     _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
@@ -325,24 +337,69 @@ def confirm(
         temps = sorted({d["temperature"] for d in claimed if (d["study"], d["trial"]) == (c["study"], c["trial"])})
         if folder not in sweeps_of:  # every claim of a trial is read from one sweep of each run
             sweeps_of[folder] = [swept(folder / f"seed{s}", temps, num_samples, sampling_seed, data_dir) for s in seeds]
-        sweeps = sweeps_of[folder]
-        fresh = [next(q for q in sw["points"] if q["temperature"] == c["temperature"]) for sw in sweeps]
-        mean = [statistics.fmean(q[k] for q in fresh) for k in ("nll_oracle", "nll_test")]
-        std = [statistics.stdev(q[k] for q in fresh) for k in ("nll_oracle", "nll_test")]
+        if (folder, "start") not in sweeps_of:  # a trial with adversarial rounds: its pre-trained start too
+            adversarial = load_config(study_dirs[c["study"]] / f"trial-{c['trial']:04d}" / "config.yaml").train.rounds
+            sweeps_of[folder, "start"] = (
+                [swept(folder / f"seed{s}", temps, num_samples, sampling_seed, data_dir, "pretrained") for s in seeds]
+                if adversarial
+                else None
+            )
+        fresh = _at(sweeps_of[folder], c["temperature"])
+        mean, std = _mean_std(fresh)
         still = [q for q in c["dominated_when_found"] if dominates(tuple(mean), tuple(q))]
-        rows.append(
-            {
-                **c,
-                "retried": True,
-                "seeds": seeds,
-                "fresh": [list(xy(q)) for q in fresh],
-                "mean": mean,
-                "std": std,
-                "still_dominates": still,
-                "holds": bool(still),
-            }
-        )
+        row = {
+            **c,
+            "retried": True,
+            "seeds": seeds,
+            "fresh": [list(xy(q)) for q in fresh],
+            "mean": mean,
+            "std": std,
+            "still_dominates": still,
+            "holds": bool(still),
+            "start": None,
+        }
+        if sweeps_of[folder, "start"] is not None:
+            row["start"] = _against_start(fresh, _at(sweeps_of[folder, "start"], c["temperature"]), c)
+        rows.append(row)
     return rows
+
+
+def _at(sweeps: list[dict], temperature: float) -> list[Point]:
+    """Each sweep's point at ``temperature``, in seed order."""
+    return [next(q for q in sw["points"] if q["temperature"] == temperature) for sw in sweeps]
+
+
+def _mean_std(points: list[Point]) -> tuple[list[float], list[float]]:
+    """Mean and standard deviation over seeds of (NLL-oracle, NLL-test)."""
+    keys = ("nll_oracle", "nll_test")
+    return [statistics.fmean(q[k] for q in points) for k in keys], [
+        statistics.stdev(q[k] for q in points) for k in keys
+    ]
+
+
+def _against_start(fresh: list[Point], start: list[Point], claim: dict) -> dict:
+    """A retried claim's generators against their own pre-trained starts at the same T, seed by seed:
+    does the claimed point come from the adversarial phase, or was it there before it? The start's mean
+    over seeds and the points it dominates of those the claim dominated, and the paired difference
+    (adversarial - start) over seeds with a paired t-test (the unit is the seed)."""
+    from scipy import stats
+
+    mean, std = _mean_std(start)
+    out = {
+        "fresh": [list(xy(q)) for q in start],
+        "mean": mean,
+        "std": std,
+        "still_dominates": [q for q in claim["dominated_when_found"] if dominates(tuple(mean), tuple(q))],
+    }
+    for k in ("nll_oracle", "nll_test"):
+        diff = [a[k] - b[k] for a, b in zip(fresh, start, strict=True)]
+        p = float(stats.ttest_rel([a[k] for a in fresh], [b[k] for b in start]).pvalue)
+        out[f"{k}_diff"] = {
+            "mean": statistics.fmean(diff),
+            "std": statistics.stdev(diff),
+            "p": p if math.isfinite(p) else None,  # None: no spread in the differences
+        }
+    return out
 
 
 # -- the study ---------------------------------------------------------------------------------------------
@@ -541,6 +598,7 @@ def markdown(summary: dict) -> str:
         )
     if not conf:
         lines.append("| (no front point dominates a point of the other front) | | | | | | | | | |")
+    lines += _start_table(conf)
     lines += [
         "",
         "![fronts](fronts.png)",
@@ -551,6 +609,42 @@ def markdown(summary: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _p(d: dict) -> str:
+    mean = f"{d['mean']:+.3f}".replace("-", "\u2212")
+    return f"{mean} ± {d['std']:.3f} (p = {d['p']:.2g})" if d["p"] is not None else mean
+
+
+def _start_table(conf: list[dict]) -> list[str]:
+    """The retried claims of trials with adversarial rounds, against the same seeds' pre-trained starts."""
+    rows = [c for c in conf if c.get("start")]
+    if not rows:
+        return []
+    alone = sum(1 for c in rows if len(c["start"]["still_dominates"]) >= len(c["still_dominates"]))
+    lines = [
+        "",
+        "## The retried claims against their own pre-trained start",
+        "",
+        "A trial with adversarial rounds is also scored before them: each fresh seed's pre-trained generator, "
+        "swept at the claim's T. Adversarial − start is paired by seed (t-test over seeds). Where the start "
+        "alone dominates as many of the points as the trained generator, the claim is the pre-training "
+        "setting's, not the adversarial phase's.",
+        "",
+        f"**{alone} of {len(rows)}** such claims: the pre-trained start alone dominates as many points.",
+        "",
+        "| study | trial | T | fresh mean NLL-oracle, NLL-test | start's fresh mean | adversarial − start NLL-oracle "
+        "| adversarial − start NLL-test | points still dominated: trained, start alone |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for c in rows:
+        st = c["start"]
+        lines.append(
+            f"| {c['study']} | {c['trial']} | {c['temperature']:g} | {c['mean'][0]:.3f}, {c['mean'][1]:.3f} "
+            f"| {st['mean'][0]:.3f}, {st['mean'][1]:.3f} | {_p(st['nll_oracle_diff'])} | {_p(st['nll_test_diff'])} "
+            f"| {len(c['still_dominates'])}, {len(st['still_dominates'])} |"
+        )
+    return lines
 
 
 def _plot(trials: dict[str, list[dict]], vs: dict[str, dict], confirmation: list[dict], path: Path) -> None:
