@@ -174,7 +174,7 @@ CHECKS = [
     (
         "SeqGAN front points undominated by MLE's front",
         R,
-        r"(\d+ of \d+) SeqGAN front points are undominated",
+        r"(\d+ of \d+) SeqGAN front points undominated",
         "results/tuning/comparison.json",
         lambda: front_undominated("SeqGAN"),
         lambda c: f"{c[0]} of {c[1]}",
@@ -371,6 +371,110 @@ CHECKS += [
     ("symmetric MLE front: last", D, r"lr 0.0050\) to ([\d.]+ / [\d.]+);", SYM,
      lambda: sym_mle_front()[-1], lambda v: f"{v[0]:.3f} / {v[1]:.3f}"),
 ]  # fmt: skip
+SYM_DIR = RESULTS / "tuning_symmetric"
+_symmetric: dict = {}
+
+
+def symmetric() -> dict:
+    """The symmetric comparison re-derived from every trial's results.json and sweep.json and the
+    confirmation runs' sweeps (symmetric.json gives only its settings: grid, samples and seeds)."""
+    if not _symmetric:
+        from seqgan.studies import symmetric_tuning as st
+
+        saved = json.loads((SYM_DIR / "symmetric.json").read_text(encoding="utf-8"))
+        dirs = {label: ROOT / s["dir"] for label, s in saved["studies"].items()}
+        args = (saved["temperatures"], saved["num_samples"], saved["sampling_seed"])
+        trials = {label: st.study_trials(d, *args) for label, d in dirs.items()}
+        compared = st.comparisons(trials)
+        confirmation = st.confirm(
+            dirs, st.claims(compared), saved["confirm_seeds"], saved["confirm_max"], 1, args[1], args[2], SYM_DIR,
+            train_runs=lambda commands: None,
+        )  # fmt: skip
+        _symmetric.update(compared=compared, confirmation=confirmation, dirs=dirs)
+    return _symmetric
+
+
+def sym_comparison(name: str) -> dict:
+    return next(v for k, v in symmetric()["compared"].items() if k.startswith(name))
+
+
+def sym_claims(study: str) -> list[dict]:
+    return [c for c in symmetric()["confirmation"] if c["study"] == study]
+
+
+def sym_all_trials() -> str:
+    r = sym_comparison("all trials")
+    return "; ".join(f"{r[k]['trials']} {k} trials, {r[k]['cpu_hours']:.2f} CPU-h" for k in ("SeqGAN", "MLE"))
+
+
+def sym_equal_compute() -> str:
+    r = sym_comparison("equal compute")
+    s = r["SeqGAN"]
+    budget = f"{r['MLE']['cpu_hours']:.2f} CPU-h, {s['trials']} SeqGAN trials)"
+    return f"{budget} {len(s['not_dominated'])} of SeqGAN's {len(s['front'])}"
+
+
+def sym_held() -> str:
+    def held(study):
+        c = sym_claims(study)
+        return sum(bool(x["holds"]) for x in c), len(c), sum(not x["retried"] for x in c)
+
+    m, q = held("MLE"), held("SeqGAN")
+    failed = sum(x["retried"] and not x["holds"] for x in symmetric()["confirmation"])
+    assert failed == 0, f"{failed} retried claims fail: the README says every retried claim holds"
+    return f"{m[0]} of MLE's {m[1]} ({m[2]} not retried) and {q[0]} of SeqGAN's {q[1]}"
+
+
+def sym_claim_trial() -> str:
+    from seqgan.config import load_config
+
+    (trial,) = {c["trial"] for c in sym_claims("SeqGAN")}  # the README says they come from one trial
+    cfg = load_config(symmetric()["dirs"]["SeqGAN"] / f"trial-{trial:04d}" / "config.yaml")
+    return f"{cfg.train.pretrain_g_epochs} pre-training epochs, lr {cfg.generator.lr:.4f}"
+
+
+def sym_start(what: str) -> str:
+    starts = [c for c in sym_claims("SeqGAN") if c["start"]]
+    if what == "alone":
+        alone = sum(len(c["start"]["still_dominates"]) >= len(c["still_dominates"]) for c in starts)
+        return f"{alone} of {len(starts)}"
+    diffs = [c["start"]["nll_test_diff"][what] for c in starts]
+    if what == "mean":
+        return f"{signed(min(diffs))} to {signed(max(diffs))}"
+    return f"{format_p(min(diffs))} to {format_p(max(diffs))}"
+
+
+SYMR = "results/tuning_symmetric/{seqgan,mle,confirm}"
+CHECKS += [
+    ("symmetric: trials and CPU-h", R,
+     r"With all trials \((\d+ SeqGAN trials, [\d.]+ CPU-h; \d+ MLE trials, [\d.]+ CPU-h)\)", SYMR, sym_all_trials, str),
+    ("symmetric: SeqGAN front undominated", R, r"interleave: (\d+ of SeqGAN's \d+) front points", SYMR,
+     lambda: sym_comparison("all trials")["SeqGAN"],
+     lambda s: f"{len(s['not_dominated'])} of SeqGAN's {len(s['front'])}"),
+    ("symmetric: MLE front undominated", R, r"front points and (\d+ of MLE's \d+) are undominated", SYMR,
+     lambda: sym_comparison("all trials")["MLE"], lambda s: f"{len(s['not_dominated'])} of MLE's {len(s['front'])}"),
+    ("symmetric: equal compute", R, r"At equal compute \(([^)]+\) \d+ of SeqGAN's \d+) are", SYMR,
+     sym_equal_compute, str),
+    ("symmetric: retried claims", R, r"30-32 holds: (\d+ of MLE's \d+ \(\d+ not retried\) and \d+ of SeqGAN's \d+)",
+     SYMR, sym_held, str),
+    ("symmetric: SeqGAN claims' trial", R, r"come from one trial \(([^)]+)\)", SYMR, sym_claim_trial, str),
+    ("symmetric: start alone", R, r"in (\d+ of \d+) the same seeds' pre-trained", SYMR,
+     lambda: sym_start("alone"), str),
+    ("symmetric: adversarial - start NLL-test", R, r"moves NLL-test by (\S+ to \S+) nats", SYMR,
+     lambda: sym_start("mean"), str),
+    ("symmetric: adversarial - start p", R, r"p from (\S+ to \S+)\)", SYMR, lambda: sym_start("p"), str),
+]  # fmt: skip
+# docs/results.md's table of the symmetric comparisons: per comparison and study, trials, CPU-h, undominated
+for row, name in (("all trials", "all trials"), ("the first 20 trials each", "the first"),
+                  ("equal compute (≤ 0.81 CPU-h)", "equal compute")):  # fmt: skip
+    for i, study in enumerate(("SeqGAN", "MLE")):
+        cells = ["[^|]+", "[^|]+"]
+        cells[i] = "([^|]+?)"
+        CHECKS.append((
+            f"symmetric table: {row}, {study}", D, rf"\| {re.escape(row)} \| {cells[0]} \| {cells[1]} \|", SYMR,
+            lambda n=name, k=study: sym_comparison(n)[k],
+            lambda s: f"{s['trials']}, {s['cpu_hours']:.2f}, {len(s['not_dominated'])} of {len(s['front'])}",
+        ))  # fmt: skip
 # the README's real-data table: per task, SeqGAN against the MLE row and against its tempered start
 for task in REAL_TASKS:
     if (REAL / task).is_dir() and len(real_seeds(task)) >= 2:
