@@ -1,4 +1,4 @@
-"""Re-derive the README's headline figures (and docs/results.md's) from the committed result files.
+"""Re-derive the headline figures of the README, docs/results.md, remedies.md and real_data.md from files.
 
 Each check is (description, document, text pattern, function, format): the pattern is the text
 around the figure as the document writes it, with the figure itself as one regex group ``(...)``;
@@ -509,6 +509,82 @@ for task in REAL_TASKS:
             )  # fmt: skip
         )
 
+# docs/real_data.md: the one-seed table (results/real, old defaults) and the results over seeds
+RD = "docs/real_data.md"
+
+
+def real_one(task: str, row: str, metric: str) -> float:
+    return results(f"real/{task}")["rows"][row][metric]
+
+
+for label, task, metric, n in (
+    ("poems (BLEU-2)", "poems", "bleu2", 2), ("Obama (BLEU-3)", "obama", "bleu3", 3),
+    ("Obama (BLEU-4)", "obama", "bleu4", 4), ("Nottingham (BLEU-4)", "nottingham", "bleu4", 4),
+    ("COCO (BLEU-2, Texygen)", "coco", "bleu2", 2), ("Nottingham (pitch MSE, ours)", "nottingham", "pitch_mse", 0),
+):  # fmt: skip
+    digits = 2 if metric == "pitch_mse" else 3
+    for i, row in enumerate(("MLE", "SeqGAN")):
+        cells = [r"[\d.]+", r"[\d.]+"]
+        cells[i] = r"([\d.]+)"
+        CHECKS.append((f"one-seed real table: {label} {row}", RD,
+                       rf"\| {re.escape(label)} \| {cells[0]} \| {cells[1]} \|", f"results/real/{task}/results.json",
+                       lambda t=task, r=row, m=metric: real_one(t, r, m), f"{{:.{digits}f}}".format))  # fmt: skip
+    if n:
+        CHECKS.append((f"one-seed real table: {label} Self-BLEU", RD,
+                       rf"\| {re.escape(label)} \|[^|]+\|[^|]+\|[^|]+\| ([\d.]+ / [\d.]+) \|",
+                       f"results/real/{task}/results.json",
+                       lambda t=task, n=n: [real_one(t, r, f"self_bleu{n}") for r in ("MLE", "SeqGAN")],
+                       lambda v: f"{v[0]:.3f} / {v[1]:.3f}"))  # fmt: skip
+    if n and label != "Obama (BLEU-4)":
+        CHECKS.append((f"one-seed real table: {label} NLL-test", RD,
+                       rf"\| {re.escape(label)} \|[^|]+\|[^|]+\|[^|]+\|[^|]+\| ([\d.]+ / [\d.]+) \|",
+                       f"results/real/{task}/results.json",
+                       lambda t=task: [real_one(t, r, "nll_test") for r in ("MLE", "SeqGAN")],
+                       lambda v: f"{v[0]:.2f} / {v[1]:.2f}"))  # fmt: skip
+
+
+def real_range(values: list[float], fmt=signed) -> str:
+    """A range as the prose gives it: from the value nearest zero to the farthest."""
+    lo, hi = sorted(values, key=abs)[0], sorted(values, key=abs)[-1]
+    return f"{fmt(lo)} to {fmt(hi)}"
+
+
+def real_seed_tasks() -> list[str]:
+    return [t for t in REAL_TASKS if (REAL / t).is_dir() and len(real_seeds(t)) >= 2]
+
+
+def real_others_p() -> str:
+    ps = [real_vs_mle(t, "bleu4")[1] for t in real_seed_tasks() if t != "coco"]
+    return f"{format_p(min(ps))}-{format_p(max(ps))}"
+
+
+def real_gaps(at_key: str) -> list[dict]:
+    return [real_vs_tempered(t, 4, at_key) for t in real_seed_tasks()]
+
+
+CHECKS += [
+    ("one-seed COCO: pre-trained to MLE NLL-test", RD, r"captions \(NLL-test ([\d.]+ → [\d.]+)\)", "results/real/coco",
+     lambda: [real_one("coco", r, "nll_test") for r in ("pretrained", "MLE")], lambda v: f"{v[0]:.2f} → {v[1]:.2f}"),
+    ("real seeds: BLEU-4 SeqGAN - MLE range", RD, r"on all four tasks \((\S+ to \S+)\), with", "results/real_seeds",
+     lambda: [real_vs_mle(t, "bleu4")[0] for t in real_seed_tasks()], real_range),
+    ("real seeds: COCO Welch p", RD, r"with Welch p = (\S+) on COCO", "results/real_seeds",
+     lambda: real_vs_mle("coco", "bleu4")[1], format_p),
+    ("real seeds: other tasks' Welch p", RD, r"on COCO and (\S+) on the others", "results/real_seeds",
+     real_others_p, str),
+    ("real seeds: gap at Self-BLEU-4", RD, r"\(gaps (\S+ to \S+), p ≥ \S+\)", "results/real_seeds",
+     lambda: sorted(g["mean"] for g in real_gaps("self_bleu4")), lambda v: f"{signed(v[0])} to {signed(v[-1])}"),
+    ("real seeds: p at Self-BLEU-4", RD, r"p ≥ (\S+)\) and is below", "results/real_seeds",
+     lambda: min(g["t_p"] for g in real_gaps("self_bleu4")), format_p),
+    ("real seeds: gap at NLL-test", RD, r"NLL-test on all four \((\S+ to \S+), p ≤", "results/real_seeds",
+     lambda: [g["mean"] for g in real_gaps("nll_test")], real_range),
+    ("real seeds: p at NLL-test", RD, r"p ≤ (\S+)\)\. So on real data", "results/real_seeds",
+     lambda: max(g["t_p"] for g in real_gaps("nll_test")), format_p),
+    ("real seeds: COCO MLE overfits", RD, r"overfits \(NLL-test ([\d.]+ against the pre-trained [\d.]+)\)",
+     "results/real_seeds/coco",
+     lambda: [statistics.fmean(real_rows("coco", r, "nll_test")) for r in ("MLE", "pretrained")],
+     lambda v: f"{v[0]:.3f} against the pre-trained {v[1]:.3f}"),
+]  # fmt: skip
+
 # the README's and docs/results.md's Table 1: every row's mean ± std and p from the runs' results.json
 for doc in (R, D):
     for row in ("Random", "pretrained", "MLE", "SS", "PG-BLEU", "SeqGAN"):
@@ -536,8 +612,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--readme", default=str(ROOT / "README.md"), help="the README to check (default: the repository's)")
     p.add_argument("--results-doc", default=str(ROOT / "docs" / "results.md"), help="docs/results.md to check")
     p.add_argument("--remedies-doc", default=str(ROOT / "docs" / "remedies.md"), help="docs/remedies.md to check")
+    p.add_argument("--real-data-doc", default=str(ROOT / "docs" / "real_data.md"), help="docs/real_data.md to check")
     args = p.parse_args(argv)
-    paths = {R: args.readme, D: args.results_doc, "docs/remedies.md": args.remedies_doc}
+    paths = {R: args.readme, D: args.results_doc, "docs/remedies.md": args.remedies_doc, RD: args.real_data_doc}
     # lines wrap anywhere in prose: match against each document with its runs of spaces and newlines as one space
     texts = {doc: re.sub(r"[ \n]+", " ", Path(path).read_text(encoding="utf-8")) for doc, path in paths.items()}
     failures = 0
@@ -553,7 +630,9 @@ def main(argv: list[str] | None = None) -> int:
     if failures:
         print(f"{failures} of {len(CHECKS)} figures do not match their files")
         return 1
-    print(f"all {len(CHECKS)} figures match their files (README.md, docs/results.md, docs/remedies.md)")
+    print(
+        f"all {len(CHECKS)} figures match their files (README.md, docs/results.md, docs/remedies.md, docs/real_data.md)"
+    )
     return 0
 
 

@@ -42,3 +42,17 @@ def test_a_figure_that_is_gone_fails(tmp_path):
     proc = check("--readme", str(altered))
     assert proc.returncode == 1
     assert "MISMATCH Table 1 SS nll_oracle: README.md no longer has text matching" in proc.stdout
+
+
+def test_altered_symmetric_and_real_data_figures_fail(tmp_path):
+    """The symmetric tuning comparison (re-derived from every trial's sweep and the confirmation runs)
+    and docs/real_data.md are checked too."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    real = (ROOT / "docs" / "real_data.md").read_text(encoding="utf-8")
+    assert readme.count("in 8 of 8 the same") == 1 and real.count("| Obama (BLEU-4) | 0.175 | 0.186 |") == 1
+    (tmp_path / "README.md").write_text(readme.replace("in 8 of 8 the same", "in 7 of 8 the same"), encoding="utf-8")
+    (tmp_path / "real.md").write_text(real.replace("| 0.175 | 0.186 |", "| 0.175 | 0.196 |"), encoding="utf-8")
+    proc = check("--readme", str(tmp_path / "README.md"), "--real-data-doc", str(tmp_path / "real.md"))
+    assert proc.returncode == 1
+    mismatches = sorted(line.split(":")[0] for line in proc.stdout.splitlines() if line.startswith("MISMATCH"))
+    assert mismatches == ["MISMATCH one-seed real table", "MISMATCH symmetric"]
