@@ -419,27 +419,27 @@ def sym_held() -> str:
         c = sym_claims(study)
         return sum(bool(x["holds"]) for x in c), len(c), sum(not x["retried"] for x in c)
 
-    m, q = held("MLE"), held("SeqGAN")
-    failed = sum(x["retried"] and not x["holds"] for x in symmetric()["confirmation"])
-    assert failed == 0, f"{failed} retried claims fail: the README says every retried claim holds"
+    m, q = held("MLE"), held("SeqGAN")  # a retried claim that failed shows as fewer held than retried
     return f"{m[0]} of MLE's {m[1]} ({m[2]} not retried) and {q[0]} of SeqGAN's {q[1]}"
 
 
 def sym_claim_trial() -> str:
     from seqgan.config import load_config
 
-    (trial,) = {c["trial"] for c in sym_claims("SeqGAN")}  # the README says they come from one trial
-    cfg = load_config(symmetric()["dirs"]["SeqGAN"] / f"trial-{trial:04d}" / "config.yaml")
-    return f"{cfg.train.pretrain_g_epochs} pre-training epochs, lr {cfg.generator.lr:.4f}"
+    described = []  # the docs say the claims come from one trial: a second one shows as a mismatch
+    for trial in sorted({c["trial"] for c in sym_claims("SeqGAN")}):
+        cfg = load_config(symmetric()["dirs"]["SeqGAN"] / f"trial-{trial:04d}" / "config.yaml")
+        described.append(f"{cfg.train.pretrain_g_epochs} pre-training epochs, lr {cfg.generator.lr:.4f}")
+    return "; ".join(described)
 
 
 def sym_start(what: str) -> str:
     starts = [c for c in sym_claims("SeqGAN") if c["start"]]
     if what == "alone":
-        alone = sum(len(c["start"]["still_dominates"]) >= len(c["still_dominates"]) for c in starts)
-        return f"{alone} of {len(starts)}"
-    diffs = [c["start"]["nll_test_diff"][what] for c in starts]
-    if what == "mean":
+        return f"{sum(c['start']['covers_claim'] for c in starts)} of {len(starts)}"
+    metric, stat = what.split(":") if ":" in what else ("nll_test", what)
+    diffs = [c["start"][f"{metric}_diff"][stat] for c in starts]
+    if stat == "mean":
         return f"{signed(min(diffs))} to {signed(max(diffs))}"
     return f"{format_p(min(diffs))} to {format_p(max(diffs))}"
 
@@ -463,6 +463,83 @@ CHECKS += [
     ("symmetric: adversarial - start NLL-test", R, r"moves NLL-test by (\S+ to \S+) nats", SYMR,
      lambda: sym_start("mean"), str),
     ("symmetric: adversarial - start p", R, r"p from (\S+ to \S+)\)", SYMR, lambda: sym_start("p"), str),
+]  # fmt: skip
+
+
+def sym_lowest(study: str, key: str) -> str:
+    p = min(sym_comparison("all trials")[study]["front"], key=lambda q: q[key])
+    other = "nll_test" if key == "nll_oracle" else "nll_oracle"
+    name = {"nll_oracle": "NLL-oracle", "nll_test": "NLL-test"}[other]
+    return f"{p[key]:.3f} ({name} {p[other]:.3f}, T = {p['temperature']:g})"
+
+
+def sym_equal_compute_dominated() -> str:
+    r = sym_comparison("equal compute")
+    s, m = r["SeqGAN"], r["MLE"]
+    mle_dominated = len(m["front"]) - len(m["not_dominated"])
+    return f"{len(s['front']) - len(s['not_dominated'])} of SeqGAN's {len(s['front'])} points**, and " + (
+        f"none of MLE's {len(m['front'])}" if not mle_dominated else f"{mle_dominated} of MLE's {len(m['front'])}"
+    )
+
+
+def sym_retried() -> str:
+    def trials(study, retried):
+        return sorted({c["trial"] for c in sym_claims(study) if c["retried"] == retried})
+
+    def names(ns):
+        return ", ".join(map(str, ns[:-1])) + f" and {ns[-1]}" if len(ns) > 1 else str(ns[0])
+
+    mle, seq = sym_claims("MLE"), sym_claims("SeqGAN")
+    n_mle = sum(c["retried"] for c in mle)
+    return (
+        f"MLE trials {names(trials('MLE', True))} ({n_mle} claims; {len(mle) - n_mle} claims of trials "
+        f"{names(trials('MLE', False))} not retried), SeqGAN trial {names(trials('SeqGAN', True))} "
+        f"({sum(c['retried'] for c in seq)} claims)"
+    )
+
+
+def sym_unclaimed() -> str:
+    """SeqGAN's undominated front points that made no claim: of the claiming trial, and of the others."""
+    s = sym_comparison("all trials")["SeqGAN"]
+    claimed = {(c["trial"], c["temperature"]) for c in sym_claims("SeqGAN")}
+    trials = {c["trial"] for c in sym_claims("SeqGAN")}
+    rest = [q for q in s["not_dominated"] if (q["trial"], q["temperature"]) not in claimed]
+    others = sorted({q["trial"] for q in rest if q["trial"] not in trials})
+    same = sum(q["trial"] in trials for q in rest)
+    return f"{len(rest) - same} of trials {' and '.join(map(str, others))}, and {same} more of trial " + ", ".join(
+        map(str, sorted(trials))
+    )
+
+
+def space_keys(name: str) -> int:
+    text = (ROOT / "configs" / "tune" / f"symmetric_{name}.yaml").read_text(encoding="utf-8")
+    return sum(1 for line in text.splitlines() if re.match(r"[a-z_]+\.[a-z_.]+:", line))
+
+
+SPACES = "configs/tune/symmetric_*.yaml"
+CHECKS += [
+    ("symmetric docs: MLE's lowest NLL-oracle", D, r"MLE's lowest NLL-oracle is ([^)]+\))", SYMR,
+     lambda: sym_lowest("MLE", "nll_oracle"), str),
+    ("symmetric docs: SeqGAN's lowest NLL-test", D, r"SeqGAN's lowest NLL-test ([^)]+\))", SYMR,
+     lambda: sym_lowest("SeqGAN", "nll_test"), str),
+    ("symmetric docs: equal compute", D,
+     r"MLE's front dominates (\d+ of SeqGAN's \d+ points\*\*, and \w+ of MLE's \d+)", SYMR,
+     sym_equal_compute_dominated, str),
+    ("symmetric docs: retried trials", D, r"most points\): (MLE trials .*? claims\))\. - ", SYMR, sym_retried, str),
+    ("symmetric docs: SeqGAN claims' trial", D, r"All \d+ come from trial \d+ \(([^)]+)\)", SYMR, sym_claim_trial, str),
+    ("symmetric docs: start alone", D, r"does, in (\d+ of \d+)\. The", SYMR, lambda: sym_start("alone"), str),
+    ("symmetric docs: NLL-test change", D, r"rounds change NLL-test by (\S+ to \S+) nats", SYMR,
+     lambda: sym_start("mean"), str),
+    ("symmetric docs: NLL-test p", D, r"3 seeds, p from (\S+ to \S+)\)", SYMR, lambda: sym_start("p"), str),
+    ("symmetric docs: NLL-oracle change", D, r"and NLL-oracle by (\S+ to \S+) \(p", SYMR,
+     lambda: sym_start("nll_oracle:mean"), str),
+    ("symmetric docs: NLL-oracle p", D, r"NLL-oracle by \S+ to \S+ \(p from (\S+ to \S+)\)", SYMR,
+     lambda: sym_start("nll_oracle:p"), str),
+    ("symmetric docs: unclaimed points", D, r"undominated front points \((.*?)\) made no claim", SYMR,
+     sym_unclaimed, str),
+    ("symmetric docs: space keys", D, r"more thinly \((\d+ keys in \d+ trials against \d+ in \d+)\)", SPACES,
+     lambda: f"{space_keys('seqgan')} keys in {sym_comparison('all trials')['SeqGAN']['trials']} trials against "
+     f"{space_keys('mle')} in {sym_comparison('all trials')['MLE']['trials']}", str),
 ]  # fmt: skip
 # docs/results.md's table of the symmetric comparisons: per comparison and study, trials, CPU-h, undominated
 for row, name in (("all trials", "all trials"), ("the first 20 trials each", "the first"),

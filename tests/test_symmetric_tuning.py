@@ -133,6 +133,9 @@ def test_a_claim_of_a_trial_beyond_confirm_max_is_marked_not_retried(tmp_path):
     assert two["still_dominates"] == [[1.2, 1.2], [1.3, 1.3]] and two["holds"] is True
 
 
+ROW_OF = {"sweep.json": "seqgan", "sweep_pretrained.json": "pretrained"}
+
+
 def test_a_retried_claim_is_scored_against_its_own_pretrained_start(tmp_path):
     """A claim of a trial with adversarial rounds is also scored by the same seeds' pre-trained
     generators: their mean, the points they alone dominate and the paired difference over seeds. A
@@ -156,7 +159,7 @@ def test_a_retried_claim_is_scored_against_its_own_pretrained_start(tmp_path):
             for name, (o, t) in (("sweep.json", a), ("sweep_pretrained.json", b)):
                 if label == "A" or name == "sweep.json":
                     sweep = {"temperatures": [1.0], "num_samples": 10, "sampling_seed": 0, "run": st._run_key(d),
-                             "points": [pt(1, o, t)]}  # fmt: skip
+                             "points": [pt(1, o, t)], "row": ROW_OF[name]}  # fmt: skip
                     (d / name).write_text(json.dumps(sweep))
     studies = {label: tmp_path / label for label in ("A", "B")}
     a, b = st.confirm(studies, claimed, [30, 31, 32], 1, 1, 10, 0, tmp_path / "out", train_runs=lambda c: None)
@@ -168,8 +171,22 @@ def test_a_retried_claim_is_scored_against_its_own_pretrained_start(tmp_path):
     assert got["nll_oracle_diff"]["p"] == pytest.approx(2 * stats.t.sf(2.0, 2))
     assert got["nll_test_diff"]["mean"] == pytest.approx(0.1 / 3)
     table = "\n".join(st._start_table([a, b]))
-    assert "**1 of 1** such claims" in table and "| A | 1 | 1 | 1.133, 1.100 | 1.067, 1.067 |" in table
+    assert got["covers_claim"] is True
+    assert "**1 of 1** such claims (1 of them hold)" in table and "| A | 1 | 1 | 1.133, 1.100 | 1.067, 1.067 |" in table
     assert "| B |" not in table
+    # a claim that fails is not its start's, though the start dominates as many points (none)
+    claimed[0]["dominated_when_found"] = [[1.0, 1.0]]
+    (failed,) = st.confirm(studies, claimed[:1], [30, 31, 32], 1, 1, 10, 0, tmp_path / "out", train_runs=lambda c: None)
+    assert failed["holds"] is False and failed["start"]["still_dominates"] == []
+    assert failed["start"]["covers_claim"] is False and "**0 of 1** such claims (0 of them hold)" in "\n".join(
+        st._start_table([failed])
+    )
+    # a start sweep is not read as the final generator's (a file copied into the other's place)
+    seed30 = tmp_path / "out" / "confirm" / "A" / "trial-0001" / "seed30"
+    saved = json.loads((seed30 / "sweep_pretrained.json").read_text())
+    (seed30 / "sweep.json").write_text(json.dumps({**saved, "row": "pretrained"}))
+    with pytest.raises(ValueError, match="seed30: no sweep.json for this run"):
+        st.swept(seed30, [1.0], 10, 0)
 
 
 def write_trial(study: Path, n: int, results: dict) -> Path:
