@@ -102,6 +102,8 @@ def main() -> None:
             with open(args.out, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
     distributed.shutdown()
+    if distributed.launched():
+        distributed.end_process(0)  # DDP kept gloo's threads alive: the interpreter's teardown could abort a rank
 
 
 if __name__ == "__main__":

@@ -90,8 +90,7 @@ if __name__ == "__main__":
         torch.save(
             steps() | {"replication_check": replication_check()}, Path(sys.argv[1]) / f"rank{distributed.rank()}.pt"
         )
-        # leave together: a rank that tears gloo down while the other is still in a collective can
-        # abort the other ("terminate called without an active exception", seen once under load)
-        torch.distributed.barrier()
+        torch.distributed.barrier()  # leave together: none tears gloo down under another's collective
     finally:
         distributed.shutdown()
+    distributed.end_process(0)  # DDP kept gloo's threads alive: the interpreter's teardown could abort us

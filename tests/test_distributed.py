@@ -308,3 +308,35 @@ def test_when_a_rank_fails_or_falls_silent_the_other_exits_within_the_timeout(mo
     assert err.strip().splitlines()[-1] == lines[0]
     if mode == "hang":  # nothing but the timeout can end the wait
         assert "Timed out" in lines[0] and waited >= timeout, (waited, lines)
+
+
+# a worker as ``python -m seqgan`` runs it, with an exit-time hook that prints only if Python's own
+# teardown runs, and a last line left in stdout's buffer (a pipe: block-buffered)
+MAIN_SCRIPT = """
+import atexit, runpy, sys
+atexit.register(lambda: print("teardown ran"))
+sys.argv = ["seqgan", "train", sys.argv[1], "--run-dir", sys.argv[2]]
+print("buffered line", end="")
+runpy.run_module("seqgan", run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("launched", [False, True])
+def test_a_torchrun_worker_ends_with_mains_status_and_its_output_flushed_without_the_teardown(launched, tmp_path):
+    """Under torchrun ``python -m seqgan`` ends through ``end_process`` (DDP keeps gloo's threads alive
+    past destroy_process_group, and Python's teardown of them can abort a finished rank): the exit
+    status is main's, buffered output still arrives, and no exit-time hook runs. Without torchrun the
+    process ends as Python ends. (A missing config: main returns 2 before any process group.)"""
+    e = env(RANK="0", WORLD_SIZE="2") if launched else env()
+    proc = subprocess.run(
+        [sys.executable, "-c", MAIN_SCRIPT, str(tmp_path / "missing.yaml"), str(tmp_path / "run")],
+        cwd=REPO,
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert len(error_lines(proc.stderr)) == 1 and "missing.yaml" in proc.stderr, proc.stderr
+    assert proc.stdout.startswith("buffered line"), proc.stdout
+    assert ("teardown ran" in proc.stdout) is not launched, proc.stdout
