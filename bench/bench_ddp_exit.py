@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -72,13 +71,6 @@ def loop(launches: int) -> list[dict]:
     return [launch(MODES[i % len(MODES)]) for i in range(launches)]
 
 
-def cpu_name() -> str:
-    for line in open("/proc/cpuinfo", encoding="utf-8"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.machine()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--launches", type=int, default=60, help="launches per loop, the modes taking turns")
@@ -88,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker)
-    import torch
+    from seqgan.runtime.hardware import machine
 
     start = time.time()
     with ThreadPoolExecutor(args.side_by_side) as pool:
@@ -110,8 +102,7 @@ def main() -> None:
             **summary,
             "side_by_side": args.side_by_side,
             "seconds": round(time.time() - start, 1),
-            "machine": f"{cpu_name()}, {os.cpu_count()} cores",
-            "torch": torch.__version__,
+            "machine": machine(),
         }
     )
     print(line)

@@ -112,9 +112,8 @@ def end_process(code: int) -> NoReturn:
     (torch 2.13: a rank still has 4 threads after ``shutdown()``, against 1 without DDP). The
     interpreter's exit then tears them down in an order that now and then aborts a rank ("terminate
     called without an active exception", SIGABRT) after its run has finished, and torchrun reports the
-    run as failed. It did so once in CI, and in 3 of 60 2-rank launches under load here, against 0 of
-    60 through this function and 0 of 60 without DDP (``bench/bench_ddp_exit.py``,
-    ``results/bench/ddp_exit.jsonl``). ``os._exit`` skips that teardown. Nothing is lost:
+    run as failed (once in CI; how often: docs/distributed.md, ``bench/bench_ddp_exit.py``).
+    ``os._exit`` skips that teardown. Nothing is lost:
     every file this package writes is closed by then (``with`` blocks; the tensorboard writer in
     ``_train``'s ``finally``), and stdout, stderr and logging are flushed here.
     """
