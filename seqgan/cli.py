@@ -81,6 +81,27 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_texygen(args) -> int:
+    from .texygen import load_texygen_config, run_texygen
+
+    overrides = list(args.set or [])
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    cfg = load_texygen_config(args.config, overrides)
+    run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg.seed)
+    print(f"run directory: {run_dir}", flush=True)
+    results = run_texygen(cfg, run_dir, resume=args.resume, log=lambda line: print(line, flush=True))
+    print()
+    for column, r in results["columns"].items():
+        bleu = " ".join(f"{r['bleu'][n]:.3f}" for n in sorted(r["bleu"]))
+        self_bleu = " ".join(f"{r['self_bleu'][n]:.3f}" for n in sorted(r["self_bleu"]))
+        print(f"{column:<14} BLEU-2..5 {bleu}   Self-BLEU-2..5 {self_bleu}   NLL-test {r['nll_test']:.3f}")
+    print(f"\n{sum(results['seconds'].values()):.0f} s; samples, metrics and results.json in {run_dir}")
+    return 0
+
+
 ROW_CHOICES = ["seqgan", "pretrained", *TRAINED_BESIDE]
 
 
@@ -649,6 +670,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="cpu, cuda or cuda:N")
     p.add_argument("--seed", type=int, help="run seed (same as --set seed=...)")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser(
+        "texygen",
+        help="one seed of Texygen's real-data protocol (MLE, SeqGAN, MaliGAN columns; configs/texygen_coco.yaml)",
+    )
+    p.add_argument("config", help="YAML config, e.g. configs/texygen_coco.yaml")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, repeatable")
+    p.add_argument("--run-dir", help="where to write the run (default runs/CONFIG-seedS)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir from its checkpoint")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.add_argument("--seed", type=int, help="run seed (same as --set seed=...)")
+    p.set_defaults(func=cmd_texygen)
 
     p = sub.add_parser("sample", help="sample token ids from a trained generator")
     p.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR")

@@ -63,7 +63,7 @@ def check_finished_run(run_dir: Path, cmd: list[str]) -> None:
         )
 
 
-def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False) -> int:
+def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = False, check=None) -> int:
     """Run ``seqgan train`` commands, ``jobs`` at a time, with threads = cores // jobs each (at least
     one), unless a command sets ``threads`` itself.
 
@@ -74,13 +74,14 @@ def run_all(commands: list[tuple[Path, list[str]]], jobs: int, quiet: bool = Fal
     other's launches. With more jobs than cores the runs share cores, and fewer jobs go faster.
 
     A run whose directory holds results is skipped, if its settings are the command's
-    (``check_finished_run``); one with a checkpoint is resumed. Each run's
+    (``check``, by default ``check_finished_run`` of a ``seqgan train`` command); one with a
+    checkpoint is resumed. Each run's
     output goes to RUN_DIR.log. Returns how many runs it started; raises ValueError naming the log
     of a run that failed.
     """
     for run_dir, cmd in commands:  # before anything starts: a finished run is reused only if it is this run
         if (run_dir / "results.json").exists():
-            check_finished_run(run_dir, cmd)
+            (check or check_finished_run)(run_dir, cmd)
     threads = max(1, (os.cpu_count() or 1) // jobs)
     pending, running = list(commands), []
     failed: list[str] = []

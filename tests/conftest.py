@@ -89,6 +89,13 @@ def system_package():
 # database). Each file gets a tier, or a dict of its tests' tiers with "*" for the rest.
 
 TIERS: dict[str, str | dict[str, str]] = {
+    "test_texygen.py": {
+        "*": "unit",
+        "test_a_resumed_run_ends_where_an_uninterrupted_one_does": "recipe",
+        "test_a_run_scores_what_its_samples_file_holds": "recipe",
+        "test_the_command_refuses_a_finished_run_dir_and_a_missing_file_in_one_line": "recipe",
+        "test_the_tokenizer_is_word_tokenizes_wherever_punkt_cannot_split_a_coco_caption": "parity",
+    },
     "test_bench.py": {
         "*": "recipe",
         "test_public_discriminator_scores_and_gradients_equal_ours": "parity",
