@@ -330,6 +330,19 @@ def _experiment_real(args) -> int:
     return 0
 
 
+def _experiment_benchmark(args) -> int:
+    from .studies import benchmark
+
+    overrides = list(args.set or [])
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    name = Path(args.config).stem.removeprefix("texygen_")
+    out = Path(args.out or f"results/benchmark/{name}")
+    benchmark.benchmark(args.config, _seed_list(args.seeds), args.jobs, out, overrides)
+    print((out / "benchmark.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def _experiment_rewards(args) -> int:
     from .studies import rewards as rewards_experiment
 
@@ -487,6 +500,8 @@ EXPERIMENTS = {  # name -> its line in `seqgan experiment --help`
     "penalty": "D's gradient penalties against none, over seeds",
     "tuning": "tuned studies' Pareto fronts of NLL-oracle against NLL-test, on one figure",
     "tuning-symmetric": "tuned SeqGAN against tuned MLE searched alike: one temperature grid, CPU time, fresh seeds",
+    "benchmark": "Texygen's COCO protocol (MLE, SeqGAN, two MaliGANs) over seeds, beside the published table "
+    "and against tempered MLE",
 }
 QUICK_CONFIG = "configs/synthetic_quick.yaml"
 
@@ -558,6 +573,15 @@ def _add_experiment_parsers(sub) -> None:
     )
     _add_out_flag(p, "results/table1")
     p.set_defaults(func=_experiment_table1)
+
+    p = add("benchmark")
+    p.add_argument("--config", default="configs/texygen_coco.yaml", help="a Texygen-protocol config (default: COCO)")
+    p.add_argument("--seeds", default="0,1,2,3,4", help="a count (5) or a comma-separated list (default 0,1,2,3,4)")
+    p.add_argument("--jobs", type=int, default=1, help="runs side by side, each with cores / jobs threads")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key of every run")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.add_argument("--out", help="folder of the runs and tables (default results/benchmark/NAME of texygen_NAME.yaml)")
+    p.set_defaults(func=_experiment_benchmark)
 
     p = add("strategies")
     _add_sweep_flags(p, "scale the generator updates (--updates)")

@@ -89,6 +89,11 @@ def system_package():
 # database). Each file gets a tier, or a dict of its tests' tiers with "*" for the rest.
 
 TIERS: dict[str, str | dict[str, str]] = {
+    "test_benchmark.py": {
+        "*": "recipe",
+        "test_the_curve_is_read_between_the_temperatures_that_bracket_the_value": "unit",
+        "test_a_gap_is_the_column_minus_tempered_mle_in_bleu4_error_negative_better": "unit",
+    },
     "test_texygen.py": {
         "*": "unit",
         "test_a_resumed_run_ends_where_an_uninterrupted_one_does": "recipe",
