@@ -89,6 +89,7 @@ def system_package():
 # database). Each file gets a tier, or a dict of its tests' tiers with "*" for the rest.
 
 TIERS: dict[str, str | dict[str, str]] = {
+    "test_kl.py": "unit",
     "test_benchmark.py": {
         "*": "recipe",
         "test_the_curve_is_read_between_the_temperatures_that_bracket_the_value": "unit",

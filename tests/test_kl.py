@@ -1,0 +1,126 @@
+"""The KL-regularised remedy (seqgan/kl.py) against exact computations on an enumerable policy."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from helpers import assert_frequencies
+from seqgan.kl import kl_returns, ppo_loss, resample, reward_to_go, tilted_distribution
+
+V, T = 2, 3
+SEQS = torch.tensor(list(itertools.product(range(V), repeat=T)))  # all 8 sequences (8, T)
+
+
+class TabularPolicy(torch.nn.Module):
+    """An autoregressive policy with a logit vector for every prefix: any distribution over SEQS."""
+
+    def __init__(self, logits: torch.Tensor | None = None):
+        super().__init__()
+        n_prefixes = sum(V**t for t in range(T))
+        self.logits = torch.nn.Parameter(torch.zeros(n_prefixes, V) if logits is None else logits.clone())
+
+    @staticmethod
+    def prefix_index(seq: list[int], t: int) -> int:
+        return sum(V**s for s in range(t)) + sum(tok * V ** (t - 1 - i) for i, tok in enumerate(seq[:t]))
+
+    def token_logp(self, seqs: torch.Tensor) -> torch.Tensor:
+        """log p(y_t | y_<t) of each token (N, T)."""
+        logp = torch.log_softmax(self.logits.double(), dim=1)
+        rows = [[logp[self.prefix_index(s.tolist(), t), s[t]] for t in range(T)] for s in seqs]
+        return torch.stack([torch.stack(r) for r in rows])
+
+    @classmethod
+    def of(cls, probs: torch.Tensor) -> TabularPolicy:
+        """The tabular policy whose sequence distribution is ``probs`` (8,): its conditionals."""
+        logits = torch.zeros(sum(V**t for t in range(T)), V, dtype=torch.float64)
+        for t in range(T):
+            for prefix in itertools.product(range(V), repeat=t):
+                mass = [
+                    sum(float(p) for s, p in zip(SEQS.tolist(), probs) if tuple(s[:t]) == prefix and s[t] == v)
+                    for v in range(V)
+                ]
+                logits[cls.prefix_index(list(prefix), t)] = torch.log(torch.tensor(mass, dtype=torch.float64))
+        return cls(logits)
+
+
+def exact_gradient(policy: TabularPolicy, ref_logp: torch.Tensor, rewards: torch.Tensor, beta: float) -> torch.Tensor:
+    """The expected policy gradient of the KL g-step, E_x[sum_t grad log p(y_t) G_t(x)], by enumeration."""
+    policy.zero_grad()
+    logp = policy.token_logp(SEQS)  # (8, T)
+    probs = logp.sum(1).exp().detach()  # p(x) (8,)
+    returns = kl_returns(rewards[:, None].expand(-1, T), logp.detach(), ref_logp, beta, torch.ones(8, T))
+    loss = ppo_loss(logp, logp.detach(), returns * probs[:, None], torch.ones(8, T), clip=0.2)  # ratio 1: REINFORCE
+    loss.backward()
+    return policy.logits.grad.clone()
+
+
+@pytest.fixture
+def problem():
+    torch.manual_seed(0)
+    ref = TabularPolicy(torch.randn(7, V, dtype=torch.float64))
+    with torch.no_grad():
+        ref_logp = ref.token_logp(SEQS)
+    rewards = torch.randn(8, dtype=torch.float64)
+    return ref_logp, rewards
+
+
+def test_reward_to_go_and_kl_returns_by_hand():
+    per_token = torch.tensor([[1.0, 2.0, 3.0]])
+    assert reward_to_go(per_token).tolist() == [[6.0, 5.0, 3.0]]
+    rewards = torch.tensor([[0.5, 0.5, 0.5]])
+    logp_old, logp_ref = torch.tensor([[-1.0, -2.0, -0.5]]), torch.tensor([[-1.5, -1.0, -0.5]])
+    # log-ratios 0.5, -1.0, 0.0; beta 2: returns 0.5 - 2 * (-0.5, -1.0, 0.0) = (1.5, 2.5, 0.5); the padded third: 0
+    got = kl_returns(rewards, logp_old, logp_ref, 2.0, torch.tensor([[1.0, 1.0, 0.0]]))
+    torch.testing.assert_close(got, torch.tensor([[1.5, 2.5, 0.0]]))
+
+
+@pytest.mark.parametrize("beta", [0.5, 1.0, 3.0])
+def test_the_updates_fixed_point_is_p0_tilted_by_exp_r_over_beta(problem, beta):
+    ref_logp, rewards = problem
+    target = tilted_distribution(ref_logp.sum(1), rewards, beta)
+    at_optimum = exact_gradient(TabularPolicy.of(target), ref_logp, rewards, beta)
+    assert at_optimum.abs().max() < 1e-12  # the expected update vanishes at p_0 exp(r / beta) / Z
+    at_start = exact_gradient(TabularPolicy.of(ref_logp.sum(1).exp()), ref_logp, rewards, beta)
+    assert at_start.abs().max() > 1e-3  # and not at p_0: the reward moves it
+
+
+def test_ascent_on_the_expected_update_converges_to_the_tilted_distribution(problem):
+    ref_logp, rewards = problem
+    beta = 1.0
+    policy = TabularPolicy.of(ref_logp.sum(1).exp())  # start at p_0, as the remedy does
+    opt = torch.optim.Adam(policy.parameters(), lr=0.05)
+    for _ in range(1500):
+        exact_gradient(policy, ref_logp, rewards, beta)
+        opt.step()
+    with torch.no_grad():
+        reached = policy.token_logp(SEQS).sum(1).exp()
+    target = tilted_distribution(ref_logp.sum(1), rewards, beta)
+    assert (reached - target).abs().sum() / 2 < 1e-3  # total variation
+    assert (ref_logp.sum(1).exp() - target).abs().sum() / 2 > 0.05  # it had somewhere to go
+
+
+def test_the_clipped_surrogate_stops_pushing_a_ratio_past_its_clip():
+    logp_old = torch.log(torch.tensor([[0.5, 0.5]]))
+    advantages = torch.tensor([[1.0, -1.0]])
+    inside = torch.log(torch.tensor([[0.55, 0.45]])).requires_grad_()
+    ppo_loss(inside, logp_old, advantages, torch.ones(1, 2), clip=0.2).backward()
+    assert (inside.grad != 0).all()  # ratios 1.1 and 0.9: both inside the clip
+    beyond = torch.log(torch.tensor([[0.65, 0.35]])).requires_grad_()  # ratios 1.3 (A > 0) and 0.7 (A < 0)
+    ppo_loss(beyond, logp_old, advantages, torch.ones(1, 2), clip=0.2).backward()
+    assert (beyond.grad == 0).all()
+
+
+def test_resampling_draws_from_p0_tilted_by_the_odds(problem):
+    ref_logp, rewards = problem
+    beta = 0.7
+    p0 = ref_logp.sum(1).exp().float()
+    gen = torch.Generator().manual_seed(3)
+    pool = torch.multinomial(p0, 400_000, replacement=True, generator=gen)  # M draws from p_0
+    picked = pool[resample(rewards[pool], beta, 200_000, generator=gen)]
+    target = tilted_distribution(ref_logp.sum(1), rewards, beta)
+    assert_frequencies(torch.bincount(picked, minlength=8).numpy(), target.numpy(), what="resampled sequences")
+    with pytest.raises(ValueError, match="beta must be positive"):
+        resample(rewards, 0.0, 5)
