@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -131,12 +132,28 @@ def test_table1_and_temperature_end_to_end(tmp_path):
         pretrain_test, rel=1e-6
     )
     seqgan_t1 = run0["seqgan_t1"]
-    for label, gap in run0["gap_below"].items():
+    for label, gap in run0["gap"].items():  # SeqGAN minus its control: negative is better
         curve = [(p["nll_test"], p["nll_oracle"]) for p in run0["curves"][label]]
         y = curve_at_nll_test(curve, seqgan_t1["nll_test"])
-        assert gap == (None if y is None else pytest.approx(y - seqgan_t1["nll_oracle"]))
-    assert "below the pre-trained curve by" in (tmp_path / "temp" / "temperature.md").read_text()
+        assert gap == (None if y is None else pytest.approx(seqgan_t1["nll_oracle"] - y))
+    assert "gap: SeqGAN - pre-trained curve" in (tmp_path / "temp" / "temperature.md").read_text()
     assert (tmp_path / "temp" / "temperature.png").stat().st_size > 1000
+    assert run0["run_key"] == hashlib.sha256((out / "seed0" / "results.json").read_bytes()).hexdigest()[:16]
+
+    # a re-run reads the sweeps back, keyed on each run's results.json: no checkpoint is loaded, and a
+    # run moved to another folder is still found
+    before = (tmp_path / "temp" / "temperature.json").read_text()
+    for s in (0, 1):
+        (out / f"seed{s}" / "checkpoint.pt").rename(tmp_path / f"checkpoint{s}.pt")
+    (out / "seed1").rename(tmp_path / "moved")
+    proc = seqgan(
+        "experiment", "temperature", "--runs", out / "seed0", tmp_path / "moved", "--temperatures", "0.7,1.0,1.3",
+        "--num", "200", "--out", tmp_path / "temp", cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    again = json.loads((tmp_path / "temp" / "temperature.json").read_text())
+    assert [r["curves"] for r in again["per_run"]] == [r["curves"] for r in json.loads(before)["per_run"]]
+    assert again["machine"] == json.loads(before)["machine"]  # where the sweeps were made
 
 
 def test_temperature_sweep_of_a_run_without_baseline_rows(tmp_path):
@@ -171,7 +188,7 @@ def test_temperature_sweep_of_a_run_without_baseline_rows(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "has no 'mle' row" in proc.stdout and "its MLE curve is left out" in proc.stdout
     (run0,) = json.loads((tmp_path / "temp" / "temperature.json").read_text())["per_run"]
-    assert sorted(run0["curves"]) == ["SeqGAN", "pretrained"] and list(run0["gap_below"]) == ["pretrained"]
+    assert sorted(run0["curves"]) == ["SeqGAN", "pretrained"] and list(run0["gap"]) == ["pretrained"]
     assert (
         f"| {run} |" in (md := (tmp_path / "temp" / "temperature.md").read_text()) and md.rstrip().count("| n/a |") == 1
     )

@@ -6,18 +6,26 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from scipy import stats
 
+from seqgan.studies import own_start
+from seqgan.studies.experiments import saved_sweep
 from seqgan.studies.own_start import (
     finished_seeds,
     gap_at,
+    mean_over,
     mean_vertical_gap,
     over_seeds,
     quality_branch,
+    se_branch,
 )
 from test_cli import SMOKE, assert_one_line_error, seqgan
+
+REPO = Path(__file__).resolve().parent.parent
 
 # the pre-trained curve A: NLL-oracle = 16 - NLL-test; sweep B lies 0.25 above it. Dyadic numbers,
 # so interpolation is exact in floating point and the gaps must come out exactly.
@@ -54,6 +62,17 @@ def test_quality_branch_stops_at_the_lowest_nll_test():
     assert quality_branch(points) == [(8.0, 7.0), (7.0, 8.0), (6.5, 8.5)]  # T 0.8, 1.0, 1.2; not 1.4
     rising = [{"temperature": t, "nll_test": 7.0 - t, "nll_oracle": t} for t in (0.8, 1.0, 1.2)]
     assert len(quality_branch(rising)) == 3  # the minimum at the grid's top: the whole sweep
+
+
+def test_standard_errors_read_along_the_same_branch():
+    points = [
+        {"temperature": t, "nll_test": x, "nll_oracle": y, "nll_oracle_se": se}
+        for t, x, y, se in [(1.4, 6.75, 9.0, 0.5), (0.8, 8.0, 7.0, 0.25), (1.2, 6.5, 8.5, 0.125), (1.0, 7.0, 8.0, 0.25)]
+    ]
+    assert se_branch(points) == [(8.0, 0.25), (7.0, 0.25), (6.5, 0.125)]  # the branch of quality_branch
+    # the mean of a piecewise-linear curve: 0.25 on 7..8, falling to 0.125 at 6.5 (mean 0.1875 over 6.5..7)
+    assert mean_over(se_branch(points), 6.5, 8.0) == (0.1875 * 0.5 + 0.25 * 1.0) / 1.5
+    assert mean_over(se_branch(points), 7.0, 7.0) == 0.25
 
 
 GAPS = [-0.1, -0.05, -0.08, 0.01, -0.12]
@@ -141,6 +160,9 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
     def cell(v, signed=True):
         return "outside the curve's range" if v is None else (f"{v:+.3f}" if signed else f"{v:.3f}")
 
+    def pm(v, se):
+        return cell(v) if v is None or se is None else f"{v:+.3f} ± {se:.3f}"
+
     rows = {
         tuple(c.strip() for c in line.strip("|").split("|")[:2]): line
         for line in md.splitlines()
@@ -157,16 +179,21 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
                 f"{a['t1']['nll_test']:.3f}",
                 cell(a["pretrained_A_at_nll_test"], False),
                 cell(a["pretrained_B_at_nll_test"], False),
-                cell(a["gap_t1"]),
+                pm(a["gap_t1"], a["gap_t1_se"]),
                 cell(a["noise"]),
-                cell(a["gap_curve"]),
+                pm(a["gap_curve"], a["gap_curve_se"]),
             ]
             if a["gap_t1"] is not None:  # the gap is the point minus the mean of the two sweeps there
                 mean_ab = (a["pretrained_A_at_nll_test"] + a["pretrained_B_at_nll_test"]) / 2
                 assert a["gap_t1"] == pytest.approx(a["t1"]["nll_oracle"] - mean_ab)
+                # its s.e.: the point's and the two sweeps' (independent draws), the sweeps' halved by the mean
+                assert a["gap_t1_se"] > a["t1"]["nll_oracle_se"] and a["gap_t1_se"] < 2 * a["t1"]["nll_oracle_se"]
         cells = [c.strip() for c in rows[(str(s["seed"]), "tuned - paper")].strip("|").split("|")]
         d = s["tuned_minus_paper"]
-        assert cells[6:9] == [cell(d["gap_t1"]), cell(d["noise"]), cell(d["gap_curve"])]
+        assert cells[6:9] == [pm(d["gap_t1"], d["gap_t1_se"]), "", pm(d["gap_curve"], d["gap_curve_se"])]
+        if d["gap_t1"] is not None:  # the arms' points are independent draws; the tempered start cancels
+            ses = [s["arms"][arm]["t1"]["nll_oracle_se"] for arm in ("paper", "tuned")]
+            assert d["gap_t1_se"] == pytest.approx(math.hypot(*ses))
         assert s["runs"]["paper"]["machine"] and s["runs"]["paper"]["machine"] in md
     for key, name in (("gap_t1", "gap at T = 1"), ("gap_curve", "mean gap of the tempered curve")):
         for label in ("paper", "tuned", "tuned - paper"):
@@ -178,14 +205,44 @@ def test_own_start_on_two_smoke_seeds(tmp_path):
     # a re-run reads the finished sweeps back instead of sampling again, and writes the same numbers
     before = (out / "own_start.json").read_text()
     sweep = out / "own_start_sweeps" / "seed1" / "paper" / "temperature.json"
-    stamp = sweep.stat().st_mtime_ns
+    curves = json.loads(sweep.read_text())["per_run"][0]["curves"]
     proc = seqgan(
         "experiment", "own-start", "--runs", out, "--temperatures", "0.6,0.8,1.0,1.2,1.4", "--num", "64", cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stderr
-    assert sweep.stat().st_mtime_ns == stamp
+    assert json.loads(sweep.read_text())["per_run"][0]["curves"] == curves
     strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "machine"}  # noqa: E731
     assert strip((out / "own_start.json").read_text()) == strip(before)
+    # the sweeps are keyed on each run's results.json: no checkpoint is needed once they exist, and a
+    # run whose results.json changed is not read as swept
+    grid = [0.6, 0.8, 1.0, 1.2, 1.4]
+    assert saved_sweep(out / "own_start_sweeps" / "seed1" / "paper", out / "seed1" / "paper", grid, 64, 0)
+    for ckpt in out.rglob("checkpoint.pt"):
+        ckpt.unlink()
+    md = (out / "own_start.md").read_bytes()
+    proc = seqgan(
+        "experiment", "own-start", "--runs", out, "--temperatures", "0.6,0.8,1.0,1.2,1.4", "--num", "64", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "own_start.md").read_bytes() == md
+    results = out / "seed1" / "paper" / "results.json"
+    results.write_text(results.read_text() + " ")
+    assert saved_sweep(out / "own_start_sweeps" / "seed1" / "paper", out / "seed1" / "paper", grid, 64, 0) is None
+
+
+def test_the_committed_own_start_md_is_rebuilt_from_the_repository(tmp_path, monkeypatch):
+    """On a copy of the committed results/own_start (runs without checkpoints, and the sweeps), the
+    documented command, `seqgan experiment own-start --runs results/own_start` with its defaults, writes
+    own_start.md byte for byte: every sweep is read back, none is made."""
+    committed = REPO / "results" / "own_start"
+    shutil.copytree(committed, tmp_path / "results" / "own_start", ignore=shutil.ignore_patterns("checkpoint.pt"))
+    monkeypatch.chdir(tmp_path)
+    own_start.run(Path("results/own_start"), None, 2000, 0, Path("results/own_start"))
+    assert (tmp_path / "results" / "own_start" / "own_start.md").read_bytes() == (
+        committed / "own_start.md"
+    ).read_bytes()
+    rebuilt = json.loads((tmp_path / "results" / "own_start" / "own_start.json").read_text())
+    assert rebuilt == json.loads((committed / "own_start.json").read_text())
 
 
 def test_own_start_argument_errors(tmp_path):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from scipy import stats
 
 from seqgan.studies import symmetric_tuning as st
 
@@ -129,8 +130,32 @@ def test_a_claim_of_a_trial_beyond_confirm_max_is_marked_not_retried(tmp_path):
     assert one["retried"] is False and one["holds"] is None
     assert two["retried"] and two["mean"] == pytest.approx([(1.0 + 1.1 + 1.3) / 3, (1.0 + 1.3 + 1.0) / 3])
     assert two["std"][0] == pytest.approx(statistics.stdev([1.0, 1.1, 1.3]))
-    # the mean (1.133, 1.1) still dominates (1.2, 1.2) and (1.3, 1.3): it holds
-    assert two["still_dominates"] == [[1.2, 1.2], [1.3, 1.3]] and two["holds"] is True
+    # the mean (1.133, 1.1) dominates (1.2, 1.2) and (1.3, 1.3), but not beyond the seeds' noise: with
+    # NLL-oracle 1.0, 1.1, 1.3 the one-sided t-test against 1.3 gives p = 0.10, so the claim fails
+    assert two["mean_dominates"] == [[1.2, 1.2], [1.3, 1.3]]
+    assert two["still_dominates"] == [] and two["holds"] is False
+    assert two["tests"][1]["p"][0] == pytest.approx(stats.ttest_1samp([1.0, 1.1, 1.3], 1.3, alternative="less").pvalue)
+    assert st.trial_claims(rows) == [
+        {"study": "A", "trial": 1, "points": 1, "retried": False, "points_holding": 0, "points_by_mean_alone": 0,
+         "points_its_start_covers": 0, "holds": None},
+        {"study": "A", "trial": 2, "points": 1, "retried": True, "points_holding": 0, "points_by_mean_alone": 1,
+         "points_its_start_covers": 0, "holds": False},
+    ]  # fmt: skip
+
+
+def test_a_claim_holds_only_beyond_the_noise_of_the_fresh_seeds_on_both_axes():
+    """clears: the one-sided t-test over the seeds, on each axis, at 0.05 (scipy's, alternative='less')."""
+    fresh = [pt(0, o, t) for o, t in ((1.00, 2.00), (1.02, 2.01), (1.01, 2.03))]
+    by_scipy = [stats.ttest_1samp([1.00, 1.02, 1.01], 1.05, alternative="less").pvalue,
+                stats.ttest_1samp([2.00, 2.01, 2.03], 2.10, alternative="less").pvalue]  # fmt: skip
+    got = st.clears(fresh, [1.05, 2.10])
+    assert got["p"] == pytest.approx(by_scipy) and got["clears"] is True
+    # beyond the noise on NLL-oracle, within it on NLL-test (mean 2.0133, sd 0.0153: 2.03 is 1.9 s.e. away)
+    assert st.clears(fresh, [1.05, 2.03])["clears"] is False
+    # no spread over the seeds: below the bound or not
+    flat = [pt(0, 1.0, 2.0)] * 3
+    assert st.clears(flat, [1.1, 2.1]) == {"p": [0.0, 0.0], "clears": True}
+    assert st.clears(flat, [1.0, 2.1])["clears"] is False
 
 
 ROW_OF = {"sweep.json": "seqgan", "sweep_pretrained.json": "pretrained"}
@@ -142,7 +167,7 @@ def test_a_retried_claim_is_scored_against_its_own_pretrained_start(tmp_path):
     trial without rounds (MLE) has no start apart from itself, and none is read."""
     from scipy import stats
 
-    found = [[1.2, 1.2], [1.3, 1.3]]
+    found = [[2.0, 2.0], [2.5, 2.5]]  # far enough that three seeds clear them beyond their noise
     claimed = [
         {"study": label, "trial": 1, "temperature": 1.0, "found": [1.1, 1.1], "comparisons": ["all trials"],
          "dominated_when_found": found}
@@ -166,6 +191,7 @@ def test_a_retried_claim_is_scored_against_its_own_pretrained_start(tmp_path):
     assert b["holds"] and b["start"] is None
     got = a["start"]
     assert got["mean"] == pytest.approx([3.2 / 3, 3.2 / 3]) and got["still_dominates"] == found
+    assert a["holds"] and a["still_dominates"] == found
     # adversarial - start, seed by seed: NLL-oracle 0, 0.1, 0.1 (t = 2 on 2 degrees of freedom)
     assert got["nll_oracle_diff"]["mean"] == pytest.approx(0.2 / 3)
     assert got["nll_oracle_diff"]["p"] == pytest.approx(2 * stats.t.sf(2.0, 2))
@@ -336,7 +362,16 @@ def test_symmetric_study_on_tiny_studies_end_to_end(tmp_path):
         ]
         mean = [statistics.fmean(p[k] for p in fresh) for k in ("nll_oracle", "nll_test")]
         assert c["mean"] == pytest.approx(mean)
-        still = [q for q in c["dominated_when_found"] if mean[0] <= q[0] and mean[1] <= q[1] and mean != q]
+        by_mean = [q for q in c["dominated_when_found"] if mean[0] <= q[0] and mean[1] <= q[1] and mean != q]
+        assert c["mean_dominates"] == by_mean
+
+        def below(k, bound, fresh=fresh):
+            values = [p[k] for p in fresh]
+            if statistics.stdev(values) == 0:
+                return statistics.fmean(values) < bound
+            return stats.ttest_1samp(values, bound, alternative="less").pvalue < 0.05
+
+        still = [q for q in c["dominated_when_found"] if below("nll_oracle", q[0]) and below("nll_test", q[1])]
         assert c["still_dominates"] == still and c["holds"] == bool(still)
         assert [json.loads((r / "results.json").read_text())["seed"] for r in runs] == [30, 31, 32]
         assert "threads: 1" in (runs[0] / "config.yaml").read_text()

@@ -20,6 +20,7 @@ and adversarial rounds (strategies: generator updates) are multiplied by it; 1.0
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import shlex
@@ -341,30 +342,80 @@ def sweep(g, oracle, test: torch.Tensor, temperatures: list[float], num_samples:
     return points
 
 
-def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: int, out: Path, seed: int = 0) -> dict:
-    """NLL-oracle of samples at each temperature, and NLL-test under the same tempered distribution,
-    for the pre-trained, MLE-row and SeqGAN generators of finished runs; and, per run, how far
-    SeqGAN's T = 1 point lies below each tempered MLE curve at equal NLL-test (Caccia et al. 2020)."""
+def run_key(run_dir: Path) -> str:
+    """What identifies the trained run a sweep was made from: the sha256 of its results.json (written
+    once per run), first 16 hex digits. A path does not: runs are moved and studies cloned."""
+    return hashlib.sha256((Path(run_dir) / "results.json").read_bytes()).hexdigest()[:16]
+
+
+def _saved_sweeps(path: Path, temperatures: list[float], num_samples: int, seed: int) -> dict:
+    """The per-run sweeps of a temperature.json written before with the same grid, sample count and
+    sampling seed, by run key; {} when there is none. A sweep written before sweeps were keyed holds
+    no ``run_key``: it is filed under its run's last two folders (``("seed12", "paper")``), so that
+    a run made in another folder and moved (results/own_start's seeds 12-14 were swept as
+    ``os_part12/seed12/paper``) is still found; writing the summary again keys it."""
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    same = (saved.get("temperatures"), saved.get("num_samples"), saved.get("sampling_seed"))
+    if same != (temperatures, num_samples, seed):
+        return {}
+    found = {}
+    for r in saved["per_run"]:
+        r = {"machine": saved.get("machine"), **r}  # an older file records the machine once, for every run
+        found[r["run_key"] if "run_key" in r else Path(r["run"]).parts[-2:]] = r
+    return found
+
+
+def _sweep_run(run_dir: Path, temperatures: list[float], num_samples: int, seed: int) -> dict[str, list[dict]]:
+    """The pre-trained, MLE-row and SeqGAN generators of a finished run swept over ``temperatures``
+    (needs the run's checkpoint)."""
     from ..data import oracle_corpus
     from ..lifecycle import MissingRow, load_run_models
 
+    curves: dict[str, list[dict]] = {}
+    test = None  # the run's held-out oracle data: drawn once, shared by its rows
+    for label, name in TEMPERATURE_ROWS:
+        try:
+            _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
+        except MissingRow as e:
+            # a run from an older seqgan saved no pre-trained G; a run with rows.names=[]
+            # (a tuning trial, a confirmation run) has no MLE row: its sweep is the others'
+            print(f"seqgan: {e}; its {label} curve is left out", flush=True)
+            continue
+        if oracle is None:
+            raise ValueError(f"{run_dir}: a real-data run; the temperature sweep needs the synthetic oracle")
+        if test is None:
+            _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
+        curves[label] = sweep(g, oracle, test, temperatures, num_samples, seed)
+    return curves
+
+
+def saved_sweep(out: Path, run_dir: Path, temperatures: list[float], num_samples: int, seed: int) -> dict | None:
+    """The sweep of ``run_dir`` in ``out``/temperature.json with this grid, sample count and seed, or
+    None: whether ``temperature`` would read it back instead of sampling (and needing the checkpoint)."""
+    saved = _saved_sweeps(out / "temperature.json", temperatures, num_samples, seed)
+    return saved.get(run_key(run_dir)) or saved.get(Path(run_dir).parts[-2:])
+
+
+def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: int, out: Path, seed: int = 0) -> dict:
+    """NLL-oracle of samples at each temperature, and NLL-test under the same tempered distribution,
+    for the pre-trained, MLE-row and SeqGAN generators of finished runs; and, per run, the gap of
+    SeqGAN's T = 1 point to each tempered curve at equal NLL-test (Caccia et al. 2020): SeqGAN's
+    NLL-oracle minus the curve's, the model minus its control, so negative is better.
+
+    A run already swept into ``out``/temperature.json with the same grid, sample count and seed (keyed
+    on its results.json) is read back, not sampled again: the summary re-derives without checkpoints.
+    """
+    saved = _saved_sweeps(out / "temperature.json", temperatures, num_samples, seed)
     per_run: list[dict] = []
     for run_dir in run_dirs:
-        curves: dict[str, list[dict]] = {}
-        test = None  # the run's held-out oracle data: drawn once, shared by its rows
-        for label, name in TEMPERATURE_ROWS:
-            try:
-                _, cfg, oracle, _, g = load_run_models(run_dir, row=name)
-            except MissingRow as e:
-                # a run from an older seqgan saved no pre-trained G; a run with rows.names=[]
-                # (a tuning trial, a confirmation run) has no MLE row: its sweep is the others'
-                print(f"seqgan: {e}; its {label} curve is left out", flush=True)
-                continue
-            if oracle is None:
-                raise ValueError(f"{run_dir}: a real-data run; the temperature sweep needs the synthetic oracle")
-            if test is None:
-                _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
-            curves[label] = sweep(g, oracle, test, temperatures, num_samples, seed)
+        key = run_key(run_dir)
+        previous = saved.get(key) or saved.get(Path(run_dir).parts[-2:])
+        if previous is not None:
+            curves, swept_on = previous["curves"], previous["machine"]
+        else:
+            curves, swept_on = _sweep_run(run_dir, temperatures, num_samples, seed), machine()
         seqgan_t1 = next((p for p in curves["SeqGAN"] if abs(p["temperature"] - 1.0) < 1e-9), None)
         gaps = {}
         if seqgan_t1 is not None:
@@ -373,8 +424,11 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
                     y = curve_at_nll_test(
                         [(p["nll_test"], p["nll_oracle"]) for p in curves[label]], seqgan_t1["nll_test"]
                     )
-                    gaps[label] = None if y is None else y - seqgan_t1["nll_oracle"]
-        per_run.append({"run": str(run_dir), "curves": curves, "seqgan_t1": seqgan_t1, "gap_below": gaps})
+                    gaps[label] = None if y is None else seqgan_t1["nll_oracle"] - y  # model - control
+        per_run.append(
+            {"run": str(run_dir), "run_key": key, "machine": swept_on, "curves": curves, "seqgan_t1": seqgan_t1,
+             "gap": gaps}
+        )  # fmt: skip
     table = []
     for label, _ in TEMPERATURE_ROWS:
         for tau in temperatures:
@@ -389,6 +443,7 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
                         "nll_test": sum(p["nll_test"] for p in points) / len(points),
                     }
                 )
+    machines = list(dict.fromkeys(r["machine"] or "not recorded" for r in per_run))
     summary = {
         "command": f"seqgan experiment temperature --runs {' '.join(map(str, run_dirs))} "
         f"--temperatures {','.join(f'{t:g}' for t in temperatures)} --num {num_samples} --seed {seed}",
@@ -396,7 +451,7 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
         "temperatures": temperatures,
         "num_samples": num_samples,
         "sampling_seed": seed,
-        "machine": machine(),
+        "machine": "; ".join(machines),  # where the sweeps were made, not where this summary was written
         "points": table,
         "per_run": per_run,
     }
@@ -413,8 +468,8 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
         cells = [f"{by[(label, tau)]['nll_oracle']:.3f} | {by[(label, tau)]['nll_test']:.3f}" for label in labels]
         lines.append(f"| {tau:.2f} | " + " | ".join(cells) + " |")
     gap_lines = [
-        "| run | SeqGAN at T = 1: NLL-oracle ± s.e. | NLL-test | below the pre-trained curve by "
-        "| below the MLE row's curve by |",
+        "| run | SeqGAN at T = 1: NLL-oracle ± s.e. | NLL-test | gap: SeqGAN - pre-trained curve (negative: better) "
+        "| gap: SeqGAN - MLE row's curve |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
 
@@ -426,8 +481,8 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
         if p is not None:
             gap_lines.append(
                 f"| {r['run']} | {p['nll_oracle']:.3f} ± {p['nll_oracle_se']:.3f} | {p['nll_test']:.3f} | "
-                f"{fmt(r['gap_below'].get('pretrained')) if 'pretrained' in r['gap_below'] else 'n/a'} | "
-                f"{fmt(r['gap_below'].get('MLE')) if 'MLE' in r['gap_below'] else 'n/a'} |"
+                f"{fmt(r['gap'].get('pretrained')) if 'pretrained' in r['gap'] else 'n/a'} | "
+                f"{fmt(r['gap'].get('MLE')) if 'MLE' in r['gap'] else 'n/a'} |"
             )
     (out / "temperature.md").write_text(
         "\n".join(
@@ -436,13 +491,14 @@ def temperature(run_dirs: list[Path], temperatures: list[float], num_samples: in
                 "",
                 f"Command: `{summary['command']}`  ",
                 f"Runs: {', '.join(summary['runs'])} (means over them); "
-                f"{num_samples} samples a point, sampling seed {seed}; machine: {summary['machine']}",
+                f"{num_samples} samples a point, sampling seed {seed}; swept on: {summary['machine']}",
                 "",
                 *lines,
                 "",
-                "SeqGAN's T = 1 point against each tempered MLE curve of the same run, at equal NLL-test (linear "
-                "interpolation along NLL-test); positive: SeqGAN has the lower NLL-oracle at that coverage. "
-                "The ± is the sampling noise of the point (standard error over its sequences).",
+                "Gap: SeqGAN's NLL-oracle at T = 1 minus each tempered curve of the same run at SeqGAN's NLL-test "
+                "(linear interpolation along NLL-test): the model minus its control, so negative is better, a "
+                "lower NLL-oracle than the control at that coverage. The ± is the sampling noise of the point "
+                "(standard error over its sequences).",
                 "",
                 *gap_lines,
                 "",

@@ -12,13 +12,19 @@ against coverage, NLL-test, over a temperature sweep):
   sweep B beside the tuned arm), so that the curve's own sampling noise is measured: A - B;
 * each arm's SeqGAN generator is swept once; its T = 1 point is the trained model as it is used;
 * the gap of an arm: its NLL-oracle at T = 1 minus the mean of A and B at its NLL-test (linear
-  interpolation, ``experiments.curve_at_nll_test``); negative: below (better than) its own tempered
-  start. The curve gap: the mean vertical distance of the arm's whole tempered curve from that mean
-  over the NLL-test range they share.
+  interpolation, ``experiments.curve_at_nll_test``): the model minus its control, so negative is
+  below (better than) its own tempered start. The curve gap: the mean vertical distance of the arm's
+  whole tempered curve from that mean over the NLL-test range they share. Tuned - paper: the tuned
+  arm's gap minus the paper arm's (the paper's settings are its control);
+* each gap's sampling standard error, from the standard errors of the points it is read from.
 
 Over seeds (the unit is the seed; no test pools sequences): mean gap, 95 % t-interval, one-sample
 t-test against 0 and Wilcoxon's signed-rank test as a check, for each arm and for tuned - paper.
 The grid, the number of samples and the sampling seeds are fixed here, before any result is seen.
+
+Once the sweeps exist (``own_start_sweeps/seedS/ARM/temperature.json``, keyed on each run's
+results.json) the study reads no checkpoint: ``seqgan experiment own-start`` on a fresh clone writes
+own_start.md again byte for byte.
 """
 
 from __future__ import annotations
@@ -30,9 +36,8 @@ from pathlib import Path
 
 import torch
 
-from ..runtime.hardware import machine
 from ..stats import format_p
-from .experiments import curve_at_nll_test, temperature
+from .experiments import curve_at_nll_test, saved_sweep, temperature
 
 # 0.7, 0.75, ..., 1.5: finer than the temperature study's 0.5..1.5 by 0.1, over the range where the
 # quick runs' T = 1 points meet the pre-trained curve (NLL-test 7.4-7.7 there: T 0.85-1.0)
@@ -45,6 +50,11 @@ Curve = list[tuple[float, float]]  # (nll_test, nll_oracle) points
 # -- the gap at equal NLL-test ----------------------------------------------------------------------
 
 
+def _branch(points: list[dict]) -> list[dict]:
+    pts = sorted(points, key=lambda p: p["temperature"])
+    return pts[: min(range(len(pts)), key=lambda i: pts[i]["nll_test"]) + 1]
+
+
 def quality_branch(points: list[dict]) -> Curve:
     """(nll_test, nll_oracle) of a sweep's points at temperatures up to the one of lowest NLL-test.
 
@@ -53,11 +63,26 @@ def quality_branch(points: list[dict]) -> Curve:
     coverage, and the curve would fold back on itself. Below it, cooling trades coverage for quality,
     and NLL-oracle is a function of NLL-test that ``curve_at_nll_test`` can interpolate.
     """
-    pts = sorted(points, key=lambda p: p["temperature"])
-    best = min(range(len(pts)), key=lambda i: pts[i]["nll_test"])
-    branch = [(p["nll_test"], p["nll_oracle"]) for p in pts[: best + 1]]
+    branch = [(p["nll_test"], p["nll_oracle"]) for p in _branch(points)]
     assert all(a[0] >= b[0] for a, b in zip(branch, branch[1:])), f"NLL-test rises before its minimum: {branch}"
     return branch
+
+
+def se_branch(points: list[dict]) -> Curve:
+    """(nll_test, nll_oracle_se) on ``quality_branch``'s branch: each point's sampling standard error
+    (over its sequences), to be read along NLL-test as the curve is."""
+    return [(p["nll_test"], p["nll_oracle_se"]) for p in _branch(points)]
+
+
+def mean_over(curve: Curve, lo: float, hi: float) -> float:
+    """The mean of a piecewise-linear ``curve`` over NLL-test ``lo``..``hi`` (trapezoid rule on its
+    breakpoints, exact); ``lo`` and ``hi`` must lie within its range."""
+    xs = sorted({lo, hi} | {x for x, _ in curve if lo < x < hi})
+    ys = [curve_at_nll_test(curve, x) for x in xs]
+    assert None not in ys, f"the curve does not cover [{lo}, {hi}]: {curve}"
+    if hi == lo:
+        return ys[0]
+    return sum((y0 + y1) / 2 * (x1 - x0) for x0, x1, y0, y1 in zip(xs, xs[1:], ys, ys[1:])) / (hi - lo)
 
 
 def gap_at(point: tuple[float, float], references: list[Curve]) -> float | None:
@@ -139,59 +164,69 @@ def _same_pretraining(seed_dir: Path) -> None:
         raise ValueError(f"{seed_dir}: the arms' pre-trained generators differ; they must start from one pre-training")
 
 
-def _finished_sweep(folder: Path, run_dir: Path, temperatures: list[float], num_samples: int, seed: int):
-    """A sweep this study wrote before with the same run, grid, sample count and seed (a re-run
-    resumes where it stopped: seeds finished since are swept, the others read back), else None."""
-    path = folder / "temperature.json"
-    if not path.is_file():
-        return None
-    saved = json.loads(path.read_text(encoding="utf-8"))
-    runs = [str(Path(r).resolve()) for r in saved.get("runs", [])]  # the same run, however its path was written
-    same = (runs, saved.get("temperatures"), saved.get("num_samples"), saved.get("sampling_seed"))
-    if same != ([str(run_dir.resolve())], temperatures, num_samples, seed):
-        return None
-    return saved["per_run"][0]
-
-
 def seed_result(seed_dir: Path, temperatures: list[float], num_samples: int, sampling_seed: int, sweeps: Path) -> dict:
-    """One seed's sweeps (kept under ``sweeps``), gaps and curve noise. Sweep A of the pre-trained
-    generator and the paper arm use ``sampling_seed``; sweep B and the tuned arm ``sampling_seed + 1``."""
-    _same_pretraining(seed_dir)
-    curves, t1, runs = {}, {}, {}
+    """One seed's sweeps (kept under ``sweeps``), gaps, their standard errors and the curve noise. Sweep
+    A of the pre-trained generator and the paper arm use ``sampling_seed``; sweep B and the tuned arm
+    ``sampling_seed + 1``. A sweep kept before is read back; only a missing one loads a checkpoint."""
+    seeds = {arm: sampling_seed + i for i, arm in enumerate(ARMS)}
+    if any(saved_sweep(sweeps / arm, seed_dir / arm, temperatures, num_samples, seeds[arm]) is None for arm in ARMS):
+        _same_pretraining(seed_dir)  # sampling needs the checkpoints: they must hold one pre-training
+    curves, t1, runs, swept_on = {}, {}, {}, {}
     for i, arm in enumerate(ARMS):
-        run = _finished_sweep(sweeps / arm, seed_dir / arm, temperatures, num_samples, sampling_seed + i)
-        if run is None:
-            (run,) = temperature([seed_dir / arm], temperatures, num_samples, sweeps / arm, seed=sampling_seed + i)[
-                "per_run"
-            ]
+        (run,) = temperature([seed_dir / arm], temperatures, num_samples, sweeps / arm, seed=seeds[arm])["per_run"]
         curves["pretrained_" + "AB"[i]] = run["curves"]["pretrained"]
         curves[arm] = run["curves"]["SeqGAN"]
         t1[arm] = run["seqgan_t1"]
+        swept_on[arm] = run["machine"]
         results = json.loads((seed_dir / arm / "results.json").read_text(encoding="utf-8"))
         runs[arm] = {k: results.get(k) for k in ("machine", "seconds", "d_precision")}
     ref_a, ref_b = quality_branch(curves["pretrained_A"]), quality_branch(curves["pretrained_B"])
+    se_a, se_b = se_branch(curves["pretrained_A"]), se_branch(curves["pretrained_B"])
     arms = {}
     for arm in ARMS:
         point = (t1[arm]["nll_test"], t1[arm]["nll_oracle"])
         at_a, at_b = curve_at_nll_test(ref_a, point[0]), curve_at_nll_test(ref_b, point[0])
+        gap = gap_at(point, [ref_a, ref_b])
+        curve = mean_vertical_gap(quality_branch(curves[arm]), [ref_a, ref_b])
+        # sampling s.e.: the point, sweep A and sweep B are independent draws; the reference is their mean
+        ref_se = [curve_at_nll_test(c, point[0]) for c in (se_a, se_b)]
+        curve_se = None
+        if curve is not None:  # a curve's points share one draw of noise: the mean gap's s.e. is that of
+            lo, hi = curve["nll_test_range"]  # fully correlated errors, each curve's mean s.e. over the range
+            means = [mean_over(c, lo, hi) for c in (se_branch(curves[arm]), se_a, se_b)]
+            curve_se = math.sqrt(means[0] ** 2 + (means[1] ** 2 + means[2] ** 2) / 4)
         arms[arm] = {
             "t1": t1[arm],
             "pretrained_A_at_nll_test": at_a,
             "pretrained_B_at_nll_test": at_b,
-            "gap_t1": gap_at(point, [ref_a, ref_b]),
+            "gap_t1": gap,
+            "gap_t1_se": None
+            if gap is None
+            else math.sqrt(t1[arm]["nll_oracle_se"] ** 2 + sum(x**2 for x in ref_se) / 4),
             "noise": None if at_a is None or at_b is None else at_a - at_b,  # the curve's own noise: A - B
-            "curve": mean_vertical_gap(quality_branch(curves[arm]), [ref_a, ref_b]),
+            "curve": curve,
+            "gap_curve": None if curve is None else curve["gap"],
+            "gap_curve_se": curve_se,
+            "curve_point_se": None if curve is None else means[0],
         }
-        arms[arm]["gap_curve"] = None if arms[arm]["curve"] is None else arms[arm]["curve"]["gap"]
     diff = {}
-    for key in ("gap_t1", "gap_curve", "noise"):
+    for key in ("gap_t1", "gap_curve"):
         paper, tuned = arms["paper"][key], arms["tuned"][key]
         diff[key] = None if paper is None or tuned is None else tuned - paper
+    # tuned - paper: the arms' own draws are independent; both read sweeps A and B at nearby NLL-test,
+    # where a sweep's error is one draw, so the curve's error cancels from the difference
+    own = {
+        "gap_t1": [arms[a]["t1"]["nll_oracle_se"] for a in ARMS],
+        "gap_curve": [arms[a]["curve_point_se"] for a in ARMS],
+    }
+    for key, ses in own.items():
+        diff[f"{key}_se"] = None if diff[key] is None else math.sqrt(sum(x**2 for x in ses))
     curve_noise = mean_vertical_gap(ref_a, [ref_b])
     return {
         "seed": int(seed_dir.name[4:]),
         "dir": str(seed_dir),
         "runs": runs,
+        "swept_on": swept_on,
         "sampling_seeds": {
             "pretrained_A": sampling_seed,
             "paper": sampling_seed,
@@ -207,28 +242,20 @@ def seed_result(seed_dir: Path, temperatures: list[float], num_samples: int, sam
 
 def summarize(seeds: list[dict]) -> dict:
     """Over seeds, for each arm and for tuned - paper: the statistics of each gap, the seeds it leaves
-    out (outside a curve's range) and the mean absolute curve noise beside the interval."""
+    out (outside a curve's range) and a seed's sampling standard error (root mean square over seeds)."""
     summary = {}
     for key, _ in STATISTICS:
         for label in (*ARMS, "tuned - paper"):
             per = [(s["seed"], s["tuned_minus_paper"] if label == "tuned - paper" else s["arms"][label]) for s in seeds]
             values = [p[key] for _, p in per if p[key] is not None]
-            # the noise beside a curve gap is A - B over the whole curve; beside a T = 1 gap, A - B at that point
-            noise = (
-                [abs(s["curve_noise"]) for s in seeds if s["curve_noise"] is not None]
-                if key == "gap_curve"
-                else [abs(p["noise"]) for _, p in per if p["noise"] is not None]
-            )
+            ses = [p[f"{key}_se"] for _, p in per if p[f"{key}_se"] is not None]
             stats = over_seeds(values)
-            half = (stats["ci95"][1] - stats["ci95"][0]) / 2
-            mean_noise = sum(noise) / len(noise) if noise else float("nan")
             summary[f"{key}/{label}"] = {
                 **stats,
                 "seeds_left_out": [seed for seed, p in per if p[key] is None],
-                "mean_abs_noise": mean_noise,
-                "ci95_half_width": half,
+                "se_rms": math.sqrt(sum(x**2 for x in ses) / len(ses)) if ses else float("nan"),
+                "ci95_half_width": (stats["ci95"][1] - stats["ci95"][0]) / 2,
                 "ci_excludes_0": bool(stats["ci95"][0] > 0 or stats["ci95"][1] < 0),
-                "ci_wider_than_noise": bool(half > mean_noise),
             }
     return summary
 
@@ -249,8 +276,11 @@ def verdict(stat: dict) -> str:
     if hi < 0:
         return f"tuned SeqGAN is below its own tempered start at the quick budget: {numbers}."
     if lo > 0:
-        return f"tuned SeqGAN is not below its own tempered start at the quick budget, it is above: {numbers}."
-    return f"tuned SeqGAN is not below its own tempered start at the quick budget (the interval holds 0): {numbers}."
+        return f"tuned SeqGAN is above its own tempered start at the quick budget: {numbers}."
+    return (
+        "tuned SeqGAN is not shown to be below its own tempered start at the quick budget (the interval holds 0, "
+        f"and gains as large as {-lo:.3f} nats): {numbers}."
+    )
 
 
 def run(runs: Path, temperatures: list[float] | None, num_samples: int, sampling_seed: int, out: Path) -> dict:
@@ -277,7 +307,8 @@ def run(runs: Path, temperatures: list[float] | None, num_samples: int, sampling
         "temperatures": temperatures,
         "num_samples": num_samples,
         "sampling_seed": sampling_seed,
-        "machine": machine(),
+        # where the sweeps were made (read from them), so that a rebuild elsewhere writes the same bytes
+        "machine": "; ".join(dict.fromkeys(m or "not recorded" for s in seeds for m in s["swept_on"].values())),
         "per_seed": seeds,
         "summary": summarize(seeds),
     }
@@ -298,11 +329,16 @@ def _f(v: float | None, signed: bool = True) -> str:
     return "n/a" if math.isnan(v) else (f"{v:+.3f}" if signed else f"{v:.3f}")
 
 
+def _pm(v: float | None, se: float | None) -> str:
+    return _f(v) if v is None or se is None else f"{_f(v)} ± {se:.3f}"
+
+
 def markdown(summary: dict) -> str:
     """own_start.md: the per-seed table, the summary over seeds, the verdict, the command and the machines."""
     seed_lines = [
-        "| seed | arm | T = 1: NLL-oracle ± s.e. | NLL-test | sweep A there | sweep B there | gap at T = 1 | "
-        "noise A - B | curve gap | curve's NLL-test range |",
+        "| seed | arm | T = 1: NLL-oracle ± s.e. | NLL-test | sweep A there | sweep B there | "
+        "gap at T = 1, arm - tempered start ± s.e. (negative: better) | noise A - B | "
+        "curve gap, arm - tempered start ± s.e. | curve's NLL-test range |",
         "| ---: | --- |" + " ---: |" * 8,
     ]
     for s in summary["per_seed"]:
@@ -312,17 +348,18 @@ def markdown(summary: dict) -> str:
             seed_lines.append(
                 f"| {s['seed']} | {arm} | {a['t1']['nll_oracle']:.3f} ± {a['t1']['nll_oracle_se']:.3f} | "
                 f"{a['t1']['nll_test']:.3f} | {_f(a['pretrained_A_at_nll_test'], False)} | "
-                f"{_f(a['pretrained_B_at_nll_test'], False)} | {_f(a['gap_t1'])} | {_f(a['noise'])} | "
-                f"{_f(a['gap_curve'])} | {rng} |"
+                f"{_f(a['pretrained_B_at_nll_test'], False)} | {_pm(a['gap_t1'], a['gap_t1_se'])} | {_f(a['noise'])} | "
+                f"{_pm(a['gap_curve'], a['gap_curve_se'])} | {rng} |"
             )
         d = s["tuned_minus_paper"]
         seed_lines.append(
-            f"| {s['seed']} | tuned - paper | | | | | {_f(d['gap_t1'])} | {_f(d['noise'])} | {_f(d['gap_curve'])} | |"
+            f"| {s['seed']} | tuned - paper | | | | | {_pm(d['gap_t1'], d['gap_t1_se'])} | | "
+            f"{_pm(d['gap_curve'], d['gap_curve_se'])} | |"
         )
     stat_lines = [
-        "| statistic | arm | seeds | mean | 95 % CI | t-test p | Wilcoxon p | mean abs noise A - B | "
-        "CI excludes 0 | CI half-width > noise |",
-        "| --- | --- | ---: |" + " ---: |" * 7,
+        "| statistic (negative: better than the control) | arm | seeds | mean | 95 % CI | t-test p | Wilcoxon p | "
+        "a seed's sampling s.e. (rms) | CI excludes 0 |",
+        "| --- | --- | ---: |" + " ---: |" * 6,
     ]
     for key, name in STATISTICS:
         for label in (*ARMS, "tuned - paper"):
@@ -331,8 +368,8 @@ def markdown(summary: dict) -> str:
             stat_lines.append(
                 f"| {name} | {label} | {st['n']}{left} | {_f(st['mean'])} | "
                 f"[{_f(st['ci95'][0])}, {_f(st['ci95'][1])}] | "
-                f"{format_p(st['t_p'])} | {format_p(st['wilcoxon_p'])} | {_f(st['mean_abs_noise'], False)} | "
-                f"{'yes' if st['ci_excludes_0'] else 'no'} | {'yes' if st['ci_wider_than_noise'] else 'no'} |"
+                f"{format_p(st['t_p'])} | {format_p(st['wilcoxon_p'])} | {_f(st['se_rms'], False)} | "
+                f"{'yes' if st['ci_excludes_0'] else 'no'} |"
             )
     machines = [
         f"- seed {s['seed']} {arm}: {s['runs'][arm]['machine'] or 'not recorded'}"
@@ -351,17 +388,20 @@ def markdown(summary: dict) -> str:
             f"temperatures {temps[0]:g}..{temps[-1]:g} ({len(temps)} points), "
             f"{summary['num_samples']} samples a point; "
             f"sampling seeds {summary['sampling_seed']} (sweep A, paper arm) and "
-            f"{summary['sampling_seed'] + 1} (sweep B, tuned arm); analysis machine: {summary['machine']}",
+            f"{summary['sampling_seed'] + 1} (sweep B, tuned arm); sweeps made on: {summary['machine']}",
             "",
             f"**{summary['verdict']}**",
             "",
             "Gap: an arm's NLL-oracle at T = 1 minus the pre-trained generator's tempered curve at the same NLL-test "
             "(the mean of sweeps A and B, linear interpolation along NLL-test on the branch T <= the temperature of "
-            "lowest NLL-test); negative: below, better than, its own tempered start. Curve gap: the arm's tempered "
-            "curve minus that mean, averaged over the NLL-test range they share. Noise: sweep A minus sweep B, two "
-            "draws of the same curve (beside the curve gap: their mean difference over the whole curve; in a row "
-            "tuned - paper: the tuned arm's noise minus the paper arm's). Each seed's "
-            "gap carries the sampling noise of its point and its curve, so the interval over seeds includes it.",
+            "lowest NLL-test): the model minus its control, so negative is better, below its own tempered start. "
+            "Curve gap: the arm's tempered curve minus that mean, averaged over the NLL-test range they share. "
+            "Tuned - paper: the tuned arm's gap minus the paper arm's. s.e.: the gap's sampling standard error, from "
+            "the standard errors (over sequences) of the points it is read from: the arm's point and sweeps A and B, "
+            "independent draws; a curve gap's points share one draw, so its s.e. is that of fully correlated errors; "
+            "in tuned - paper the two arms' draws are independent and the tempered start, read at nearby NLL-test, "
+            "cancels. Noise: sweep A minus sweep B at the arm's NLL-test, two draws of the same curve. Each seed's "
+            "gap carries this sampling noise, so the interval over seeds includes it.",
             "",
             *seed_lines,
             "",

@@ -12,7 +12,9 @@ of ``configs/TASK.yaml`` with its MLE row. For every finished run (``results.jso
   each temperature, with BLEU against the run's own test references, Self-BLEU and NLL-test under
   the tempered distribution, computed as ``reporting.evaluate`` does for the run. The curve's BLEU
   at SeqGAN's NLL-test (on the cold branch, T up to the one of lowest NLL-test: sharpening) and at
-  SeqGAN's Self-BLEU, and SeqGAN's BLEU minus it: the gain beyond what a temperature gives;
+  SeqGAN's Self-BLEU, and the gap to it: the gain beyond what a temperature gives;
+* every gap is the model minus its control, negative better (``gap``): BLEU, where higher is
+  better, is taken as 1 - BLEU, so a BLEU gap is the control's BLEU minus SeqGAN's;
 * the updates of each row over the run: SeqGAN's ``rounds x g_steps`` policy-gradient batches
   against the MLE row's ``rounds x mle_epochs_per_round`` epochs of the training set.
 
@@ -39,6 +41,12 @@ from .own_start import over_seeds
 DEFAULT_TEMPERATURES = [round(0.7 + 0.1 * i, 1) for i in range(7)]  # 0.7..1.3
 ROWS = ("SeqGAN", "MLE")
 BASES = ("nll_test", "self_bleu")  # where the tempered curve is read: at SeqGAN's NLL-test, at its Self-BLEU
+
+
+def gap(metric: str, model: float, control: float) -> float:
+    """The model minus its control, on a scale where lower is better, so that a negative gap is better in
+    every metric: NLL-test, Self-BLEU and pitch MSE as they are, BLEU-n as 1 - BLEU-n."""
+    return control - model if re.fullmatch(r"bleu\d+", metric) else model - control
 
 
 # -- the runs --------------------------------------------------------------------------------------------
@@ -166,7 +174,10 @@ def run_result(run_dir: Path, temperatures: list[float], num_samples: int, seed:
         for base in BASES:
             x_key = "nll_test" if base == "nll_test" else f"self_bleu{n}"
             at = curve_at(points, x_key, f"bleu{n}", seqgan[x_key])
-            gaps[f"bleu{n}@{base}"] = {"curve": at, "gap": None if at is None else seqgan[f"bleu{n}"] - at}
+            gaps[f"bleu{n}@{base}"] = {
+                "curve": at,
+                "gap": None if at is None else gap(f"bleu{n}", seqgan[f"bleu{n}"], at),
+            }
     return {
         "seed": int(run_dir.name[4:]),
         "dir": str(run_dir),
@@ -199,6 +210,7 @@ def task_summary(runs: list[dict]) -> dict:
             **{f"{row}_per_seed": values[row] for row in values},
             **{f"{row}_mean": mean_std(values[row])[0] for row in values},
             **{f"{row}_std": mean_std(values[row])[1] for row in values},
+            "gap": gap(key, mean_std(values["SeqGAN"])[0], mean_std(values["MLE"])[0]),  # SeqGAN - MLE
             "welch_p": welch_p(values["SeqGAN"], values["MLE"]),
             "paired_p": paired["t_p"],
         }
@@ -280,30 +292,35 @@ def markdown(summary: dict) -> str:
         "Rows: the final evaluation of each run (results.json; BLEU against the run's test split, Self-BLEU on "
         "its first eval.self_bleu_samples samples). Over seeds (the unit is the seed): mean ± sample std; "
         "Welch p: Welch's t-test of SeqGAN against MLE over the per-seed values; paired p: the paired t-test "
-        "(both rows of a seed start from one pre-trained generator).",
+        "(both rows of a seed start from one pre-trained generator). Every gap is the model minus its control "
+        "(the MLE row, or the tempered pre-trained generator), negative better: BLEU, where higher is better, "
+        "is taken as 1 - BLEU, so its gap is the control's BLEU minus SeqGAN's.",
         "",
     ]
     for task, t in summary["tasks"].items():
         runs = t["runs"]
         lines += [f"## {task}", "", f"Seeds: {', '.join(map(str, t['seeds']))}", ""]
         lines += [
-            "| metric | pre-trained | MLE | SeqGAN | SeqGAN - MLE | Welch p | paired p |",
+            "| metric | pre-trained | MLE | SeqGAN | gap SeqGAN - MLE (BLEU as 1 - BLEU; negative: better) "
+            "| Welch p | paired p |",
             "| --- |" + " ---: |" * 6,
         ]
         for key, m in t["metrics"].items():
             lines.append(
                 f"| {_label(key)} | {_pm(m['pretrained_mean'], m['pretrained_std'])} | "
                 f"{_pm(m['MLE_mean'], m['MLE_std'])} | {_pm(m['SeqGAN_mean'], m['SeqGAN_std'])} | "
-                f"{_f(m['SeqGAN_mean'] - m['MLE_mean'], '+.3f')} | {format_p(m['welch_p'])} | "
+                f"{_f(m['gap'], '+.3f')} | {format_p(m['welch_p'])} | "
                 f"{format_p(m['paired_p'])} |"
             )
         lines += [
             "",
-            "Tempered control: SeqGAN's BLEU minus the pre-trained generator's tempered curve at SeqGAN's NLL-test "
-            "(cold branch: T up to the lowest NLL-test) or at its Self-BLEU of the same order; positive: SeqGAN "
-            "gains more than sharpening alone. Over seeds: mean ± std, 95 % t-interval, t-test against 0.",
+            "Tempered control: the gap of SeqGAN to the pre-trained generator's tempered curve, read at SeqGAN's "
+            "NLL-test (cold branch: T up to the lowest NLL-test) or at its Self-BLEU of the same order, in 1 - BLEU: "
+            "the curve's BLEU there minus SeqGAN's. Negative: SeqGAN gains more than sharpening alone. Over seeds: "
+            "mean ± std, 95 % t-interval, t-test against 0.",
             "",
-            "| BLEU | read at SeqGAN's | seeds | curve there | SeqGAN | gap | 95 % CI | p |",
+            "| BLEU | read at SeqGAN's | seeds | curve there | SeqGAN | gap, SeqGAN - curve in 1 - BLEU "
+            "(negative: better) | 95 % CI | p |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, g in t["gaps"].items():
