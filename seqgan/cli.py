@@ -237,7 +237,8 @@ def cmd_data(args) -> int:
             )
         )
         return 0
-    corpus = load_corpus(cfg.data, cfg.data_dir or os.environ.get("SEQGAN_DATA_DIR"))
+    valid_fraction = cfg.data.valid_fraction if cfg.keeps_best_pretrained else 0.0  # as a run holds it out
+    corpus = load_corpus(cfg.data, cfg.data_dir or os.environ.get("SEQGAN_DATA_DIR"), valid_fraction)
     print(json.dumps(corpus_stats(corpus), indent=2))
     return 0
 

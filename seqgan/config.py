@@ -74,7 +74,10 @@ class DataConfig:
     test_fraction: float = 0.1
     """Share of ``train`` held out as the test split when ``test`` is empty."""
     split_seed: int = 0
-    """Seed of the train/test split."""
+    """Seed of the train/test split, and of the validation split held out of the training split."""
+    valid_fraction: float = 0.1
+    """Share of the training split (its lines) held out as the validation split when pre-training
+    keeps its best epoch (``train.pretrain_keep``); the vocabulary is built before, from all of it."""
     tokenizer: str = "words"
     """'chars' (one token a character; spaces dropped), 'words' (whitespace-separated words with
     punctuation split off) or 'ids' (integer token ids, the synthetic format)."""
@@ -145,6 +148,16 @@ class TrainConfig:
     """Minibatch size of every phase (and of the generated batch of a g-step)."""
     pretrain_g_epochs: int = 120
     """MLE pre-training epochs of G."""
+    pretrain_keep: str = "auto"
+    """Which pre-trained G adversarial training starts from: 'last' (the paper: after the last MLE
+    epoch), 'best' (the evaluation of lowest NLL on a validation split, ``data.valid_fraction`` of
+    the training data) or 'auto': 'best' on text data (``data.source`` 'text'), 'last' otherwise."""
+    pretrain_patience: int = 0
+    """With 'best': end pre-training after this many evaluations without a new lowest validation
+    NLL (early stopping); 0 runs every epoch and keeps the best."""
+    pretrain_warn_after: int = 2
+    """With 'best': a one-line warning when validation NLL has stayed above its lowest for this many
+    evaluations in a row."""
     pretrain_d_steps: int = 50
     """D pre-training: rounds of (fresh negatives, pretrain_d_epochs epochs)."""
     pretrain_d_epochs: int = 3
@@ -207,6 +220,7 @@ class TrainConfig:
 
 
 REWARD_ESTIMATORS = ("mc", "td", "mcts")
+PRETRAIN_KEEP = ("auto", "best", "last")
 PG_BASELINES = ("none", "mean", "value")
 SS_SCHEDULES = ("linear", "exponential", "inverse_sigmoid")
 
@@ -253,6 +267,11 @@ class EvalConfig:
     checkpoint_every: int = 10
     """Checkpoint every this many MLE epochs, D pre-training sets and adversarial rounds, and at
     every phase end."""
+    tempered_start: bool = True
+    """Text data: at the end of the run, sweep the pre-trained G over ``tempered_temperatures`` and
+    add its rows at SeqGAN's Self-BLEU-4 and NLL-test, with SeqGAN's gaps to them, to the final table."""
+    tempered_temperatures: list[float] = field(default_factory=lambda: [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2])
+    """The sampling temperatures of that sweep, increasing."""
 
 
 @dataclass
@@ -284,6 +303,17 @@ class Config:
     def seq_len(self) -> int:
         """Sequence length T of the run: the oracle's, or the real data's maximum length."""
         return self.oracle.seq_len if self.data.source == "oracle" else self.data.max_len
+
+    @property
+    def keeps_best_pretrained(self) -> bool:
+        """Whether pre-training holds out a validation split and keeps its best epoch (``train.pretrain_keep``)."""
+        keep = self.train.pretrain_keep
+        return keep == "best" or (keep == "auto" and self.data.source == "text")
+
+    @property
+    def sweeps_tempered_start(self) -> bool:
+        """Whether the run ends with the tempered start's rows (``eval.tempered_start``, text data only)."""
+        return self.eval.tempered_start and self.data.source == "text"
 
 
 # -- loading and checking -------------------------------------------------------------------------
@@ -343,6 +373,17 @@ def _apply(obj, values: dict, prefix: str, lines: dict, source: str) -> None:
             _apply(current, value, dotted + ".", lines, source)
         else:
             setattr(obj, key, _coerce(value, hints[key], where))
+
+
+def apply_values(obj, values: dict, source: str, lines: dict | None = None) -> None:
+    """Set a dataclass's fields (nested dataclasses by nested dicts) from ``values``, each checked against its
+    annotated type; an unknown key or a wrong type is a ConfigError naming the key and ``source`` (and line)."""
+    _apply(obj, values, "", lines or {}, source)
+
+
+def yaml_load(text: str):
+    """YAML as this package reads it (``1e-4`` is a number)."""
+    return _yaml_load(text)
 
 
 def _check(cfg: Config) -> None:
@@ -448,6 +489,19 @@ def _check(cfg: Config) -> None:
         raise ConfigError(f"key 'data.min_freq': must be at least 1, got {data.min_freq}")
     if data.midi_step <= 0:
         raise ConfigError(f"key 'data.midi_step': must be positive, got {data.midi_step}")
+    if not 0.0 < data.valid_fraction < 1.0:
+        raise ConfigError(f"key 'data.valid_fraction': must be in (0, 1), got {data.valid_fraction}")
+    if tc.pretrain_keep not in PRETRAIN_KEEP:
+        raise ConfigError(f"key 'train.pretrain_keep': one of {', '.join(PRETRAIN_KEEP)}, got {tc.pretrain_keep!r}")
+    if tc.pretrain_patience < 0:
+        raise ConfigError(f"key 'train.pretrain_patience': must be >= 0, got {tc.pretrain_patience}")
+    if tc.pretrain_warn_after < 1:
+        raise ConfigError(f"key 'train.pretrain_warn_after': must be at least 1, got {tc.pretrain_warn_after}")
+    temps = cfg.eval.tempered_temperatures
+    if len(temps) < 2 or min(temps) <= 0 or any(b <= a for a, b in zip(temps, temps[1:])):
+        raise ConfigError(
+            f"key 'eval.tempered_temperatures': at least two positive temperatures, increasing, got {temps}"
+        )
     bl = cfg.rows
     for row in bl.names:
         if row not in TRAINED_BESIDE:
@@ -611,7 +665,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
 
 # A key added after runs were saved takes its default when a saved config lacks it, and every
 # default reproduces the old behaviour, except these: for them the old behaviour is this value.
-LEGACY_VALUES = {"generator.single_bias": False}
+LEGACY_VALUES = {
+    "generator.single_bias": False,
+    "train.pretrain_keep": "last",  # text runs kept the last pre-training epoch and held out no validation split
+    "eval.tempered_start": False,  # and ended without the tempered start's rows
+}
 
 
 def config_from_dict(values: dict) -> Config:

@@ -283,6 +283,10 @@ class Corpus:
     """The test sequences as read: BLEU's references (the paper uses the whole test set)."""
     stats: dict = field(default_factory=dict)
     """What loading recorded: files, settings, encoding counts, skipped MIDI files."""
+    valid: torch.Tensor | None = None
+    """(N_valid, T) ids of the validation split held out of the training split, if one was asked for."""
+    valid_tokens: list[list[str]] = field(default_factory=list)
+    """The validation sequences as read."""
 
 
 def resolve_path(path: str, data_dir: str | None) -> Path:
@@ -357,15 +361,21 @@ def split_indices(n: int, test_fraction: float, seed: int) -> tuple[list[int], l
     return sorted(order[num_test:].tolist()), sorted(order[:num_test].tolist())
 
 
-def load_corpus(data_cfg: DataConfig, data_dir: str | None) -> Corpus:
+def load_corpus(data_cfg: DataConfig, data_dir: str | None, valid_fraction: float = 0.0) -> Corpus:
     """Read, split, tokenize and encode the real data set that ``data_cfg`` names.
 
     Sequences are split before they are cut to length, so the pieces of one paragraph or tune
     never land on both sides. The vocabulary comes from the training split alone.
 
+    ``valid_fraction`` > 0 holds that share of the training split's sequences out as a validation
+    split (seeded by ``split_seed``), after the vocabulary is built: the ids, the test split and
+    BLEU's references are the same with or without one, so a study that loads the corpus again
+    without it reads the run's ids.
+
     Args:
         data_cfg: the config's data section (source 'text' or 'midi').
         data_dir: where relative paths that do not exist as given are looked up.
+        valid_fraction: share of the training split held out for validation; 0 holds none.
     Returns:
         The corpus; ``corpus_stats`` summarises it.
     Raises:
@@ -403,10 +413,16 @@ def load_corpus(data_cfg: DataConfig, data_dir: str | None) -> Corpus:
             f"{test_name}: none of its {num_test_tokens} tokens is in the training vocabulary "
             f"(built from {train_path} with tokenizer {d.tokenizer!r}, min_freq {d.min_freq})"
         )
+    valid, valid_tokens, valid_counts = None, [], None
+    if valid_fraction > 0:  # after the vocabulary: the ids do not depend on it
+        kept_idx, valid_idx = split_indices(len(train_tokens), valid_fraction, d.split_seed)
+        valid_tokens = [train_tokens[i] for i in valid_idx]
+        train_tokens = [train_tokens[i] for i in kept_idx]
+        valid, valid_counts = encode_sequences(valid_tokens, vocab, d.max_len, d.overflow)
     train, train_counts = encode_sequences(train_tokens, vocab, d.max_len, d.overflow)
     test, test_counts = encode_sequences(test_tokens, vocab, d.max_len, d.overflow)
-    for name, counts in (("training", train_counts), ("test", test_counts)):
-        if counts["sequences_out"] == 0:
+    for name, counts in (("training", train_counts), ("test", test_counts), ("validation", valid_counts)):
+        if counts is not None and counts["sequences_out"] == 0:
             raise ValueError(
                 f"no {name} sequences fit in data.max_len={d.max_len} "
                 f"(all {counts['dropped']} dropped; overflow 'drop')"
@@ -425,6 +441,8 @@ def load_corpus(data_cfg: DataConfig, data_dir: str | None) -> Corpus:
         "train_counts": train_counts,
         "test_counts": test_counts,
     }
+    if valid is not None:
+        stats["valid"] = {"valid_fraction": valid_fraction, "split_seed": d.split_seed, "counts": valid_counts}
     if d.source == "midi":
         skipped = midi_info.get("skipped", [])
         stats["midi"] = {
@@ -434,7 +452,16 @@ def load_corpus(data_cfg: DataConfig, data_dir: str | None) -> Corpus:
             "files_skipped": len(skipped),
             "skipped": skipped,
         }
-    return Corpus(train=train, test=test, vocab=vocab, train_tokens=train_tokens, test_tokens=test_tokens, stats=stats)
+    return Corpus(
+        train=train,
+        test=test,
+        vocab=vocab,
+        train_tokens=train_tokens,
+        test_tokens=test_tokens,
+        stats=stats,
+        valid=valid,
+        valid_tokens=valid_tokens,
+    )
 
 
 # -- statistics -----------------------------------------------------------------------------------
@@ -501,6 +528,14 @@ def corpus_stats(corpus: Corpus) -> dict:
         "unk_rate": round(test_unk / max(test_total, 1), 5),
         "length": _lengths(corpus.test_tokens, s["max_len"]),
     }
+    if corpus.valid is not None:  # held out of the training split above, for pre-training's best epoch
+        out["valid"] = {
+            **s["valid"]["counts"],
+            "rows": list(corpus.valid.shape),
+            "tokens": sum(len(t) for t in corpus.valid_tokens),
+            "valid_fraction": s["valid"]["valid_fraction"],
+            "split_seed": s["valid"]["split_seed"],
+        }
     if "midi" in s:
         out["midi"] = s["midi"]
     return out

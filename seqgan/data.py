@@ -1,4 +1,4 @@
-"""Data: the oracle's synthetic corpus, minibatches, and files of token ids.
+"""Data: the oracle's synthetic corpus, minibatches (and where an epoch of them stands), and files of token ids.
 
 The synthetic corpus is what the authors' code writes to ``save/real_data.txt``: sequences sampled
 from the oracle, fixed by the oracle's seed. Files of token ids use the authors' format: one
@@ -10,6 +10,7 @@ Shapes: B batch, T sequence length.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -33,6 +34,38 @@ def batches(data: torch.Tensor, batch_size: int, shuffle: bool = True) -> Iterat
     order = distributed.same_on_all_ranks(order)  # under torchrun: rank 0's order, so ranks shard the same batches
     for i in range(0, len(data), batch_size):
         yield data[order[i : i + batch_size]]
+
+
+@dataclass
+class EpochPosition:
+    """Where a shuffled epoch of minibatches stands: what a checkpoint keeps of an epoch stopped at a
+    batch boundary, so that ``--resume`` continues it with the same minibatches and the same mean loss.
+
+    ``order`` is the epoch's permutation (N,), drawn as ``batches`` draws it; ``losses`` holds the
+    loss of each minibatch done, so ``len(losses)`` minibatches are done.
+    """
+
+    order: torch.Tensor
+    losses: list[torch.Tensor] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, data: torch.Tensor) -> EpochPosition:
+        """A new epoch over the rows of ``data``: the same ``randperm`` from the same RNG as ``batches``."""
+        order = distributed.same_on_all_ranks(torch.randperm(len(data), device=data.device))
+        return cls(order)
+
+    def remaining(self, data: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
+        """The minibatches (B, T) of the epoch not done yet, in order."""
+        for i in range(len(self.losses) * batch_size, len(data), batch_size):
+            yield data[self.order[i : i + batch_size]]
+
+    def state_dict(self) -> dict:
+        return {"order": self.order.cpu(), "losses": torch.stack(self.losses).cpu() if self.losses else None}
+
+    @classmethod
+    def from_state(cls, state: dict, device: torch.device) -> EpochPosition:
+        losses = [] if state["losses"] is None else list(state["losses"].to(device).unbind())
+        return cls(state["order"].to(device), losses)
 
 
 def discriminator_set(real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from . import corpus
 from .build import build_generator
 from .config import Config, config_from_dict, current_keys
+from .data import EpochPosition
 from .oracle import Oracle
 from .runtime import distributed
 from .runtime.checkpoint import FORMAT, load_checkpoint, save_checkpoint
@@ -43,8 +44,9 @@ class TrainingStopped(KeyboardInterrupt):
 
 
 class StopRequest:
-    """Ctrl-C or SIGTERM during training: finish the unit of work at hand (an MLE epoch, a D set, an
-    adversarial round), checkpoint and stop, so no finished work is lost; a second signal stops at once."""
+    """Ctrl-C or SIGTERM during training: finish the unit of work at hand (a minibatch of an MLE epoch,
+    a D set, an adversarial round's g-steps and d-steps), checkpoint and stop, so no finished work is
+    lost; a second signal stops at once."""
 
     def __init__(self):
         self.requested = False
@@ -66,7 +68,8 @@ class StopRequest:
         self.requested = True
         if distributed.is_master():  # every rank gets the signal under torchrun; one says so
             tqdm.write(
-                "seqgan: stopping after the current unit of work, with a checkpoint (signal again to stop at once)"
+                "seqgan: stopping after the current unit of work (in an MLE epoch: its minibatch), with a checkpoint "
+                "(signal again to stop at once)"
             )
 
 
@@ -138,6 +141,8 @@ def checkpoint_state(run: Run) -> dict:
         "critic": run.critic.state_dict() if run.critic else None,
         "value_baseline": run.value_baseline.state_dict() if run.value_baseline else None,
         "pretrained": run.pretrained,
+        "best_pretrain": run.best.state_dict() if run.best is not None else None,  # train.pretrain_keep 'best'
+        "position": run.position.state_dict() if run.position is not None else None,  # an MLE epoch stopped midway
         "progress": dict(run.progress),
         "seconds": run.elapsed(),
         "cpu_seconds": run.cpu_elapsed(),
@@ -203,7 +208,11 @@ def restore(run: Run, ckpt: dict) -> None:
             row.optimizer.load_state_dict(saved["optimizer"])
         if row.rollout_policy is not None:
             row.rollout_policy.load_state_dict(saved["rollout_policy"])
-    run.progress = dict(ckpt["progress"])
+    if run.best is not None and ckpt.get("best_pretrain") is not None:
+        run.best.load_state_dict(ckpt["best_pretrain"])
+    position = ckpt.get("position")  # absent from checkpoints of older seqgan, None at a unit's end
+    run.position = None if position is None else EpochPosition.from_state(position, run.device)
+    run.progress = run.progress | ckpt["progress"]  # (an older checkpoint's progress lacks the newer counters)
     run.seconds = float(ckpt["seconds"])
     run.cpu_seconds = ckpt.get("cpu_seconds")  # None: a checkpoint from before CPU time was counted
     saved = ckpt.get("distributed") or {"world_size": 1, "rng_cpu": [ckpt["rng_cpu"]], "rng_cuda": [ckpt["rng_cuda"]]}
@@ -283,6 +292,8 @@ SHAREABLE_KEYS = (
     "rows.ss_final_prob",
     "rows.ss_sigmoid_k",
     "rows.bleu_max_n",
+    "eval.tempered_start",
+    "eval.tempered_temperatures",
 )
 
 
@@ -389,3 +400,20 @@ def stop_if_asked(run: Run) -> None:
     if distributed.any_rank(run.stop.requested):  # all ranks stop at the same unit of work
         save(run)
         raise TrainingStopped(f"stopped; all finished work is in {run.run_dir / CHECKPOINT}: continue with --resume")
+
+
+def stop_mid_epoch(run: Run, position: EpochPosition) -> None:
+    """Between two minibatches of an MLE epoch: on a stop request, checkpoint the epoch so far (its
+    order, the minibatches done and their losses) and stop; ``--resume`` continues it from there.
+
+    One process only: under torchrun the ranks would have to agree at every minibatch, so there a
+    stop waits for the end of the epoch (``stop_if_asked``).
+    """
+    if not run.stop.requested or distributed.world_size() > 1:
+        return
+    run.position = position
+    save(run)
+    raise TrainingStopped(
+        f"stopped after minibatch {len(position.losses)} of an MLE epoch; all finished work is in "
+        f"{run.run_dir / CHECKPOINT}: continue with --resume"
+    )

@@ -14,6 +14,11 @@ one run yields both rows. Everything is written to a run directory: the resolved
 ``metrics.jsonl``, TensorBoard events, checkpoints (atomic; ``--resume`` continues exactly),
 final samples, ``results.json`` and the NLL-oracle plot.
 
+On text data, beyond the paper: step 1 keeps its epoch of lowest validation NLL (``best_epoch.py``,
+``train.pretrain_keep``), and the final table gets the tempered start, the pre-trained G swept over
+temperature, as SeqGAN's control (``tempered.py``). A stop request ends an MLE epoch at a batch
+boundary with a checkpoint (``lifecycle.stop_mid_epoch``), and ``--resume`` continues the epoch there.
+
 Under torchrun the same recipe runs on every rank (``runtime/distributed.py``): each rank does its
 share of every batch, DDP averages the gradients, and only rank 0 (``master``) writes.
 
@@ -38,7 +43,7 @@ from tqdm.auto import tqdm
 from . import d_graph, g_graph
 from .config import Config, check_processes
 from .critic import MeanBaseline, normalize
-from .data import batches, discriminator_set
+from .data import EpochPosition, discriminator_set
 from .discriminator import Discriminator
 from .generator import Generator
 from .lifecycle import (
@@ -56,7 +61,7 @@ from .lifecycle import (
 )
 from .mcts import mcts_rewards
 from .penalty import gradient_penalty
-from .reporting import finish, heartbeat
+from .reporting import finish, heartbeat, kept_epoch_line
 from .rollout import RolloutPolicy, Scorer, discriminator_scorer, get_rewards
 from .rows import ss_sample_prob
 from .run import Run
@@ -75,17 +80,23 @@ def mle_epoch(
     batch_size: int,
     grad_clip: float,
     sample_prob: float = 0.0,
+    position: EpochPosition | None = None,
+    after_batch: Callable[[EpochPosition], None] | None = None,
 ) -> float:
     """One epoch of maximum-likelihood training; returns the mean batch loss.
 
     ``sample_prob`` > 0 is scheduled sampling at that probability (``Generator.scheduled_sampling_loss``).
+    ``position`` continues an epoch that a checkpoint stopped at a batch boundary; ``after_batch(position)``,
+    called after each minibatch, may print progress or stop the run there (``Run.between_batches``).
     """
-    if g_graph.graphed(next(generator.parameters()).device, sample_prob, distributed.launched()):  # CUDA: replays
+    device = next(generator.parameters()).device
+    if position is None and g_graph.graphed(device, sample_prob, distributed.launched()):  # CUDA: whole-epoch replays
         return g_graph.mle_epoch_graphed(generator, optimizer, data, batch_size, grad_clip)
     generator = distributed.replicate(generator)  # under torchrun: DDP, which averages gradients over ranks
     generator.train()
-    losses = []
-    for b_seqs in batches(data, batch_size):
+    position = position or EpochPosition.start(data)  # the epoch's shuffle, and the minibatches done
+    losses = position.losses
+    for b_seqs in position.remaining(data, batch_size):
         mb_seqs = distributed.shard(b_seqs)  # this rank's rows of the batch (all of them in one process)
         loss = (
             generator.mle_loss(mb_seqs)
@@ -98,6 +109,8 @@ def mle_epoch(
         torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
         optimizer.step()
         losses.append(loss.detach())
+        if after_batch is not None:
+            after_batch(position)
     return distributed.mean(torch.stack(losses).mean())
 
 
@@ -336,16 +349,35 @@ def algorithm_1(run: Run) -> dict:
     # 1. Pre-train G_theta by MLE on the real data.
     bar = tqdm(total=pretrain_epochs, initial=p["g_epoch"], desc="MLE pre-training", unit="epoch", disable=run.quiet)
     while p["g_epoch"] < pretrain_epochs:
-        loss = mle_epoch(g, run.g_opt, run.real, tc.batch_size, cfg.generator.grad_clip)
+        loss = mle_epoch(
+            g,
+            run.g_opt,
+            run.real,
+            tc.batch_size,
+            cfg.generator.grad_clip,
+            position=run.resumed_position(),  # a stop request ends an epoch at a batch boundary, --resume goes on there
+            after_batch=run.between_batches(f"MLE pre-training epoch {p['g_epoch'] + 1}/{pretrain_epochs}"),
+        )
         p["g_epoch"] += 1
         bar.update()
+        heartbeat(run, bar, "MLE pre-training", p["g_epoch"], f"mle_loss={loss:.4f}")
         if p["g_epoch"] % cfg.eval.every == 0 or p["g_epoch"] == pretrain_epochs:
-            run.evaluate("pretrain", p["g_epoch"], g, {"mle_loss": loss})
+            record = run.evaluate("pretrain", p["g_epoch"], g, {"mle_loss": loss})
+            # train.pretrain_keep 'best': keep G at the lowest validation NLL; after a patience, stop here
+            if run.best is not None:
+                warning = run.best.see(p["g_epoch"], record["nll_valid"], g, run.g_opt)
+                if warning:
+                    run.say(f"seqgan: warning: {warning}")
+                if run.best.patience_spent:
+                    p["g_epoch"] = pretrain_epochs  # pre-training is over (run.best holds the epoch it stopped at)
         if p["g_epoch"] % cfg.eval.checkpoint_every == 0 and p["g_epoch"] < pretrain_epochs:
             run.save()
         stop_if_asked(run)
     bar.close()
     if p["d_step"] == 0 and p["round"] == 0:
+        if run.best is not None and run.best.epoch is not None:  # adversarial training starts from the best epoch
+            run.best.restore(g, run.g_opt)
+            run.say(kept_epoch_line(run))
         run.save()
         if run.stop_after_pretraining:  # other runs start from here (train's start_from)
             return {
@@ -388,32 +420,36 @@ def algorithm_1(run: Run) -> dict:
     batch = distributed.share(tc.batch_size)  # under torchrun each rank samples B/P of every batch
     bar = tqdm(total=tc.rounds, initial=p["round"], desc="adversarial", unit="round", disable=run.quiet)
     while p["round"] < tc.rounds:
-        # g-steps: sample Y_1:T ~ G_theta, Q from Monte Carlo rollouts by G_beta and D, REINFORCE
-        for _ in range(tc.g_steps):
-            samples = g.sample(batch)  # (B, T)
-            if critic is not None:  # TD critic: learns V from D on this batch (after its warm-up), then Q from V
-                if not critic.warmed_up:
-                    critic.warm_up(lambda: g.sample(tc.batch_size), run.rollout_policy, reward)
-                rewards = critic.q_values(samples, critic.learn(samples, run.rollout_policy, reward))
-            else:
-                rewards = estimator(samples)  # Q (B, T): N rollouts by G_beta scored by D (eq. 4), or tree search
-            advantages = rewards if baseline is None else baseline(samples, rewards)  # Q - b, b read before it learns
-            if value_baseline is not None:
-                value_baseline.fit(samples, rewards)
-            reinforce(g, run.pg_opt, samples, advantages, cfg.generator.grad_clip, tc.normalize_advantages)
-            mean_reward = distributed.mean(rewards.mean())
-        # beta <- r * beta + (1 - r) * theta
-        run.rollout_policy.update(g)
-        # d-steps: fresh negatives each time, k epochs over them
-        d_loss = None
-        for _ in range(tc.d_steps):
-            negatives = g.sample(num_negatives)
-            d_loss = train_discriminator(
-                d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp, compile_mode
-            )
+        if p["round_units"] == 0:  # (a checkpoint taken inside an MLE row's epoch has this half of the round done)
+            # g-steps: sample Y_1:T ~ G_theta, Q from Monte Carlo rollouts by G_beta and D, REINFORCE
+            for _ in range(tc.g_steps):
+                samples = g.sample(batch)  # (B, T)
+                if critic is not None:  # TD critic: learns V from D on this batch (after its warm-up), then Q from V
+                    if not critic.warmed_up:
+                        critic.warm_up(lambda: g.sample(tc.batch_size), run.rollout_policy, reward)
+                    rewards = critic.q_values(samples, critic.learn(samples, run.rollout_policy, reward))
+                else:
+                    rewards = estimator(samples)  # Q (B, T): N rollouts by G_beta scored by D (eq. 4), or tree search
+                advantages = rewards if baseline is None else baseline(samples, rewards)  # Q - b, b read first
+                if value_baseline is not None:
+                    value_baseline.fit(samples, rewards)
+                reinforce(g, run.pg_opt, samples, advantages, cfg.generator.grad_clip, tc.normalize_advantages)
+                mean_reward = distributed.mean(rewards.mean())
+            # beta <- r * beta + (1 - r) * theta
+            run.rollout_policy.update(g)
+            # d-steps: fresh negatives each time, k epochs over them
+            d_loss = None
+            for _ in range(tc.d_steps):
+                negatives = g.sample(num_negatives)
+                d_loss = train_discriminator(
+                    d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp, compile_mode
+                )
+            p["round_units"] = 1
+            p["round_stats"] = {"mean_reward": mean_reward if tc.g_steps else None, "d_loss": d_loss}
         # Table 1's other rows: the same pre-trained G, trained their own way for the same rounds
-        for name in trained_rows:
-            train_row_round(run, name, p["round"])
+        train_rows_round(run, trained_rows, p["round"])
+        mean_reward, d_loss = p["round_stats"]["mean_reward"], p["round_stats"]["d_loss"]
+        p["round_units"], p["round_stats"] = 0, None
         p["round"] += 1
         bar.update()
         heartbeat(
@@ -421,11 +457,7 @@ def algorithm_1(run: Run) -> dict:
             bar,
             "adversarial round",
             p["round"],
-            " ".join(
-                f"{k}={v:.4f}"
-                for k, v in (("mean_reward", mean_reward if tc.g_steps else None), ("d_loss", d_loss))
-                if v is not None
-            ),
+            " ".join(f"{k}={v:.4f}" for k, v in (("mean_reward", mean_reward), ("d_loss", d_loss)) if v is not None),
         )
         step = pretrain_epochs + p["round"]
         if tc.g_steps and run.master:
@@ -437,7 +469,7 @@ def algorithm_1(run: Run) -> dict:
                 g,
                 {
                     "round": p["round"],
-                    "mean_reward": mean_reward if tc.g_steps else None,
+                    "mean_reward": mean_reward,
                     "d_train_loss": d_loss,
                     **critic_losses(run),
                 },
@@ -485,19 +517,48 @@ def pg_baseline(run: Run) -> Advantages | None:
     raise AssertionError(f"unknown baseline {name!r}")
 
 
-def train_row_round(run: Run, name: str, round_index: int) -> None:
-    """One adversarial round's worth of training for one of Table 1's other rows (round_index counts from 0)."""
+def row_units(cfg: Config, name: str) -> int:
+    """Units of work a round gives one of Table 1's other rows: its MLE epochs, or PG-BLEU's g-steps as one."""
+    return cfg.rows.mle_epochs_per_round if name in ("mle", "scheduled_sampling") else 1
+
+
+def train_rows_round(run: Run, names: list[str], round_index: int) -> None:
+    """One adversarial round's worth of training for Table 1's other rows, unit by unit, from the unit that
+    a checkpoint taken inside an MLE row's epoch stopped in (``progress['round_units']``, counted from 1)."""
+    units = [(name, k) for name in names for k in range(row_units(run.cfg, name))]
+    for name, _ in units[run.progress["round_units"] - 1 :]:
+        train_row_unit(run, name, round_index)
+        run.progress["round_units"] += 1
+
+
+def train_row_unit(run: Run, name: str, round_index: int) -> None:
+    """One unit of a round's training for one of Table 1's other rows (round_index counts from 0): an MLE
+    epoch of 'mle' or 'scheduled_sampling', which a stop request ends at a batch boundary, or PG-BLEU's g-steps."""
     cfg, bl = run.cfg, run.cfg.rows
     row = run.rows[name]
+    desc = f"{name} epoch, adversarial round {round_index + 1}/{cfg.train.rounds}"
     if name == "mle":
-        for _ in range(bl.mle_epochs_per_round):
-            mle_epoch(row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip)
+        mle_epoch(
+            row.generator,
+            row.optimizer,
+            run.real,
+            cfg.train.batch_size,
+            cfg.generator.grad_clip,
+            position=run.resumed_position(),
+            after_batch=run.between_batches(desc),
+        )
     elif name == "scheduled_sampling":
         prob = ss_sample_prob(bl.ss_schedule, (round_index + 1) / cfg.train.rounds, bl.ss_final_prob, bl.ss_sigmoid_k)
-        for _ in range(bl.mle_epochs_per_round):
-            mle_epoch(
-                row.generator, row.optimizer, run.real, cfg.train.batch_size, cfg.generator.grad_clip, sample_prob=prob
-            )
+        mle_epoch(
+            row.generator,
+            row.optimizer,
+            run.real,
+            cfg.train.batch_size,
+            cfg.generator.grad_clip,
+            sample_prob=prob,
+            position=run.resumed_position(),
+            after_batch=run.between_batches(desc),
+        )
     elif name == "pg_bleu":  # SeqGAN's g-steps with BLEU against the training data as the reward
         for _ in range(cfg.train.g_steps):
             policy_gradient_step(

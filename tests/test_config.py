@@ -215,7 +215,10 @@ def test_saved_yaml_round_trips(tmp_path):
     assert load_config(path) == cfg
 
 
-@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+# configs/texygen_*.yaml are `seqgan texygen`'s, another schema (tests/test_texygen.py loads them)
+@pytest.mark.parametrize(
+    "path", sorted(p for p in CONFIGS.glob("*.yaml") if not p.name.startswith("texygen_")), ids=lambda p: p.name
+)
 def test_every_shipped_config_loads(path):
     import yaml
 

@@ -456,10 +456,12 @@ def test_cli_data_prints_stats_of_a_user_corpus(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     stats = json.loads(proc.stdout)
-    assert stats["train"]["sequences_in"] == 36 and stats["test"]["sequences_in"] == 4
+    assert stats["train"]["sequences_in"] == 32 and stats["test"]["sequences_in"] == 4
+    # text.yaml keeps pre-training's best epoch: 10% of the training split is held out to choose it
+    assert stats["valid"]["sequences_in"] == 4 and stats["valid"]["valid_fraction"] == 0.1
     assert stats["train"]["length"]["min"] == stats["train"]["length"]["max"] == 41
-    assert stats["train"]["split"] == 36  # 41 tokens each: a row of 32, then a row of 9 and EOS
-    assert stats["train"]["rows"] == [72, 32]
+    assert stats["train"]["split"] == 32  # 41 tokens each: a row of 32, then a row of 9 and EOS
+    assert stats["train"]["rows"] == [64, 32] and stats["valid"]["rows"] == [8, 32]
     assert stats["vocab"]["size"] == 3 + 7  # the numbers are seen once each: below text.yaml's min_freq 2
 
 

@@ -55,9 +55,9 @@ data: {{source: text, train: {tmp_path / "train.txt"}, test: {tmp_path / "test.t
 generator: {{emb_dim: 8, hidden_dim: 8}}
 discriminator: {{emb_dim: 8, filter_sizes: [1, 2], num_filters: [4, 4]}}
 train: {{batch_size: 16, pretrain_g_epochs: 2, pretrain_d_steps: 1, pretrain_d_epochs: 1, num_negatives: 32,
-        rounds: 2, rollout_num: 2, d_steps: 1, d_epochs: 1}}
+        rounds: 2, rollout_num: 2, d_steps: 1, d_epochs: 1, pretrain_keep: last}}
 rows: {{names: [mle]}}
-eval: {{every: 2, num_samples: 40, self_bleu_samples: 20, checkpoint_every: 2, bleu_max_n: 3}}
+eval: {{every: 2, num_samples: 40, self_bleu_samples: 20, checkpoint_every: 2, bleu_max_n: 3, tempered_start: false}}
 """,
         encoding="utf-8",
     )
@@ -119,7 +119,7 @@ def test_real_study_on_two_tiny_seeds(tmp_path):
                 f"{m['pretrained_mean']:.3f} ± {m['pretrained_std']:.3f}",
                 f"{m['MLE_mean']:.3f} ± {m['MLE_std']:.3f}",
                 f"{m['SeqGAN_mean']:.3f} ± {m['SeqGAN_std']:.3f}",
-                f"{m['SeqGAN_mean'] - m['MLE_mean']:+.3f}",
+                f"{m['gap']:+.3f}",  # SeqGAN - MLE, BLEU as 1 - BLEU: negative is better
                 format_p(m["welch_p"]),
                 format_p(m["paired_p"]),
             ]
@@ -145,12 +145,15 @@ def test_real_study_on_two_tiny_seeds(tmp_path):
             assert again["bleu2"] == pytest.approx(finals[i][row]["bleu2"], abs=1e-12)
         for name in ("samples_text.txt", "samples_mle_text.txt"):
             assert len((run_dir / name).read_text().splitlines()) == 40
-        # the gaps: SeqGAN's BLEU minus the curve read at its point (where the toy's curve reaches it;
-        # test_curve_at_... checks the reading itself)
+        # the gaps: SeqGAN minus the curve read at its point, in 1 - BLEU (so the curve's BLEU minus
+        # SeqGAN's: negative is better), where the toy's curve reaches it; test_curve_at_... checks the reading
         for name, g in r["gaps"].items():
             bleu = name.split("@")[0]
             if g["curve"] is not None:
-                assert g["gap"] == pytest.approx(finals[i]["SeqGAN"][bleu] - g["curve"], abs=1e-12)
+                assert g["gap"] == pytest.approx(g["curve"] - finals[i]["SeqGAN"][bleu], abs=1e-12)
+        for key, m in result["tasks"]["toy"]["metrics"].items():  # SeqGAN - MLE, lower is better in every metric
+            diff = m["SeqGAN_mean"] - m["MLE_mean"]
+            assert m["gap"] == pytest.approx(-diff if key.startswith("bleu") else diff, abs=1e-12)
         # 2 rounds x (1 g-step) against 2 rounds x 1 epoch of ceil(100 / 16) = 7 minibatches
         assert r["updates"].items() >= {"seqgan_pg_batches": 2, "mle_epochs": 2, "mle_batches": 14}.items()
     assert "2 policy-gradient batches" in md and "14 minibatches" in md
