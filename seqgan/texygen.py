@@ -52,7 +52,7 @@ from torch import nn
 
 from . import texygen_data
 from .bleu import BleuReference, self_bleu
-from .config import ConfigError, _apply, _yaml_load, line_map, parse_override
+from .config import ConfigError, apply_values, line_map, parse_override, yaml_load
 from .discriminator import Discriminator
 from .generator import Generator
 from .maligan import log_odds, maligan_basic_rewards, maligan_rewards
@@ -186,7 +186,7 @@ def load_texygen_config(path: str | Path | None = None, overrides: list[str] = (
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
-            values = _yaml_load(text) or {}
+            values = yaml_load(text) or {}
             node = yaml.compose(text)
         except FileNotFoundError:
             raise ConfigError(f"config {path}: no such file") from None
@@ -194,17 +194,17 @@ def load_texygen_config(path: str | Path | None = None, overrides: list[str] = (
             raise ConfigError(f"config {path}: not valid YAML ({getattr(e, 'problem', e)})") from None
         if not isinstance(values, dict):
             raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
-        _apply(cfg, values, "", line_map(node), str(path))
+        apply_values(cfg, values, str(path), line_map(node))
     for text in overrides:
         key, value = parse_override(text)
-        _apply(cfg, {key: value}, "", {}, "--set")
+        apply_values(cfg, {key: value}, "--set")
     check_config(cfg)
     return cfg
 
 
 def texygen_config_from_dict(values: dict) -> TexygenConfig:
     cfg = TexygenConfig()
-    _apply(cfg, values, "", {}, "saved config")
+    apply_values(cfg, values, "saved config")
     check_config(cfg)
     return cfg
 

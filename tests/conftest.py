@@ -159,6 +159,7 @@ TIERS: dict[str, str | dict[str, str]] = {
         "test_a_run_that_lost_its_checkpoint_is_started_again_and_its_remains_kept": "recipe",
         "test_a_finished_run_is_reused_only_if_the_command_would_have_made_it": "recipe",
     },
+    "test_gap_signs.py": "unit",
     "test_generator.py": "unit",
     "test_layers.py": "unit",
     "test_human_eval.py": {
@@ -177,6 +178,13 @@ TIERS: dict[str, str | dict[str, str]] = {
         "test_token_nll_handles_other_lengths_and_masks": "parity",
         "test_paper_oracle_matches_float64_reference": "parity",
         "test_first_token_frequencies_match_float64_softmax": "parity",
+    },
+    "test_own_corpus.py": {
+        "*": "unit",
+        "test_a_text_run_starts_from_its_best_epoch_and_ends_with_its_tempered_start": "recipe",
+        "test_a_log_file_gets_a_line_per_epoch_and_one_inside_a_long_epoch": "recipe",
+        "test_patience_ends_pre_training_early_and_says_so": "recipe",
+        "test_ctrl_c_inside_an_mle_epoch_checkpoints_there_and_resumes_to_the_uninterrupted_end": "recipe",
     },
     "test_own_start.py": {
         "*": "unit",

@@ -275,6 +275,18 @@ EXPERIMENTS = {
             "out": "results/tuning_symmetric",
         },
     ),
+    "benchmark": (
+        ["--config", "c.yaml", "--seeds", "0,1", "--jobs", "2", "--set", "a=1", "--data-dir", "d", "--out", "o"],
+        {"config": "c.yaml", "seeds": "0,1", "jobs": 2, "set": ["a=1"], "data_dir": "d", "out": "o"},
+        {
+            "config": "configs/texygen_coco.yaml",
+            "seeds": "0,1,2,3,4",
+            "jobs": 1,
+            "set": None,
+            "data_dir": None,
+            "out": None,
+        },
+    ),
 }
 # one value of each flag, for giving it to an experiment that does not take it
 FLAG_VALUES = {a: b for argv, _, _ in EXPERIMENTS.values() for a, b in zip(argv, argv[1:]) if a.startswith("--")}
