@@ -8,16 +8,17 @@ import math
 import pytest
 import torch
 
-from seqgan.studies.rewards import _error_stats, _gap_below, gradient_statistics
+from seqgan.studies.rewards import _error_stats, _gap_to_curve, gradient_statistics
 from test_cli import SMOKE, assert_one_line_error, seqgan
 
 
 def test_gap_to_a_temperature_curve_by_hand():
     curve = [(0.9, 4.0, 3.0), (1.0, 5.0, 2.0), (1.1, 6.0, 1.5)]  # (tau, NLL-test, NLL-oracle)
     # at NLL-test 4.5 the curve is at 2.5, at 5.5 at 1.75; 7.0 is beyond it
-    at_one, best = _gap_below([(0.9, 4.5, 2.0), (1.0, 5.5, 1.9), (1.1, 7.0, 1.0)], curve)
-    assert at_one == pytest.approx(1.75 - 1.9) and best == pytest.approx(2.5 - 2.0)
-    assert math.isnan(_gap_below([(1.0, 7.0, 1.0)], curve)[0])
+    # a gap is the setting minus the curve: negative is below it (better quality at equal coverage)
+    at_one, best = _gap_to_curve([(0.9, 4.5, 2.0), (1.0, 5.5, 1.9), (1.1, 7.0, 1.0)], curve)
+    assert at_one == pytest.approx(1.9 - 1.75) and best == pytest.approx(2.0 - 2.5)
+    assert math.isnan(_gap_to_curve([(1.0, 7.0, 1.0)], curve)[0])
 
 
 def test_error_stats_by_hand():

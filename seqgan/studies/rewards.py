@@ -490,7 +490,7 @@ def rewards_train(
                 ]
             )
             rewards_mean.append(sum(r["mean_reward"] for r in adv) / len(adv) if adv else float("nan"))
-        gaps = [_gap_below(curves[(name, s)], curves[("pretrained", s)]) for s in seeds]
+        gaps = [_gap_to_curve(curves[(name, s)], curves[("pretrained", s)]) for s in seeds]
         rows.append(
             {
                 "setting": name,
@@ -528,18 +528,18 @@ def rewards_train(
     return summary
 
 
-def _gap_below(curve: list, pretrained: list) -> tuple[float, float]:
-    """How far below the pre-trained curve (its NLL-oracle at equal NLL-test, minus the setting's) the
-    setting's T = 1 point lies, and the most over the setting's temperatures; positive: below, better
-    quality at the same coverage; nan where the pre-trained curve does not reach that NLL-test."""
+def _gap_to_curve(curve: list, pretrained: list) -> tuple[float, float]:
+    """The setting's gap to the pre-trained curve at its T = 1 point, and the lowest over its temperatures:
+    the setting's NLL-oracle minus the curve's at equal NLL-test (a model minus its control: negative is
+    better quality at the same coverage, below the curve); nan where the curve does not reach that NLL-test."""
     reference = [(x, y) for _, x, y in pretrained]
     gaps = []
     for _, x, y in curve:
         at = curve_at_nll_test(reference, x)
-        gaps.append(float("nan") if at is None else at - y)
+        gaps.append(float("nan") if at is None else y - at)
     at_one = next(gap for (tau, _, _), gap in zip(curve, gaps) if abs(tau - 1.0) < 1e-9)
     finite = [gap for gap in gaps if not math.isnan(gap)]
-    return at_one, max(finite) if finite else float("nan")
+    return at_one, min(finite) if finite else float("nan")
 
 
 def _pm(pair: tuple[float, float], digits: int = 3) -> str:
@@ -551,7 +551,7 @@ def _train_markdown(s: dict) -> str:
     n = len(s["seeds"])
     lines = [
         f"| setting | NLL-oracle ({n} seeds) | NLL-test | p vs mc (Welch, NLL-oracle) | mean Q over training | "
-        "s a run | below the pre-trained curve at T=1 by | most below over T |",
+        "s a run | gap to the pre-trained curve at T=1 (setting − curve, negative better) | lowest gap over T |",
         "| --- |" + " ---: |" * 7,
     ]
     for r in s["rows"]:
@@ -573,10 +573,10 @@ def _train_markdown(s: dict) -> str:
             "",
             *lines,
             "",
-            "Below the curve by: the pre-trained generator's temperature curve at the setting's NLL-test minus the "
-            f"setting's NLL-oracle (temperatures {', '.join(map(str, s['temperatures']))}, "
+            "Gap to the curve: the setting's NLL-oracle minus the pre-trained generator's temperature curve at the "
+            f"setting's NLL-test (temperatures {', '.join(map(str, s['temperatures']))}, "
             f"{s['temperature_samples']} samples "
-            "a point, linear interpolation along NLL-test; positive: better quality at equal coverage, "
+            "a point, linear interpolation along NLL-test; negative: better quality at equal coverage, "
             "the fair test of "
             "Caccia et al. 2020; a point outside the curve's NLL-test range has none, "
             "and (k/n) counts the seeds that had "
