@@ -187,8 +187,9 @@ class TrainConfig:
     fall out of cache)."""
     rewards: str = "mc"
     """Estimator of Q: 'mc' (the paper: mean of D over rollout_num completions of every prefix),
-    'td' (a critic over prefixes trained by TD(lambda); D scores only the finished samples) or
-    'mcts' (a PUCT tree search below every prefix with the same D budget as 'mc'; biased upward)."""
+    'td' (a critic over prefixes trained by TD(lambda); D scores only the finished samples),
+    'mcts' (a PUCT tree search below every prefix with the same D budget as 'mc'; biased upward) or
+    'none' (no roll-outs: every token's Q is the reward of its whole sequence)."""
     baseline: str = "none"
     """Subtracted from Q in the policy gradient: 'none' (the paper), 'mean' (per position, the
     leave-one-out mean of Q over the batch) or 'value' (a learned V of the prefix before the token)."""
@@ -217,9 +218,26 @@ class TrainConfig:
     """tau of the critic's target network, target <- (1 - tau) * target + tau * critic after each update."""
     mcts_c_puct: float = 1.0
     """c_puct of the tree search's PUCT rule (exploration weight on the roll-out policy's priors)."""
+    objective: str = "seqgan"
+    """What the g-step maximises: 'seqgan' (the paper: D's reward, REINFORCE) or 'kl' (D's reward minus
+    kl_beta times the KL divergence to the frozen pre-trained G, by PPO's clipped surrogate; seqgan/kl.py,
+    Ziegler et al. 2019), whose optimum is the pre-trained G tilted by exp(reward / kl_beta)."""
+    kl_beta: float = 1.0
+    """'kl': the weight of the KL penalty toward the pre-trained G."""
+    kl_reward: str = "logit"
+    """'kl': the reward of a whole sequence, 'logit' (log D / (1 - D): with kl_beta 1 and an optimal D the
+    optimum is the data's distribution) or 'prob' (D, as SeqGAN)."""
+    ppo_epochs: int = 4
+    """'kl': PPO updates on each g-step's batch (the first is REINFORCE's)."""
+    ppo_clip: float = 0.2
+    """'kl': PPO's clip on the probability ratio of the updated to the sampling policy."""
+    freeze_d: bool = False
+    """Adversarial rounds train G only: D stays as its pre-training left it (the KL identity's own
+    setting: D optimal between the data and the pre-trained G)."""
 
 
-REWARD_ESTIMATORS = ("mc", "td", "mcts")
+REWARD_ESTIMATORS = ("mc", "td", "mcts", "none")
+OBJECTIVES = ("seqgan", "kl")
 PRETRAIN_KEEP = ("auto", "best", "last")
 PG_BASELINES = ("none", "mean", "value")
 SS_SCHEDULES = ("linear", "exponential", "inverse_sigmoid")
@@ -441,6 +459,22 @@ def _check(cfg: Config) -> None:
         raise ConfigError(
             f"key 'train.rewards': unknown estimator {tc.rewards!r} (known: {', '.join(REWARD_ESTIMATORS)})"
         )
+    if tc.objective not in OBJECTIVES:
+        raise ConfigError(f"key 'train.objective': one of {', '.join(OBJECTIVES)}, got {tc.objective!r}")
+    if tc.kl_reward not in ("logit", "prob"):
+        raise ConfigError(f"key 'train.kl_reward': 'logit' or 'prob', got {tc.kl_reward!r}")
+    if tc.kl_beta <= 0 or tc.ppo_clip <= 0 or tc.ppo_epochs < 1:
+        raise ConfigError(
+            "keys 'train.kl_beta', 'train.ppo_clip', 'train.ppo_epochs': must be positive, got "
+            f"{tc.kl_beta}, {tc.ppo_clip}, {tc.ppo_epochs}"
+        )
+    if tc.objective == "kl" and (tc.rewards not in ("mc", "none") or tc.baseline == "value"):
+        # the TD critic's and the value baseline's networks end in a sigmoid: they fit D's rewards in [0, 1],
+        # not log-odds or returns with a KL term; the tree search's exploration is scaled for them too
+        raise ConfigError(
+            "key 'train.objective': 'kl' takes train.rewards 'mc' or 'none' and train.baseline 'none' or 'mean', "
+            f"got rewards {tc.rewards!r} and baseline {tc.baseline!r}"
+        )
     if tc.baseline not in PG_BASELINES:
         raise ConfigError(f"key 'train.baseline': unknown baseline {tc.baseline!r} (known: {', '.join(PG_BASELINES)})")
     if not 0.0 <= tc.td_lambda <= 1.0:
@@ -564,6 +598,8 @@ def check_processes(cfg: Config, world_size: int) -> None:
     # checkpoint holds process 0's: a resumed run would not be the run that was started
     if cfg.train.rewards == "td":
         raise ConfigError("key 'train.rewards': runs under torchrun support 'mc' and 'mcts' for now, not 'td'")
+    if cfg.train.objective == "kl":  # PPO's epochs are not routed through DDP
+        raise ConfigError("key 'train.objective': runs under torchrun support 'seqgan' for now, not 'kl'")
     if cfg.train.baseline == "value":
         raise ConfigError("key 'train.baseline': runs under torchrun support 'none' and 'mean' for now, not 'value'")
     sizes = {

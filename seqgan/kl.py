@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import torch
 
+from .discriminator import Discriminator
+
 
 def reward_to_go(per_token: torch.Tensor) -> torch.Tensor:
     """sum_{s >= t} per_token[:, s] for every t: (B, T) -> (B, T)."""
@@ -75,3 +77,22 @@ def resample(log_odds: torch.Tensor, beta: float, num: int, generator: torch.Gen
         raise ValueError(f"beta must be positive, got {beta}")
     weights = torch.softmax(log_odds.double() / beta, dim=0)
     return torch.multinomial(weights, num, replacement=True, generator=generator)
+
+
+def log_odds_scorer(discriminator: Discriminator, batch_size: int = 512):
+    """The 'logit' reward of whole sequences (M, T) -> (M,): log D / (1 - D), D's two logits' difference,
+    in eval mode and in batches of ``batch_size``."""
+
+    @torch.no_grad()
+    def score(seqs: torch.Tensor) -> torch.Tensor:
+        was_training = discriminator.training
+        discriminator.eval()
+        device = next(discriminator.parameters()).device
+        out = []
+        for i in range(0, len(seqs), batch_size):
+            logits = discriminator(seqs[i : i + batch_size].to(device)).float()  # (b, 2), class 1 real
+            out.append(logits[:, 1] - logits[:, 0])
+        discriminator.train(was_training)
+        return torch.cat(out) if out else torch.empty(0, device=device)
+
+    return score

@@ -46,6 +46,7 @@ from .critic import MeanBaseline, normalize
 from .data import EpochPosition, discriminator_set
 from .discriminator import Discriminator
 from .generator import Generator
+from .kl import kl_returns, log_odds_scorer, ppo_loss
 from .lifecycle import (
     CHECKPOINT,
     RunError,
@@ -414,6 +415,12 @@ def algorithm_1(run: Run) -> dict:
             run.evaluate(name, pretrain_epochs, run.rows[name].generator, {"round": 0})
         run.save()
     reward = discriminator_scorer(d, batch_size=tc.score_batch_size, bf16=bf16)
+    reference = None  # objective 'kl': the frozen pre-trained G that the KL penalty pulls toward
+    if tc.objective == "kl":
+        reference = g.copy().requires_grad_(False)
+        reference.load_state_dict(run.pretrained)
+        if tc.kl_reward == "logit":  # log D / (1 - D), with beta = 1 the data's density ratio to p_0
+            reward = log_odds_scorer(d, batch_size=tc.score_batch_size)
     # Q and its baseline: the paper's Monte Carlo rollouts and none, or train.rewards and train.baseline
     critic, value_baseline = run.critic, run.value_baseline  # the TD critic and V, where they are on
     estimator, baseline = reward_estimator(run, reward), pg_baseline(run)
@@ -430,16 +437,25 @@ def algorithm_1(run: Run) -> dict:
                     rewards = critic.q_values(samples, critic.learn(samples, run.rollout_policy, reward))
                 else:
                     rewards = estimator(samples)  # Q (B, T): N rollouts by G_beta scored by D (eq. 4), or tree search
+                q_values = rewards  # Q under the sequence reward, before any KL term
+                if reference is not None:  # objective 'kl': returns of r - beta log p/p_0 (kl.py)
+                    mask = g.token_mask(samples)
+                    with torch.no_grad():
+                        logp_old, logp_ref = g.log_probs(samples), reference.log_probs(samples)
+                    rewards = kl_returns(rewards, logp_old, logp_ref, tc.kl_beta, mask)
                 advantages = rewards if baseline is None else baseline(samples, rewards)  # Q - b, b read first
                 if value_baseline is not None:
                     value_baseline.fit(samples, rewards)
-                reinforce(g, run.pg_opt, samples, advantages, cfg.generator.grad_clip, tc.normalize_advantages)
-                mean_reward = distributed.mean(rewards.mean())
+                if reference is None:
+                    reinforce(g, run.pg_opt, samples, advantages, cfg.generator.grad_clip, tc.normalize_advantages)
+                else:
+                    ppo_update(g, run.pg_opt, samples, logp_old, advantages, mask, tc, cfg.generator.grad_clip)
+                mean_reward = distributed.mean(q_values.mean())
             # beta <- r * beta + (1 - r) * theta
             run.rollout_policy.update(g)
-            # d-steps: fresh negatives each time, k epochs over them
+            # d-steps: fresh negatives each time, k epochs over them (none where D is frozen: train.freeze_d)
             d_loss = None
-            for _ in range(tc.d_steps):
+            for _ in range(0 if tc.freeze_d else tc.d_steps):
                 negatives = g.sample(num_negatives)
                 d_loss = train_discriminator(
                     d, run.d_opt, run.real, negatives, tc.d_epochs, tc.batch_size, bf16, *gp, compile_mode
@@ -483,6 +499,26 @@ def algorithm_1(run: Run) -> dict:
     return finish(run)
 
 
+def ppo_update(
+    generator: Generator,
+    optimizer: torch.optim.Optimizer,
+    samples: torch.Tensor,
+    logp_old: torch.Tensor,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    tc,
+    grad_clip: float,
+) -> None:
+    """``tc.ppo_epochs`` Adam steps on PPO's clipped surrogate over one g-step's batch (kl.py's ``ppo_loss``)."""
+    generator.train()
+    for _ in range(tc.ppo_epochs):
+        loss = ppo_loss(generator.log_probs(samples), logp_old, advantages, mask, tc.ppo_clip)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(generator.parameters(), grad_clip)
+        optimizer.step()
+
+
 def reward_estimator(run: Run, scorer: Scorer) -> Estimator | None:
     """Q of a g-step's batch as ``train.rewards`` says: 'mc', 'td' or 'mcts' (the config stops here)."""
     tc = run.cfg.train
@@ -492,6 +528,8 @@ def reward_estimator(run: Run, scorer: Scorer) -> Estimator | None:
         return None
     if tc.rewards == "mcts":
         return lambda samples: mcts_rewards(run.rollout_policy, scorer, samples, tc.rollout_num, tc.mcts_c_puct)
+    if tc.rewards == "none":  # no roll-outs: every token gets its whole sequence's reward
+        return lambda samples: scorer(samples)[:, None].expand(samples.shape).clone()
     raise AssertionError(f"unknown reward estimator {tc.rewards!r}")
 
 

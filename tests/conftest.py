@@ -89,7 +89,10 @@ def system_package():
 # database). Each file gets a tier, or a dict of its tests' tiers with "*" for the rest.
 
 TIERS: dict[str, str | dict[str, str]] = {
-    "test_kl.py": "unit",
+    "test_kl.py": {
+        "*": "unit",
+        "test_the_kl_objective_keeps_g_near_its_start_in_proportion_to_beta_and_a_frozen_d_stays": "recipe",
+    },
     "test_benchmark.py": {
         "*": "recipe",
         "test_the_curve_is_read_between_the_temperatures_that_bracket_the_value": "unit",

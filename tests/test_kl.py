@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
 
 from helpers import assert_frequencies
 from seqgan.kl import kl_returns, ppo_loss, resample, reward_to_go, tilted_distribution
+
+ROOT = Path(__file__).resolve().parent.parent
 
 V, T = 2, 3
 SEQS = torch.tensor(list(itertools.product(range(V), repeat=T)))  # all 8 sequences (8, T)
@@ -124,3 +127,50 @@ def test_resampling_draws_from_p0_tilted_by_the_odds(problem):
     assert_frequencies(torch.bincount(picked, minlength=8).numpy(), target.numpy(), what="resampled sequences")
     with pytest.raises(ValueError, match="beta must be positive"):
         resample(rewards, 0.0, 5)
+
+
+# -- the KL objective in the recipe --------------------------------------------------------------------
+
+SMOKE = ROOT / "configs" / "synthetic_smoke.yaml"
+
+
+def _kl_run(tmp_path, name: str, *overrides: str) -> dict:
+    from seqgan.config import load_config
+    from seqgan.train import train
+
+    cfg = load_config(SMOKE, ["rows.names=[]", "train.rounds=6", "eval.every=6", *overrides])
+    train(cfg, tmp_path / name)
+    return torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)
+
+
+def _kl_to_pretrained(ckpt: dict) -> float:
+    """KL(G || p_0) estimated on 2,000 of G's samples: how far the adversarial phase moved G."""
+    from seqgan.generator import Generator
+
+    g, p0 = (Generator(50, 8, emb_dim=8, hidden_dim=8) for _ in range(2))
+    g.load_state_dict(ckpt["generator"])
+    p0.load_state_dict(ckpt["pretrained"])
+    torch.manual_seed(0)
+    samples = g.sample(2000)
+    with torch.no_grad():
+        return float((g.log_probs(samples) - p0.log_probs(samples)).sum(1).mean())
+
+
+def test_the_kl_objective_keeps_g_near_its_start_in_proportion_to_beta_and_a_frozen_d_stays(tmp_path):
+    common = ("train.objective=kl", "train.freeze_d=true", "train.rewards=none", "train.baseline=mean")
+    near = _kl_run(tmp_path, "near", *common, "train.kl_beta=100.0")
+    far = _kl_run(tmp_path, "far", *common, "train.kl_beta=0.001")
+    assert 0 <= _kl_to_pretrained(near) < _kl_to_pretrained(far)
+    # D as its pre-training left it: the same as a run of no adversarial rounds at all
+    none = _kl_run(tmp_path, "none", *common, "train.rounds=0")
+    for key, value in none["discriminator"].items():
+        assert torch.equal(value, near["discriminator"][key]), key
+
+
+def test_the_kl_objective_refuses_what_it_cannot_run():
+    from seqgan.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="'kl' takes train.rewards 'mc' or 'none'"):
+        load_config(SMOKE, ["train.objective=kl", "train.rewards=td"])
+    with pytest.raises(ConfigError, match="train.kl_reward"):
+        load_config(SMOKE, ["train.objective=kl", "train.kl_reward=odds"])
