@@ -115,13 +115,16 @@ def cmd_sample(args) -> int:
     from .corpus import detokenize
     from .data import write_token_file
 
-    _, cfg, _, vocab, generator = _load_models(args.checkpoint, None, args.row)
+    ckpt, cfg, _, vocab, generator = _load_models(args.checkpoint, None, args.row)
     if args.num <= 0:
         return _fail(f"--num must be positive, got {args.num}")
     if args.temperature <= 0:
         return _fail(f"--temperature must be > 0, got {args.temperature}")
     torch.manual_seed(args.seed)
-    samples = generator.sample(args.num, temperature=args.temperature)
+    if args.resample_beta is not None:  # discriminator-weighted resampling of the generator's draws (kl.py)
+        samples, _ = _resampled(ckpt, cfg, generator, args, args.num, args.temperature)
+    else:
+        samples = generator.sample(args.num, temperature=args.temperature)
     if vocab is not None and not args.ids:  # real data: decoded, stopping at the end token
         kind = "ids" if cfg.data.source == "midi" else cfg.data.tokenizer
         text = "".join(detokenize(vocab.decode(row), kind) + "\n" for row in samples.tolist())
@@ -136,6 +139,20 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def _resampled(ckpt, cfg, generator, args, num: int, temperature: float):
+    """``num`` draws resampled by the run's D with weights (D / (1 - D))^(1 / beta) from a pool of
+    ``--pool`` (default 10 x num) of ``generator``'s, and the log normaliser of that distribution."""
+    from .build import build_discriminator
+    from .kl import log_odds_scorer, resampled_sample
+
+    if args.resample_beta <= 0:
+        raise ValueError(f"--resample-beta must be positive, got {args.resample_beta}")
+    d = build_discriminator(cfg, generator.vocab_size)
+    d.load_state_dict(ckpt["discriminator"])
+    pool = args.pool or 10 * num
+    return resampled_sample(generator, log_odds_scorer(d), num, args.resample_beta, pool, temperature)
+
+
 def cmd_evaluate(args) -> int:
     from . import metrics
     from .data import oracle_corpus
@@ -147,12 +164,27 @@ def cmd_evaluate(args) -> int:
     ckpt, cfg, oracle, vocab, generator = _load_models(args.checkpoint, args.data_dir, args.row)
     torch.manual_seed(args.seed)
     num = args.num or cfg.eval.num_samples
-    samples = generator.sample(num, temperature=args.temperature)
+    log_z = None
+    if args.resample_beta is not None:  # the resampled distribution p exp(r / beta) / Z, r = log D / (1 - D)
+        if args.temperature != 1.0:
+            return _fail("--resample-beta resamples the generator's own draws: leave --temperature at 1")
+        samples, log_z = _resampled(ckpt, cfg, generator, args, num, 1.0)
+    else:
+        samples = generator.sample(num, temperature=args.temperature)
     result: dict = {"row": args.row}
     if oracle is not None:
         _, test = oracle_corpus(oracle, cfg.oracle.num_train, cfg.oracle.num_test, seed=cfg.oracle.seed)
         result["nll_oracle"] = metrics.nll_oracle(oracle, samples)
-        result["nll_test"] = metrics.nll_test(generator, test, args.temperature)
+        if log_z is None:
+            result["nll_test"] = metrics.nll_test(generator, test, args.temperature)
+        else:
+            from .build import build_discriminator
+            from .kl import log_odds_scorer, tilted_nll
+
+            d = build_discriminator(cfg, generator.vocab_size)
+            d.load_state_dict(ckpt["discriminator"])
+            result["nll_test"] = tilted_nll(generator, log_odds_scorer(d), test, args.resample_beta, log_z)
+            result.update({"resample_beta": args.resample_beta, "pool": args.pool or 10 * num, "log_z": log_z})
     else:
         from .bleu import BleuReference
         from .corpus import cut_sequences, load_corpus
@@ -164,7 +196,15 @@ def cmd_evaluate(args) -> int:
             )
         references = cut_sequences(data.test_tokens, cfg.data.max_len, cfg.data.overflow)
         hypotheses = [vocab.decode(row) for row in samples.tolist()]
-        result["nll_test"] = generator.nll(data.test, temperature=args.temperature)
+        if log_z is None:
+            result["nll_test"] = generator.nll(data.test, temperature=args.temperature)
+        else:
+            from .build import build_discriminator
+            from .kl import log_odds_scorer, tilted_nll
+
+            d = build_discriminator(cfg, generator.vocab_size)
+            d.load_state_dict(ckpt["discriminator"])
+            result["nll_test"] = tilted_nll(generator, log_odds_scorer(d), data.test, args.resample_beta, log_z)
         result.update(
             metrics.real_data_metrics(
                 BleuReference(references, max_n=cfg.eval.bleu_max_n),
@@ -668,6 +708,17 @@ def _add_experiment_parsers(sub) -> None:
     p.set_defaults(func=_experiment_tuning_symmetric)
 
 
+def _add_resample_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--resample-beta",
+        type=float,
+        metavar="BETA",
+        help="resample the generator's draws with weights (D/(1-D))^(1/BETA) by the run's D (seqgan/kl.py): "
+        "p exp(log-odds / BETA); meant for D trained against that generator (rounds 0 or train.freeze_d)",
+    )
+    p.add_argument("--pool", type=int, default=0, help="draws to resample from (default 10 x the samples)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqgan", description="SeqGAN: adversarial training of sequence generators (Yu et al., AAAI 2017)."
@@ -718,6 +769,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--row", default="seqgan", choices=ROW_CHOICES, help="which of the run's generators (default seqgan)"
     )
     p.add_argument("--ids", action="store_true", help="real data: print token ids instead of decoded text")
+    _add_resample_flags(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser(
@@ -726,6 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("checkpoint", metavar="CHECKPOINT_OR_RUN_DIR")
     p.add_argument("--num", type=int, default=0, help="samples for NLL-oracle (default: the run's eval.num_samples)")
+    _add_resample_flags(p)
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")

@@ -96,3 +96,30 @@ def log_odds_scorer(discriminator: Discriminator, batch_size: int = 512):
         return torch.cat(out) if out else torch.empty(0, device=device)
 
     return score
+
+
+@torch.no_grad()
+def resampled_sample(generator, scorer, num: int, beta: float, pool_size: int, temperature: float = 1.0):
+    """``num`` sequences (num, T) by discriminator-weighted resampling of ``pool_size`` draws of ``generator``,
+    and log Z-hat = log mean exp(r / beta) over the pool, the normaliser of p_0 exp(r / beta) that
+    ``tilted_nll`` needs. ``scorer`` gives r of whole sequences (``log_odds_scorer`` for (D / (1 - D))^(1 / beta))."""
+    if pool_size < num:
+        raise ValueError(f"the pool ({pool_size}) must hold at least the {num} sequences drawn from it")
+    pool = generator.sample(pool_size, temperature=temperature)  # (M, T)
+    rewards = scorer(pool).double()  # (M,)
+    log_z = float(torch.logsumexp(rewards / beta, dim=0) - torch.log(torch.tensor(float(pool_size))))
+    return pool[resample(rewards, beta, num).to(pool.device)], log_z
+
+
+@torch.no_grad()
+def tilted_nll(generator, scorer, seqs: torch.Tensor, beta: float, log_z: float) -> float:
+    """Mean per-token NLL of ``seqs`` (N, T) under p_0 exp(r / beta) / Z-hat, the distribution resampling draws
+    from: -(log p_0(x) + r(x) / beta - log Z-hat) summed over sequences, over the tokens counted."""
+    total, tokens = 0.0, 0.0
+    for i in range(0, len(seqs), 256):
+        batch = seqs[i : i + 256]
+        mask = generator.token_mask(batch)
+        log_p0 = (generator.log_probs(batch) * mask).sum(1).double()  # (b,)
+        total += float(-(log_p0 + scorer(batch).double() / beta - log_z).sum())
+        tokens += float(mask.sum())
+    return total / max(tokens, 1.0)

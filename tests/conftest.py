@@ -92,6 +92,7 @@ TIERS: dict[str, str | dict[str, str]] = {
     "test_kl.py": {
         "*": "unit",
         "test_the_kl_objective_keeps_g_near_its_start_in_proportion_to_beta_and_a_frozen_d_stays": "recipe",
+        "test_sample_and_evaluate_resample_with_the_runs_discriminator": "recipe",
     },
     "test_benchmark.py": {
         "*": "recipe",
