@@ -20,6 +20,7 @@ import argparse
 import gzip
 import json
 import math
+import os
 import re
 import sys
 from collections import Counter
@@ -322,7 +323,11 @@ def reference_reader(data_dir: Path):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=str(ROOT / "results"), help="the results folder (default: the repo's)")
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"), help="where coco/test_coco.txt is")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("SEQGAN_DATA_DIR") or str(ROOT.parent / "shared" / "data"),
+        help="where the runs' test files are (default: $SEQGAN_DATA_DIR, else ../shared/data)",
+    )
     parser.add_argument("--all-samples", action="store_true", help="every seed's and sweep point's samples (minutes)")
     args = parser.parse_args(argv)
     check = Checker()
