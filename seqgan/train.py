@@ -575,18 +575,12 @@ def train_row_unit(run: Run, name: str, round_index: int) -> None:
     cfg, bl = run.cfg, run.cfg.rows
     row = run.rows[name]
     desc = f"{name} epoch, adversarial round {round_index + 1}/{cfg.train.rounds}"
-    if name == "mle":
-        mle_epoch(
-            row.generator,
-            row.optimizer,
-            run.real,
-            cfg.train.batch_size,
-            cfg.generator.grad_clip,
-            position=run.resumed_position(),
-            after_batch=run.between_batches(desc),
+    if name in ("mle", "scheduled_sampling"):  # teacher forcing, or scheduled sampling at this round's rate
+        prob = (
+            0.0
+            if name == "mle"
+            else ss_sample_prob(bl.ss_schedule, (round_index + 1) / cfg.train.rounds, bl.ss_final_prob, bl.ss_sigmoid_k)
         )
-    elif name == "scheduled_sampling":
-        prob = ss_sample_prob(bl.ss_schedule, (round_index + 1) / cfg.train.rounds, bl.ss_final_prob, bl.ss_sigmoid_k)
         mle_epoch(
             row.generator,
             row.optimizer,

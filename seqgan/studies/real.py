@@ -36,17 +36,12 @@ from ..build import data_dir_of
 from ..reporting import write_decoded
 from ..runtime.hardware import machine
 from ..stats import format_p, mean_std, welch_p
+from ..tempered import curve_at, gap
 from .own_start import over_seeds
 
 DEFAULT_TEMPERATURES = [round(0.7 + 0.1 * i, 1) for i in range(7)]  # 0.7..1.3
 ROWS = ("SeqGAN", "MLE")
 BASES = ("nll_test", "self_bleu")  # where the tempered curve is read: at SeqGAN's NLL-test, at its Self-BLEU
-
-
-def gap(metric: str, model: float, control: float) -> float:
-    """The model minus its control, on a scale where lower is better, so that a negative gap is better in
-    every metric: NLL-test, Self-BLEU and pitch MSE as they are, BLEU-n as 1 - BLEU-n."""
-    return control - model if re.fullmatch(r"bleu\d+", metric) else model - control
 
 
 # -- the runs --------------------------------------------------------------------------------------------
@@ -134,23 +129,6 @@ def sweep(run_dir: Path, temperatures: list[float], num_samples: int, seed: int,
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sweep.json").write_text(json.dumps(key | {"points": points}, indent=2) + "\n", encoding="utf-8")
     return points
-
-
-def curve_at(points: list[dict], x_key: str, y_key: str, x: float) -> float | None:
-    """``y_key`` of a tempered curve at ``x_key`` = ``x``, by linear interpolation between the first
-    two neighbouring temperatures (from the coldest) that bracket ``x``; None where none do.
-
-    For NLL-test the curve is cut at the temperature of lowest NLL-test: below it cooling trades
-    coverage for quality (sharpening); past it heating costs both, and the curve folds back.
-    """
-    pts = sorted(points, key=lambda p: p["temperature"])
-    if x_key == "nll_test":
-        pts = pts[: min(range(len(pts)), key=lambda i: pts[i]["nll_test"]) + 1]
-    for p0, p1 in zip(pts, pts[1:]):
-        x0, x1 = p0[x_key], p1[x_key]
-        if min(x0, x1) <= x <= max(x0, x1):
-            return p0[y_key] if x1 == x0 else p0[y_key] + (p1[y_key] - p0[y_key]) * (x - x0) / (x1 - x0)
-    return None
 
 
 # -- one task over seeds ----------------------------------------------------------------------------------
