@@ -247,17 +247,21 @@ def test_two_workers_share_one_journal_study(tmp_path):
 
 def signal_mid_trial(cmd: list[str], run_dir: Path, log_path: Path, sig: int) -> tuple[bool, subprocess.Popen]:
     """Start ``cmd`` and send ``sig`` once trial 0 (``run_dir``) has checkpointed its first adversarial
-    rounds; whether it was still running then, and the finished process."""
+    rounds; whether it got there and was still running then, and the finished process. (The wait is
+    sized for a loaded machine, where start-up and pre-training take several times as long; a run
+    that never got there is stopped and reported as not alive, not taken for one signalled mid-trial.)"""
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT, cwd=log_path.parent)
-    deadline = time.time() + 120
+    deadline = time.monotonic() + 300
+    reached = False
     try:
-        while time.time() < deadline and proc.poll() is None:
+        while time.monotonic() < deadline and proc.poll() is None:
             metrics = run_dir / "metrics.jsonl"
             if metrics.exists() and '"round": 2' in metrics.read_text():
+                reached = True
                 break
             time.sleep(0.05)
-        alive = proc.poll() is None
+        alive = reached and proc.poll() is None
         proc.send_signal(sig)
         proc.wait(timeout=120)
     finally:
