@@ -320,6 +320,21 @@ def reference_reader(data_dir: Path):
     return read
 
 
+def check_readme(readme: Path, folders: list[Path], check: Checker) -> None:
+    """The README's finding on the benchmark quotes the checked tables: each of its three-decimal figures
+    must stand in one of the benchmark.md files (which step 3 re-derived), with the same sign."""
+    text = readme.read_text(encoding="utf-8")
+    found = re.search(r"^\d+\. \*\*[^\n]*(?:Texygen|benchmark)[^\n]*\n(?:(?!\n\n).)*", text, re.M | re.S)
+    if found is None:
+        return
+    tables = " ".join(f.joinpath("benchmark.md").read_text(encoding="utf-8") for f in folders).replace("−", "-")
+    for number in re.findall(r"[+−-]?\d\.\d{3}", found.group(0)):
+        check.checked += 1
+        plain = number.replace("−", "-")
+        if plain.lstrip("+") not in tables and plain not in tables:
+            check.failures.append(f"{readme}: the benchmark finding's {number} is in no benchmark.md table")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default=str(ROOT / "results"), help="the results folder (default: the repo's)")
@@ -335,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     references = reference_reader(Path(args.data_dir))
     for folder in folders:
         check_task(folder, ROOT, args.all_samples, check, references)
+    readme = Path(args.results).resolve().parent / "README.md"
+    if folders and readme.exists():
+        check_readme(readme, folders, check)
     for failure in check.failures:
         print(f"MISMATCH {failure}")
     print(f"check_benchmark: {len(folders)} task(s), {check.checked} figures, {len(check.failures)} mismatches")
