@@ -1030,7 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
         text=True,
     )
     if benchmark.returncode != 0:
-        print(benchmark.stdout.strip())
+        print(benchmark.stdout.strip() or benchmark.stderr.strip().splitlines()[-1])
         failures += 1
     if failures or words:
         print(f"{failures} of {len(all_checks)} figures do not match their files; {len(words)} word checks fail")
