@@ -384,6 +384,21 @@ def _experiment_benchmark(args) -> int:
     return 0
 
 
+def _experiment_kl(args) -> int:
+    from .studies import kl_remedy
+
+    seeds = _seed_list(args.seeds) if args.seeds else None
+    if not args.report_only and not seeds:
+        return _fail("experiment kl needs --seeds (fresh ones; the design names 40,41,42,43,44) or --report-only")
+    overrides = list(args.set or [])
+    if args.data_dir:
+        overrides.append(f"data_dir={args.data_dir}")
+    out = Path(args.out)
+    kl_remedy.run(seeds, args.num, args.seed, out, args.config, args.jobs, overrides, args.report_only)
+    print((out / "kl.md").read_text(encoding="utf-8"))
+    return 0
+
+
 def _experiment_rewards(args) -> int:
     from .studies import rewards as rewards_experiment
 
@@ -543,6 +558,7 @@ EXPERIMENTS = {  # name -> its line in `seqgan experiment --help`
     "tuning-symmetric": "tuned SeqGAN against tuned MLE searched alike: one temperature grid, CPU time, fresh seeds",
     "benchmark": "Texygen's COCO protocol (MLE, SeqGAN, two MaliGANs) over seeds, beside the published table "
     "and against tempered MLE",
+    "kl": "the KL-regularised g-step and discriminator-weighted resampling against their own tempered start",
 }
 QUICK_CONFIG = "configs/synthetic_quick.yaml"
 
@@ -623,6 +639,25 @@ def _add_experiment_parsers(sub) -> None:
     p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
     p.add_argument("--out", help="folder of the runs and tables (default results/benchmark/NAME of texygen_NAME.yaml)")
     p.set_defaults(func=_experiment_benchmark)
+
+    p = add("kl")
+    p.add_argument("--config", default=QUICK_CONFIG, help=f"YAML config of every run (default {QUICK_CONFIG})")
+    p.add_argument("--seeds", help="the seeds to train and report, e.g. 40,41,42,43,44 (fresh ones)")
+    p.add_argument("--jobs", type=int, default=2, help="runs side by side, each with cores / jobs threads")
+    p.add_argument("--num", type=int, default=2000, help="samples a point (sweeps and resampling)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="sampling seed of pre-trained sweep A; sweep B: seed + 1, the arms: seed + 2",
+    )
+    _add_set_flag(p, "every run")
+    p.add_argument("--data-dir", help="data directory (default: $SEQGAN_DATA_DIR)")
+    p.add_argument(
+        "--report-only", action="store_true", help="train nothing: the tables of the seeds finished in --out"
+    )
+    _add_out_flag(p, "results/kl")
+    p.set_defaults(func=_experiment_kl)
 
     p = add("strategies")
     _add_sweep_flags(p, "scale the generator updates (--updates)")

@@ -94,6 +94,11 @@ TIERS: dict[str, str | dict[str, str]] = {
         "test_the_kl_objective_keeps_g_near_its_start_in_proportion_to_beta_and_a_frozen_d_stays": "recipe",
         "test_sample_and_evaluate_resample_with_the_runs_discriminator": "recipe",
     },
+    "test_kl_study.py": {
+        "*": "unit",
+        "test_one_smoke_seed_end_to_end_and_rebuilt_without_checkpoints": "recipe",
+        "test_kl_argument_errors": "recipe",
+    },
     "test_benchmark.py": {
         "*": "recipe",
         "test_the_curve_is_read_between_the_temperatures_that_bracket_the_value": "unit",

@@ -287,7 +287,21 @@ EXPERIMENTS = {
             "out": None,
         },
     ),
-}
+    "kl": (
+        [
+            "--config", "c.yaml", "--seeds", "40,41", "--jobs", "1", "--num", "50", "--seed", "4", "--set", "a=1",
+            "--data-dir", "d", "--out", "o", "--report-only",
+        ],
+        {
+            "config": "c.yaml", "seeds": "40,41", "jobs": 1, "num": 50, "seed": 4, "set": ["a=1"],
+            "data_dir": "d", "report_only": True, "out": "o",
+        },
+        {
+            "config": "configs/synthetic_quick.yaml", "seeds": None, "jobs": 2, "num": 2000, "seed": 0, "set": None,
+            "data_dir": None, "report_only": False, "out": "results/kl",
+        },
+    ),
+}  # fmt: skip
 # one value of each flag, for giving it to an experiment that does not take it
 FLAG_VALUES = {a: b for argv, _, _ in EXPERIMENTS.values() for a, b in zip(argv, argv[1:]) if a.startswith("--")}
 
