@@ -108,30 +108,32 @@ def seed_finished(seed_dir: Path) -> bool:
 
 
 def train_seeds(config: str, seeds: list[int], jobs: int, out: Path, overrides: list[str]) -> list[str]:
-    """Every seed's pre-training, then its arms, ``jobs`` runs at a time; finished runs are reused (if
-    they are the runs these commands make) and interrupted ones resumed. Returns the commands."""
+    """Seed by seed (so that finished seeds accumulate), its pre-training, then its arms, ``jobs`` runs at
+    a time; finished runs are reused (if they are the runs these commands make) and interrupted ones
+    resumed. Returns the commands."""
     common = COMMON + overrides
-    pending = [s for s in seeds if not seed_finished(out / f"seed{s}")]
-    pretrain = []
-    for s in pending:
-        run_dir = out / f"seed{s}" / "pretraining"
-        if not (run_dir / ".pretrained").is_file():
-            pretrain.append((run_dir, train_command(config, run_dir, s, common) + ["--stop-after-pretraining"]))
-    arms = []
+    plan = []
     for s in seeds:
         base = out / f"seed{s}"
+        pretraining = base / "pretraining"
+        pretrain_cmd = train_command(config, pretraining, s, common) + ["--stop-after-pretraining"]
+        arms = []
         for arm in trained_arms():
             cmd = train_command(config, base / arm, s, common + arm_overrides(arm))
-            arms.append((base / arm, cmd + ["--start-from", str(base / "pretraining")]))
-    for run_dir, cmd in arms:  # a finished arm that this command would not have made stops it before anything runs
-        if (run_dir / "results.json").is_file():
-            check_finished_run(run_dir, cmd)
-    if pretrain:
-        run_all(pretrain, jobs)
-        for run_dir, _ in pretrain:
-            (run_dir / ".pretrained").write_text("stopped after MLE pre-training\n", encoding="utf-8")
-    run_all(arms, jobs)
-    return [shlex.join(cmd) for _, cmd in pretrain + arms]
+            arms.append((base / arm, cmd + ["--start-from", str(pretraining)]))
+        plan.append((pretraining, pretrain_cmd, arms))
+    for _, _, arms in plan:  # a finished arm that this command would not have made stops it before anything runs
+        for run_dir, cmd in arms:
+            if (run_dir / "results.json").is_file():
+                check_finished_run(run_dir, cmd)
+    for pretraining, pretrain_cmd, arms in plan:
+        if seed_finished(pretraining.parent):
+            continue
+        if not (pretraining / ".pretrained").is_file():
+            run_all([(pretraining, pretrain_cmd)], jobs)
+            (pretraining / ".pretrained").write_text("stopped after MLE pre-training\n", encoding="utf-8")
+        run_all(arms, jobs)
+    return [shlex.join(cmd) for _, pretrain_cmd, arms in plan for cmd in [pretrain_cmd, *(c for _, c in arms)]]
 
 
 # -- one seed's sweeps and points --------------------------------------------------------------------------
