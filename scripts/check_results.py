@@ -1032,6 +1032,15 @@ def main(argv: list[str] | None = None) -> int:
     if benchmark.returncode != 0:
         print(benchmark.stdout.strip() or benchmark.stderr.strip().splitlines()[-1])
         failures += 1
+    # the KL remedy's comparison (results/kl): its own checker, sharing no code with the study (scripts/check_kl.py)
+    kl = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parent / "check_kl.py"), "--results", str(RESULTS)],
+        capture_output=True,
+        text=True,
+    )
+    if kl.returncode != 0:
+        print(kl.stdout.strip() or kl.stderr.strip().splitlines()[-1])
+        failures += 1
     if failures or words:
         print(f"{failures} of {len(all_checks)} figures do not match their files; {len(words)} word checks fail")
         return 1
@@ -1040,6 +1049,7 @@ def main(argv: list[str] | None = None) -> int:
         "(README.md, docs/results.md, docs/remedies.md, docs/real_data.md)"
     )
     print(benchmark.stdout.strip())  # the benchmark's own count
+    print(kl.stdout.strip())  # the KL comparison's
     return 0
 
 

@@ -8,6 +8,8 @@ import json
 import math
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,6 +177,17 @@ def test_one_smoke_seed_end_to_end_and_rebuilt_without_checkpoints(tmp_path):
     assert all(torch.equal(ds[0][k], d[k]) for d in ds[1:] for k in ds[0])
     rows = [line for line in md.splitlines() if re.match(r"\| 5 \| ", line)]
     assert len(rows) == len(all_arms())
+    # the independent checker re-derives every figure, and names a figure that does not match its files
+    check = [sys.executable, str(REPO / "scripts" / "check_kl.py"), "--results", str(tmp_path)]
+    proc = subprocess.run(check, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("all "), proc.stdout + proc.stderr
+    paper_gap = s["arms"]["paper"]["gap"]
+    tampered = md.replace(f"| {paper_gap:+.3f} ± ", f"| {paper_gap + 0.01:+.3f} ± ", 1)
+    assert tampered != md
+    (out / "kl.md").write_text(tampered)
+    proc = subprocess.run(check, capture_output=True, text=True)
+    assert proc.returncode == 1 and "seed 5 paper gap" in proc.stdout, proc.stdout
+    (out / "kl.md").write_text(md)
     # the committed form: no checkpoints; --report-only reads the sweeps back and writes the same bytes
     for ckpt in out.rglob("checkpoint.pt"):
         ckpt.unlink()
