@@ -399,11 +399,6 @@ def apply_values(obj, values: dict, source: str, lines: dict | None = None) -> N
     _apply(obj, values, "", lines or {}, source)
 
 
-def yaml_load(text: str):
-    """YAML as this package reads it (``1e-4`` is a number)."""
-    return _yaml_load(text)
-
-
 def _check(cfg: Config) -> None:
     """Value ranges and cross-field constraints."""
     positive = {
@@ -649,31 +644,38 @@ def parse_override(text: str) -> tuple[str, object]:
     return key.strip(), value
 
 
+def read_config_file(path: Path) -> tuple[dict, dict[str, int]]:
+    """The mapping a YAML config file holds and the line of each dotted key; a one-line ConfigError
+    naming the file (and the line, for bad YAML) otherwise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config {path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"config {path}: not UTF-8 text (byte {e.start})") from None
+    try:
+        node = yaml.compose(text, Loader=YamlLoader)
+        values = _yaml_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"config {path}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
+    return values, line_map(node)
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
     """Defaults, then the YAML file at ``path``, then ``KEY=VALUE`` overrides; checked."""
     cfg = Config()
     origin: dict[str, str] = {}  # dotted key -> "file:line" or "--set"
     if path is not None:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"config {path}: no such file") from None
-        except UnicodeDecodeError as e:
-            raise ConfigError(f"config {path}: not UTF-8 text (byte {e.start})") from None
-        try:
-            node = yaml.compose(text, Loader=YamlLoader)
-            values = _yaml_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark else ""
-            raise ConfigError(f"config {path}{line}: not valid YAML ({getattr(e, 'problem', e)})") from None
-        if values is None:
-            values = {}
-        if not isinstance(values, dict):
-            raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
+        values, lines = read_config_file(path)
         values = current_keys(values)
-        lines = {current_key(key): line for key, line in line_map(node).items()}
+        lines = {current_key(key): line for key, line in lines.items()}
         _apply(cfg, values, "", lines, str(path))
         origin.update({key: f"{path}:{line}" for key, line in lines.items()})
     for text in overrides:

@@ -52,7 +52,7 @@ from torch import nn
 
 from . import texygen_data
 from .bleu import BleuReference, self_bleu
-from .config import ConfigError, apply_values, line_map, parse_override, yaml_load
+from .config import ConfigError, apply_values, parse_override, read_config_file
 from .discriminator import Discriminator
 from .generator import Generator
 from .maligan import log_odds, maligan_basic_rewards, maligan_rewards
@@ -183,18 +183,8 @@ def load_texygen_config(path: str | Path | None = None, overrides: list[str] = (
     """Defaults (Texygen's COCO protocol), then the YAML file, then ``KEY=VALUE`` overrides; checked."""
     cfg = TexygenConfig()
     if path is not None:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-            values = yaml_load(text) or {}
-            node = yaml.compose(text)
-        except FileNotFoundError:
-            raise ConfigError(f"config {path}: no such file") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config {path}: not valid YAML ({getattr(e, 'problem', e)})") from None
-        if not isinstance(values, dict):
-            raise ConfigError(f"config {path}: expected a mapping of keys at the top level")
-        apply_values(cfg, values, str(path), line_map(node))
+        values, lines = read_config_file(Path(path))
+        apply_values(cfg, values, str(path), lines)
     for text in overrides:
         key, value = parse_override(text)
         apply_values(cfg, {key: value}, "--set")

@@ -154,6 +154,24 @@ def test_bad_settings_are_one_line_errors_naming_the_key(override, message):
         texygen.load_texygen_config(None, [override])
 
 
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("batch_size: 64\nemb_dim: [\n", r"bad\.yaml:3: not valid YAML"),
+        ("- 1\n- 2\n", "expected a mapping"),
+        ("batch_size: 64\nbatch_sise: 64\n", r"bad\.yaml:2: key 'batch_sise': unknown key"),
+        (b"batch_size: \xff\n", "not UTF-8"),
+    ],
+)
+def test_a_bad_config_file_is_one_line_naming_the_file_and_line(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(ConfigError, match=message):
+        texygen.load_texygen_config(path)
+    with pytest.raises(ConfigError, match="no such file"):
+        texygen.load_texygen_config(tmp_path / "none.yaml")
+
+
 # -- runs -----------------------------------------------------------------------------------------------
 
 
