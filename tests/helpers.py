@@ -1,8 +1,10 @@
-"""Small statistics helpers shared by the tests."""
+"""Small helpers shared by the tests: statistics, and tiny corpora."""
 
 from __future__ import annotations
 
 import math
+import random
+from pathlib import Path
 
 import numpy as np
 
@@ -26,3 +28,15 @@ def assert_frequencies(counts, probs, z: float = 5.0, what: str = "frequencies")
     dof = max(int(keep.sum()) - 1, 1)
     chi2 = float((((counts - expected) ** 2)[keep] / expected[keep]).sum())
     assert chi2 < dof + z * math.sqrt(2 * dof), f"{what}: chi-square {chi2:.1f} for {dof} degrees of freedom"
+
+
+def write_tiny_captions(
+    folder: Path, seed: int, words: list[str], lengths: tuple[int, int], num_lines: int, num_train: int
+) -> tuple[Path, Path]:
+    """A caption-like corpus for the Texygen recipe's tests: ``num_lines`` lines of ``lengths`` (low, high)
+    words drawn from ``words`` by a seeded RNG; the first ``num_train`` are train.txt, the rest test.txt."""
+    rng = random.Random(seed)
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(*lengths))) for _ in range(num_lines)]
+    (folder / "train.txt").write_text("\n".join(lines[:num_train]) + "\n")
+    (folder / "test.txt").write_text("\n".join(lines[num_train:]) + "\n")
+    return folder / "train.txt", folder / "test.txt"

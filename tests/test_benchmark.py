@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import write_tiny_captions
 from seqgan.studies import benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,12 +50,8 @@ def test_a_gap_is_the_column_minus_tempered_mle_in_bleu4_error_negative_better()
 
 
 def _tiny_corpus(folder: Path) -> tuple[Path, Path]:
-    rng = random.Random(1)
     words = ["a", "man", "dog", "rides", "on", "the", "street", "near", "bus", "."]
-    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 8))) for _ in range(110)]
-    (folder / "train.txt").write_text("\n".join(lines[:80]) + "\n")
-    (folder / "test.txt").write_text("\n".join(lines[80:]) + "\n")
-    return folder / "train.txt", folder / "test.txt"
+    return write_tiny_captions(folder, 1, words, (3, 8), 110, 80)
 
 
 TINY = [

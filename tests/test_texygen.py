@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from helpers import write_tiny_captions
 from seqgan import texygen, texygen_data
 from seqgan.config import ConfigError
 from seqgan.discriminator import Discriminator
@@ -176,12 +176,8 @@ def test_a_bad_config_file_is_one_line_naming_the_file_and_line(tmp_path, text, 
 
 
 def _tiny_corpus(folder: Path) -> tuple[Path, Path]:
-    rng = random.Random(0)
     words = ["a", "dog", "cat", "sits", "on", "the", "mat", "runs", "."]
-    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 7))) for _ in range(120)]
-    (folder / "train.txt").write_text("\n".join(lines[:90]) + "\n")
-    (folder / "test.txt").write_text("\n".join(lines[90:]) + "\n")
-    return folder / "train.txt", folder / "test.txt"
+    return write_tiny_captions(folder, 0, words, (2, 7), 120, 90)
 
 
 TINY = [
