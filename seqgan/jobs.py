@@ -36,9 +36,10 @@ def budget_overrides(cfg: Config, budget: float) -> list[str]:
     ]
 
 
-def train_command(config: str, run_dir: Path, seed: int, overrides: list[str]) -> list[str]:
-    """The ``seqgan train`` command of one run, as ``run_all`` takes it."""
-    cmd = ["seqgan", "train", config, "--seed", str(seed), "--run-dir", str(run_dir)]
+def train_command(config: str, run_dir: Path, seed: int, overrides: list[str], recipe: str = "train") -> list[str]:
+    """The ``seqgan train`` command of one run (``seqgan RECIPE``: ``texygen`` takes the same flags), as
+    ``run_all`` takes it."""
+    cmd = ["seqgan", recipe, config, "--seed", str(seed), "--run-dir", str(run_dir)]
     for o in overrides:
         cmd += ["--set", o]
     return cmd

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from ..jobs import run_all
+from ..jobs import run_all, train_command
 from ..runtime.files import atomic_write_text
 from ..stats import format_p, mean_std
 
@@ -72,10 +72,7 @@ ORDERS = ("2", "3", "4", "5")
 
 
 def texygen_command(config: str, run_dir: Path, seed: int, overrides: list[str]) -> list[str]:
-    cmd = ["seqgan", "texygen", config, "--seed", str(seed), "--run-dir", str(run_dir)]
-    for o in overrides:
-        cmd += ["--set", o]
-    return cmd
+    return train_command(config, run_dir, seed, overrides, recipe="texygen")
 
 
 def check_finished_texygen_run(run_dir: Path, cmd: list[str]) -> None:
