@@ -196,3 +196,24 @@ def test_thread_settings_bench_runs_its_children_and_tabulates():
     assert ms > 0 and math.isfinite(ms)
     bad = subprocess.run([sys.executable, bench, "--variants", "1,turbo"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "unknown turbo" in bad.stderr
+
+
+def test_text_sizes_bench_smoke_writes_a_row_per_size_and_width(tmp_path):
+    # bench/bench_text_sizes.py on its tiny corpus: pre-training to the best validation epoch for each G size,
+    # then the D widths' costs; the table and JSON a preset's sizes are chosen from
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_text_sizes.py"), "--smoke", "--threads", "1", "--out", tmp_path],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "text_sizes.json").read_text())
+    assert report["machine"] and [r["hidden"] for r in report["rows"]] == [8, 16]
+    for r in report["rows"]:
+        assert 1 <= r["best_epoch"] <= r["epochs_run"] == len(r["curve"])
+        best = min(r["curve"], key=lambda p: p["nll_valid"])
+        assert (best["epoch"], best["nll_test"]) == (r["best_epoch"], r["nll_test_at_best"])
+        assert 0 <= r["d_accuracy"] <= 1 and r["cpu_seconds_per_epoch"] > 0 and r["projected_minutes"] > 0
+    md = (tmp_path / "text_sizes.md").read_text()
+    assert md.count("| smoke.txt |") == 2 and report["command"] in md
