@@ -128,6 +128,7 @@ class Checker:
         self.failures: list[str] = []
         self.notes: list[str] = []
         self.checked = 0
+        self.derived: dict[str, dict] = {}  # dataset -> the figures this file re-derived, for the README's finding
 
     def same(self, what: str, expected, got, tol: float = 1e-9) -> None:
         self.checked += 1
@@ -174,6 +175,7 @@ def check_task(folder: Path, repo: Path, all_samples: bool, check: Checker, refe
     runs = {int(p.parent.name[4:]): json.loads(p.read_text()) for p in sorted(folder.glob("seed*/results.json"))}
     dataset = summary["dataset"]
     check.same(f"{folder}: seeds", str(sorted(runs)), str(sorted(summary["seeds"])))
+    derived = check.derived.setdefault(dataset, {"seeds": len(runs)})
 
     # 1. benchmark.json's run entries are the runs' own numbers
     by_key = {(e["model"], e["seed"], e["temperature"]): e for e in summary["runs"]}
@@ -253,6 +255,7 @@ def check_task(folder: Path, repo: Path, all_samples: bool, check: Checker, refe
                     check.same(f"{what} 95% high", hi, row[form]["ci95"][1])
                     inside = None if pub is None else lo <= pub <= hi
                     check.same(f"{what} published inside", inside, row[form]["published_inside"])
+                    derived[(column, metric, n, form)] = {"mean": mean, "published": pub, "inside": inside}
                     shown = f"{mean:.3f} ± {std:.3f} [{lo:.3f}, {hi:.3f}]"
                     check.checked += 1
                     if shown not in md:
@@ -284,6 +287,7 @@ def check_task(folder: Path, repo: Path, all_samples: bool, check: Checker, refe
                 check.same(f"{folder} {column} gap {where} 95% high", hi, g["ci95"][1])
                 p = stats.ttest_1samp(gaps, 0.0).pvalue
                 check.same(f"{folder} {column} gap {where} p", p, g["p"], 1e-9)
+                derived[("gap", column, where)] = {"mean": mean, "lo": lo, "hi": hi, "p": p}
                 # the words: the reading printed beside the interval
                 reading = (
                     "better than tempered MLE"
@@ -328,13 +332,62 @@ def reference_reader(data_dir: Path):
     return read
 
 
+SIGNED = r"([+−-]\d\.\d{3})"
+
+
 def check_readme(readme: Path, folders: list[Path], check: Checker) -> None:
-    """The README's finding on the benchmark quotes the checked tables: each of its three-decimal figures
-    must stand in one of the benchmark.md files (which step 3 re-derived), with the same sign."""
+    """The README's finding on the benchmark states the figures this file re-derived: each labelled figure
+    below (the seeds, how many published figures lie inside the intervals, SeqGAN's BLEU-4 and Self-BLEU-4,
+    its gap to tempered MLE at equal Self-BLEU-4 and at equal NLL-test, with intervals and p) against its
+    own computation; and every other three-decimal figure of the finding must stand in a benchmark.md."""
     text = readme.read_text(encoding="utf-8")
     found = re.search(r"^\d+\. \*\*[^\n]*(?:Texygen|benchmark)[^\n]*\n(?:(?!\n\n).)*", text, re.M | re.S)
     if found is None:
         return
+    finding = " ".join(found.group(0).split())  # one line: the labels may wrap anywhere
+    coco = check.derived.get("coco")
+    num = lambda x: float(x.replace("−", "-"))  # noqa: E731
+
+    def labelled(what: str, pattern: str, *wanted: float | int | str) -> None:
+        check.checked += 1
+        match = re.search(pattern, finding)
+        if match is None:
+            check.failures.append(f"{readme}: the benchmark finding no longer says {what} (pattern {pattern!r})")
+            return
+        for got, want in zip(match.groups(), wanted):
+            ok = got == want if isinstance(want, str) else math.isclose(num(got), want, abs_tol=0.0005 + 1e-12)
+            if not ok:
+                check.failures.append(f"{readme}: the benchmark finding's {what} is {got}, the files give {want}")
+
+    if coco is not None:
+        figures = {k: v for k, v in coco.items() if isinstance(k, tuple) and len(k) == 4 and v["published"] is not None}
+        inside = {form: sum(bool(v["inside"]) for k, v in figures.items() if k[3] == form) for form in ("full", "fast")}
+        total = len(figures) // 2  # each published figure once in each form
+        labelled("the number of seeds", r"COCO, (\d+) seeds", coco["seeds"])
+        labelled(
+            "the published figures inside our intervals",
+            r"(\d+) of (\d+) published figures lie inside our 95% intervals in the full metric forms, (\d+) of (\d+) "
+            r"in the fast",
+            inside["full"], total, inside["fast"], total,
+        )  # fmt: skip
+        b4, sb4 = coco[("seqgan", "bleu", 4, "full")], coco[("seqgan", "self_bleu", 4, "full")]
+        labelled(
+            "SeqGAN's BLEU-4 and Self-BLEU-4",
+            r"SeqGAN's BLEU-4 is (\d\.\d{3}) \(published (\.\d{3})\) at Self-BLEU-4 (\d\.\d{3}) \((\.\d{3})\)",
+            b4["mean"], f"{b4['published']:.3f}"[1:], sb4["mean"], f"{sb4['published']:.3f}"[1:],
+        )  # fmt: skip
+        for where, label in (("at_self_bleu4", "Self-BLEU-4"), ("at_nll_test", "NLL-test")):
+            g = coco.get(("gap", "seqgan", where))
+            if g is None:
+                continue
+            pattern = (
+                rf"SeqGAN's gap to it is {SIGNED}, 95% interval \[{SIGNED}, {SIGNED}\] "
+                r"\(negative better; p = ([0-9.e-]+)"
+                if where == "at_self_bleu4"
+                else rf"and {SIGNED} \[{SIGNED}, {SIGNED}\] at equal NLL-test"
+            )
+            wanted = [g["mean"], g["lo"], g["hi"]] + ([f"{g['p']:.2g}"] if where == "at_self_bleu4" else [])
+            labelled(f"SeqGAN's gap to tempered MLE at equal {label}", pattern, *wanted)
     tables = " ".join(f.joinpath("benchmark.md").read_text(encoding="utf-8") for f in folders).replace("−", "-")
     for number in re.findall(r"[+−-]?\d\.\d{3}", found.group(0)):
         check.checked += 1

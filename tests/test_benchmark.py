@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -155,3 +156,34 @@ def test_a_finished_run_with_other_settings_is_not_reused(finished_benchmark):
     cmd[2] = str(ROOT / "configs" / "texygen_coco.yaml")
     with pytest.raises(ValueError, match="rollout_num: 2, but this benchmark sets 3"):
         benchmark.check_finished_texygen_run(out / "seed0", cmd)
+
+
+def test_the_readmes_benchmark_finding_is_checked_figure_by_figure(tmp_path):
+    """check_benchmark.py re-derives the finding's labelled figures (the seeds, the published figures inside
+    the intervals, SeqGAN's BLEU-4, its gaps to tempered MLE): on a copy of the committed results (without
+    the decoded samples), the README as committed passes and each altered label is named."""
+    shutil.copytree(
+        ROOT / "results" / "benchmark", tmp_path / "results" / "benchmark", ignore=shutil.ignore_patterns("samples")
+    )
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (tmp_path / "README.md").write_text(readme, encoding="utf-8")
+    script = [sys.executable, str(ROOT / "scripts" / "check_benchmark.py"), "--results", str(tmp_path / "results")]
+    proc = subprocess.run(script, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
+    alterations = {
+        "the number of seeds": (r"COCO,(\s+)(\d+) seeds", lambda m: f"COCO,{m[1]}{int(m[2]) + 1} seeds"),
+        "SeqGAN's BLEU-4 and Self-BLEU-4": (
+            r"SeqGAN's BLEU-4 is (\d\.\d{3})",
+            lambda m: f"SeqGAN's BLEU-4 is {float(m[1]) + 0.002:.3f}",
+        ),
+        "SeqGAN's gap to tempered MLE at equal NLL-test": (
+            r"and ([+−-]\d\.\d{3}) \[",
+            lambda m: f"and {float(m[1].replace('−', '-')) + 0.003:+.3f} [",
+        ),
+    }
+    for what, (pattern, change) in alterations.items():
+        altered, count = re.subn(pattern, change, readme, count=1)
+        assert count == 1, what
+        (tmp_path / "README.md").write_text(altered, encoding="utf-8")
+        proc = subprocess.run(script, capture_output=True, text=True)
+        assert proc.returncode == 1 and f"the benchmark finding's {what} is" in proc.stdout, (what, proc.stdout)
