@@ -110,6 +110,29 @@ def projected_minutes(cfg, epochs_to_best: int, pre: dict, cost: dict) -> float:
     return (total + tc.rounds * round_s) / 60
 
 
+def write_tables(out: Path, rows: list[dict], threads: int, command: str) -> str:
+    """OUT/text_sizes.json and text_sizes.md from the rows so far (written after every size, so that an
+    interrupted run keeps what it measured); returns the markdown."""
+    header = (
+        "| corpus | rows | hidden | D widths | best epoch | NLL-test there | s / MLE epoch (CPU s) | s / g-step | "
+        "s / D set | D acc | projected min |"
+    )
+    table = [header, "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        table.append(
+            f"| {Path(r['corpus']).name} | {r['train_rows']} | {r['hidden']} | {r['d_widths']} | {r['best_epoch']} | "
+            f"{r['nll_test_at_best']:.3f} | {r['seconds_per_epoch']:.1f} ({r['cpu_seconds_per_epoch']:.1f}) | "
+            f"{r['seconds_per_g_step']:.1f} | "
+            f"{r['seconds_per_d_set']:.1f} | {r['d_accuracy']:.3f} | {r['projected_minutes']:.0f} |"
+        )
+    machines = "; ".join(dict.fromkeys(r.get("machine", machine()) for r in rows)) or machine()
+    md = "\n".join([f"Machine: {machines}, {threads} threads. Command: `{command}`.", "", *table]) + "\n"
+    payload = {"machine": machines, "threads": threads, "command": command, "rows": rows}
+    (out / "text_sizes.json").write_text(json.dumps(payload, indent=2) + "\n")
+    (out / "text_sizes.md").write_text(md)
+    return md
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", action="append", help="a text file, one sequence a line (in the data dir or as given)")
@@ -142,9 +165,20 @@ def main() -> int:
         widths = {"text.yaml": None}
     if not corpora:
         ap.error("give at least one --corpus (or --smoke)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = " ".join(sys.argv)
+    saved_path = out / "text_sizes.json"
+    # sizes finished before (by an interrupted run of this bench) are kept, not measured again
+    saved = json.loads(saved_path.read_text()) if saved_path.exists() else {"rows": []}
     rows = []
     for path in corpora:
         for h in hidden:
+            done = [r for r in saved["rows"] if (r["corpus"], r["hidden"]) == (path, h)]
+            if len(done) == len(widths):
+                rows += done
+                print(f"kept from {saved_path}: {path}, hidden {h}", flush=True)
+                continue
             cfg = load_config(args.config, [*overrides, f"data.train={path}", f"generator.hidden_dim={h}"])
             data = corpus.load_corpus(cfg.data, data_dir_of(cfg) or os.environ.get("SEQGAN_DATA_DIR"), 0.1)
             g, pre = pretrain(cfg, data, args.epochs, args.patience)
@@ -167,30 +201,12 @@ def main() -> int:
                         **cost,
                         "projected_minutes": projected_minutes(cfg, epochs_run, pre, cost),
                         "curve": pre["curve"],
+                        "machine": machine(),
                     }
                 )
                 print(json.dumps({k: v for k, v in rows[-1].items() if k != "curve"}), flush=True)
-    header = (
-        "| corpus | rows | hidden | D widths | best epoch | NLL-test there | s / MLE epoch (CPU s) | s / g-step | "
-        "s / D set | D acc | projected min |"
-    )
-    table = [header, "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for r in rows:
-        table.append(
-            f"| {Path(r['corpus']).name} | {r['train_rows']} | {r['hidden']} | {r['d_widths']} | {r['best_epoch']} | "
-            f"{r['nll_test_at_best']:.3f} | {r['seconds_per_epoch']:.1f} ({r['cpu_seconds_per_epoch']:.1f}) | "
-            f"{r['seconds_per_g_step']:.1f} | "
-            f"{r['seconds_per_d_set']:.1f} | {r['d_accuracy']:.3f} | {r['projected_minutes']:.0f} |"
-        )
-    command = " ".join(sys.argv)
-    md = [f"Machine: {machine()}, {args.threads} threads. Command: `{command}`.", "", *table]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "text_sizes.json").write_text(
-        json.dumps({"machine": machine(), "threads": args.threads, "command": command, "rows": rows}, indent=2) + "\n"
-    )
-    (out / "text_sizes.md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
+            write_tables(out, rows, args.threads, command)
+    print(write_tables(out, rows, args.threads, command))
     return 0
 
 

@@ -217,3 +217,8 @@ def test_text_sizes_bench_smoke_writes_a_row_per_size_and_width(tmp_path):
         assert 0 <= r["d_accuracy"] <= 1 and r["cpu_seconds_per_epoch"] > 0 and r["projected_minutes"] > 0
     md = (tmp_path / "text_sizes.md").read_text()
     assert md.count("| smoke.txt |") == 2 and report["command"] in md
+    # run again (as after an interruption): the sizes measured before are kept, not measured again
+    again = subprocess.run(proc.args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("kept from") == 2
+    assert json.loads((tmp_path / "text_sizes.json").read_text())["rows"] == report["rows"]
