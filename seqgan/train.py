@@ -254,8 +254,8 @@ def train(
     if not ddp:
         return _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)
     check_processes(cfg, distributed.launched_world_size())  # what several processes cannot run, refused here
-    cfg.device = str(distributed.setup(torch.device(cfg.device), cfg.dist_backend, cfg.dist_timeout))
-    try:
+    try:  # joining the group waits for every rank, within dist_timeout: a rank that never comes is one line too
+        cfg.device = str(distributed.setup(torch.device(cfg.device), cfg.dist_backend, cfg.dist_timeout))
         results = _train(cfg, Path(run_dir), resume, report, start_from, stop_after_pretraining)
         distributed.barrier()  # the ranks leave together: none tears the process group down under another
         return results
