@@ -326,6 +326,34 @@ def test_when_a_rank_fails_or_falls_silent_the_other_exits_within_the_timeout(mo
         assert "Timed out" in lines[0] and waited >= timeout, (waited, lines)
 
 
+def test_a_rank_that_never_joins_stops_the_other_in_one_line_within_the_timeout(tmp_path):
+    # rank 0 of two, and no rank 1: joining the group waits dist_timeout, then says so in one line
+    rank_env = env(
+        RANK="0",
+        LOCAL_RANK="0",
+        WORLD_SIZE="2",
+        LOCAL_WORLD_SIZE="2",
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(_free_port()),
+    )
+    run_dir = tmp_path / "run"
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "seqgan", "train", str(SMOKE), "--run-dir", str(run_dir), "--set", "dist_timeout=5"],
+        cwd=tmp_path,
+        env=rank_env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    waited = time.monotonic() - start
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1 and "rank 0: stopped because another rank failed" in lines[0], proc.stderr
+    assert "Timed out" in lines[0] and waited >= 5, (waited, lines)
+    assert not run_dir.exists()
+
+
 # a worker as ``python -m seqgan`` runs it, with an exit-time hook that prints only if Python's own
 # teardown runs, and a last line left in stdout's buffer (a pipe: block-buffered)
 MAIN_SCRIPT = """
