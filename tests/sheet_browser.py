@@ -57,7 +57,7 @@ def press(driver, keys: str) -> None:
     ActionChains(driver).send_keys(keys).perform()
 
 
-def wait_for_file(path: Path, timeout: float = 20.0) -> Path:
+def wait_for_file(path: Path, timeout: float = 60.0) -> Path:  # a poll: a loaded machine costs nothing
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.is_file() and path.stat().st_size > 0:
