@@ -253,9 +253,23 @@ def check_task(folder: Path, repo: Path, all_samples: bool, check: Checker, refe
                     check.same(f"{what} std", std, row[form]["std"])
                     check.same(f"{what} 95% low", lo, row[form]["ci95"][0])
                     check.same(f"{what} 95% high", hi, row[form]["ci95"][1])
-                    inside = None if pub is None else lo <= pub <= hi
+                    # one run's figure against the prediction interval of one run (t, sqrt(1 + 1/n)), and
+                    # against the interval of the mean
+                    values = [r["columns"][column][key][str(n)] for r in runs.values()]
+                    k = len(values)
+                    half_one = stats.t.ppf(0.975, k - 1) * std * math.sqrt(1 + 1 / k)
+                    one_lo, one_hi = mean - half_one, mean + half_one
+                    check.same(f"{what} one-run low", one_lo, row[form]["pi95"][0])
+                    check.same(f"{what} one-run high", one_hi, row[form]["pi95"][1])
+                    inside = None if pub is None else one_lo <= pub <= one_hi
+                    inside_mean = None if pub is None else lo <= pub <= hi
                     check.same(f"{what} published inside", inside, row[form]["published_inside"])
+                    check.same(f"{what} published inside the mean's", inside_mean, row[form]["published_inside_ci95"])
                     derived[(column, metric, n, form)] = {"mean": mean, "published": pub, "inside": inside}
+                    shown_one = f"[{one_lo:.3f}, {one_hi:.3f}] | {'' if pub is None else ('in' if inside else 'OUT')} |"
+                    check.checked += 1
+                    if f"{mean:.3f} ± {std:.3f} [{lo:.3f}, {hi:.3f}] | {shown_one}" not in md:
+                        check.failures.append(f"{folder}/benchmark.md: {what} one run should read {shown_one}")
                     shown = f"{mean:.3f} ± {std:.3f} [{lo:.3f}, {hi:.3f}]"
                     check.checked += 1
                     if shown not in md:
@@ -366,8 +380,8 @@ def check_readme(readme: Path, folders: list[Path], check: Checker) -> None:
         labelled("the number of seeds", r"COCO, (\d+) seeds", coco["seeds"])
         labelled(
             "the published figures inside our intervals",
-            r"(\d+) of (\d+) published figures lie inside our 95% intervals in the full metric forms, (\d+) of (\d+) "
-            r"in the fast",
+            r"(\d+) of (\d+) published figures lie inside our 95% prediction intervals of one run in the full "
+            r"metric forms, (\d+) of (\d+) in the fast",
             inside["full"], total, inside["fast"], total,
         )  # fmt: skip
         b4, sb4 = coco[("seqgan", "bleu", 4, "full")], coco[("seqgan", "self_bleu", 4, "full")]

@@ -103,6 +103,7 @@ TIERS: dict[str, str | dict[str, str]] = {
         "*": "recipe",
         "test_the_curve_is_read_between_the_temperatures_that_bracket_the_value": "unit",
         "test_a_gap_is_the_column_minus_tempered_mle_in_bleu4_error_negative_better": "unit",
+        "test_the_prediction_interval_of_one_run_by_hand": "unit",
     },
     "test_texygen.py": {
         "*": "unit",

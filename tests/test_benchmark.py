@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -187,3 +188,12 @@ def test_the_readmes_benchmark_finding_is_checked_figure_by_figure(tmp_path):
         (tmp_path / "README.md").write_text(altered, encoding="utf-8")
         proc = subprocess.run(script, capture_output=True, text=True)
         assert proc.returncode == 1 and f"the benchmark finding's {what} is" in proc.stdout, (what, proc.stdout)
+
+
+def test_the_prediction_interval_of_one_run_by_hand():
+    # values 1, 2, 3: mean 2, std 1; one more run lies within 2 ± t(0.975, 2) sqrt(1 + 1/3) (t = 4.302653)
+    lo, hi = benchmark.prediction_interval([1.0, 2.0, 3.0])
+    half = 4.302652729749464 * math.sqrt(4 / 3)
+    assert lo == pytest.approx(2 - half, abs=1e-9) and hi == pytest.approx(2 + half, abs=1e-9)
+    mean_lo, mean_hi = benchmark.t_interval([1.0, 2.0, 3.0])[2:]
+    assert hi - lo == pytest.approx((mean_hi - mean_lo) * math.sqrt(3 + 1), abs=1e-9)  # sqrt(1 + 1/n) / sqrt(1/n)

@@ -8,7 +8,8 @@ then ``analyse`` writes, from the runs' committed files alone:
 
 * ``benchmark.md``: two tables. In Texygen's layout, each column's BLEU-2..5 and Self-BLEU-2..5 as
   mean ± std over seeds with its 95% t-interval, in both of Texygen's forms, beside the published
-  figure, saying whether the published figure lies inside the interval. The honest table: the MLE
+  figure, saying whether the published figure (one run) lies inside the 95% prediction interval of one
+  run (and counting, too, those inside the interval of the mean). The honest table: the MLE
   column's generator swept over temperature (means over seeds), and each trained column's gap to
   that curve at equal Self-BLEU-4 and at equal NLL-test, with its 95% interval over seeds.
 * ``benchmark.json``: every run as ``{dataset, model, seed, temperature, samples, bleu, self_bleu,
@@ -143,6 +144,18 @@ def t_interval(values: list[float]) -> tuple[float, float, float, float]:
     return mean, std, mean - half, mean + half
 
 
+def prediction_interval(values: list[float]) -> tuple[float, float]:
+    """The 95% prediction interval of one more run: mean ± t(0.975, n - 1) std sqrt(1 + 1/n). A published
+    figure is one run's; whether it could be a draw of this protocol is asked of this interval, not of the
+    interval of the mean, which shrinks with seeds whatever one run does."""
+    from scipy import stats
+
+    mean, std = mean_std(values)
+    n = len(values)
+    half = stats.t.ppf(0.975, n - 1) * std * math.sqrt(1 + 1 / n) if n > 1 else float("nan")
+    return mean - half, mean + half
+
+
 def one_sample_p(values: list[float]) -> float:
     """Two-sided p of the t-test that the mean over seeds is 0 (nan for fewer than 2 seeds or no spread)."""
     from scipy import stats
@@ -227,7 +240,8 @@ def run_entries(out: Path, runs: dict[int, dict], real: dict | None) -> list[dic
 
 
 def texygen_layout(runs: dict[int, dict], dataset: str) -> list[dict]:
-    """Per column, metric and form: mean, std, 95% interval over seeds, the published figure, inside or not."""
+    """Per column, metric and form: mean, std, the 95% interval of the mean and the 95% prediction interval of
+    one run over seeds, the published figure, and whether it lies inside each."""
     published = PUBLISHED.get(dataset, {})
     rows = []
     columns = [
@@ -242,8 +256,17 @@ def texygen_layout(runs: dict[int, dict], dataset: str) -> list[dict]:
                 for form, key in (("full", metric), ("fast", f"{metric}_fast")):
                     values = [r["columns"][column][key][order] for r in runs.values()]
                     mean, std, lo, hi = t_interval(values)
-                    row[form] = {"per_seed": values, "mean": mean, "std": std, "ci95": [lo, hi]}
-                    row[form]["published_inside"] = None if pub is None else bool(lo <= pub <= hi)
+                    one_lo, one_hi = prediction_interval(values)
+                    row[form] = {
+                        "per_seed": values,
+                        "mean": mean,
+                        "std": std,
+                        "ci95": [lo, hi],
+                        "pi95": [one_lo, one_hi],
+                    }
+                    # the published figure is one run: inside the prediction interval of one run, or not
+                    row[form]["published_inside"] = None if pub is None else bool(one_lo <= pub <= one_hi)
+                    row[form]["published_inside_ci95"] = None if pub is None else bool(lo <= pub <= hi)
                 rows.append(row)
     return rows
 
@@ -346,16 +369,19 @@ def write_markdown(summary: dict, path: Path) -> None:
         "",
         "## In Texygen's layout",
         "",
-        "Mean ± std over seeds, [95% t-interval of the mean]; 'in' / 'OUT': whether the published figure lies",
-        "inside that interval.",
+        "Mean ± std over seeds, [95% t-interval of the mean]; then the 95% prediction interval of one run,",
+        "mean ± t(0.975, n − 1) · std · √(1 + 1/n), and 'in' / 'OUT': whether the published figure lies inside it.",
+        "A published figure is one run's: the prediction interval asks whether it could be one draw of this",
+        "protocol. The interval of the mean shrinks with seeds whatever one run does; the count of published",
+        "figures inside it is given below the tables too.",
         "",
     ]
     for column in dict.fromkeys(row["column"] for row in layout):
         lines += [
             f"### {LABELS[column]}",
             "",
-            "| metric | published | ours, full form | inside | ours, fast form | inside |",
-            "| --- | ---: | ---: | :---: | ---: | :---: |",
+            "| metric | published | ours, full form | one run | inside | ours, fast form | one run | inside |",
+            "| --- | ---: | ---: | ---: | :---: | ---: | ---: | :---: |",
         ]
         for row in (x for x in layout if x["column"] == column):
             name = ("BLEU" if row["metric"] == "bleu" else "Self-BLEU") + f"-{row['n']}"
@@ -363,14 +389,17 @@ def write_markdown(summary: dict, path: Path) -> None:
             for form in ("full", "fast"):
                 f = row[form]
                 cells.append(f"{_fmt(f['mean'])} ± {_fmt(f['std'])} [{_fmt(f['ci95'][0])}, {_fmt(f['ci95'][1])}]")
+                cells.append(f"[{_fmt(f['pi95'][0])}, {_fmt(f['pi95'][1])}]")
                 inside = f["published_inside"]
                 cells.append("" if inside is None else ("in" if inside else "OUT"))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     counts = summary["published_inside_counts"]
     lines += [
-        f"Published figures inside our interval: full form {counts['full']} of {counts['total']}, "
-        f"fast form {counts['fast']} of {counts['total']}.",
+        f"Published figures inside our 95% prediction interval of one run: full form {counts['full']} of "
+        f"{counts['total']}, fast form {counts['fast']} of {counts['total']}. Inside the 95% interval of our "
+        f"mean: full form {counts['full_ci95']} of {counts['total']}, fast form {counts['fast_ci95']} of "
+        f"{counts['total']}.",
         "",
     ]
     if "real" in summary:
@@ -510,6 +539,8 @@ def analyse(out: Path, command: str, run_commands: list[str] | None = None) -> d
             "total": len(with_pub),
             "full": sum(bool(row["full"]["published_inside"]) for row in with_pub),
             "fast": sum(bool(row["fast"]["published_inside"]) for row in with_pub),
+            "full_ci95": sum(bool(row["full"]["published_inside_ci95"]) for row in with_pub),
+            "fast_ci95": sum(bool(row["fast"]["published_inside_ci95"]) for row in with_pub),
         },
         "honest": honest_table(runs),
         "runs": run_entries(out, runs, real),
