@@ -60,7 +60,8 @@ def seqgan_units(data_dir: str, d_calls: int) -> dict:
 
     from seqgan import texygen_data
     from seqgan.rollout import RolloutPolicy
-    from seqgan.texygen import TF1Adam, build_models, d_call, g_step, load_data, load_texygen_config
+    from seqgan.texygen import TF1Adam, build_models, d_call, g_step, load_data
+    from seqgan.texygen_config import load_texygen_config
 
     torch.set_num_threads(1)
     cfg = load_texygen_config(None, [])

@@ -82,7 +82,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_texygen(args) -> int:
-    from .texygen import load_texygen_config, run_texygen
+    from .texygen import run_texygen
+    from .texygen_config import load_texygen_config
 
     overrides = list(args.set or [])
     if args.data_dir:

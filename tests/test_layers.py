@@ -31,6 +31,7 @@ LIBRARY = {
     "maligan",
     "kl",
     "texygen_data",
+    "texygen_config",
     "tempered",
     "best_epoch",
 }

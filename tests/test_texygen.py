@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from helpers import write_tiny_captions
-from seqgan import texygen, texygen_data
+from seqgan import texygen, texygen_config, texygen_data
 from seqgan.config import ConfigError
 from seqgan.discriminator import Discriminator
 from seqgan.maligan import log_odds, maligan_basic_rewards, maligan_rewards
@@ -85,7 +85,7 @@ def test_d_call_rows_refuse_a_pool_too_small_to_skip_and_train():
 
 def test_d_call_trains_d_on_real_captions_labelled_1_and_fresh_samples_labelled_0():
     torch.manual_seed(0)
-    cfg = texygen.TexygenConfig(emb_dim=4, hidden_dim=4, d_emb_dim=4, num_filters=[2, 3])
+    cfg = texygen_config.TexygenConfig(emb_dim=4, hidden_dim=4, d_emb_dim=4, num_filters=[2, 3])
     g, d = texygen.build_models(cfg, vocab_size=9, seq_len=5)
     real = torch.full((40, 5), 8)  # every real caption is all end codes; G's samples almost never are
     seen = []
@@ -115,7 +115,7 @@ def test_encoding_pads_with_an_ordinary_end_code_and_starts_from_a_words_id():
     # a test caption with a word the training file lacks, or longer than T, is not encoded
     ids, kept = corpus.encode([["a", "b"], ["a", "zebra"], ["a", "a", "a", "a", "a"]])
     assert kept == [0] and ids.tolist() == [[0, 1, 3, 3]]
-    g, _ = texygen.build_models(texygen.TexygenConfig(emb_dim=4, hidden_dim=4, num_filters=[2, 2]), 4, 4)
+    g, _ = texygen.build_models(texygen_config.TexygenConfig(emb_dim=4, hidden_dim=4, num_filters=[2, 2]), 4, 4)
     assert g.start_token == 0 and g.eos_token is None  # id 0 is the word 'a'; every position is a token
 
 
@@ -127,15 +127,15 @@ def test_training_batches_are_the_files_whole_batches_in_order():
 
 @pytest.mark.parametrize("epochs,every,column", [(80, 5, 76), (7, 5, 6), (1, 5, 1), (10, 1, 10)])
 def test_the_mle_column_is_the_last_epoch_texygen_decodes(epochs, every, column):
-    cfg = texygen.TexygenConfig(pretrain_epochs=epochs, eval_every=every)
+    cfg = texygen_config.TexygenConfig(pretrain_epochs=epochs, eval_every=every)
     decoded = [e + 1 for e in range(epochs) if e % every == 0]  # Mle.train_real: `if epoch % 5 == 0`
     assert cfg.mle_column_epoch == decoded[-1] == column
 
 
 def test_the_coco_preset_is_the_protocols_defaults():
-    cfg = texygen.load_texygen_config(ROOT / "configs" / "texygen_coco.yaml")
-    assert cfg == texygen.TexygenConfig()
-    poems = texygen.load_texygen_config(ROOT / "configs" / "texygen_poems.yaml")
+    cfg = texygen_config.load_texygen_config(ROOT / "configs" / "texygen_coco.yaml")
+    assert cfg == texygen_config.TexygenConfig()
+    poems = texygen_config.load_texygen_config(ROOT / "configs" / "texygen_poems.yaml")
     assert poems.train == "poems/shi.txt" and poems.test == "" and poems.filter_sizes == [2, 3]
 
 
@@ -151,7 +151,7 @@ def test_the_coco_preset_is_the_protocols_defaults():
 )
 def test_bad_settings_are_one_line_errors_naming_the_key(override, message):
     with pytest.raises(ConfigError, match=message):
-        texygen.load_texygen_config(None, [override])
+        texygen_config.load_texygen_config(None, [override])
 
 
 @pytest.mark.parametrize(
@@ -167,9 +167,9 @@ def test_a_bad_config_file_is_one_line_naming_the_file_and_line(tmp_path, text, 
     path = tmp_path / "bad.yaml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(ConfigError, match=message):
-        texygen.load_texygen_config(path)
+        texygen_config.load_texygen_config(path)
     with pytest.raises(ConfigError, match="no such file"):
-        texygen.load_texygen_config(tmp_path / "none.yaml")
+        texygen_config.load_texygen_config(tmp_path / "none.yaml")
 
 
 # -- runs -----------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def _comparable(run_dir: Path) -> dict:
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
     train, test = _tiny_corpus(tmp_path)
-    cfg = texygen.load_texygen_config(None, [*TINY, f"train={train}", f"test={test}"])
+    cfg = texygen_config.load_texygen_config(None, [*TINY, f"train={train}", f"test={test}"])
     texygen.run_texygen(cfg, tmp_path / "whole", log=lambda line: None)
 
     calls = {"n": 0}
@@ -238,7 +238,7 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
 
 def test_a_run_scores_what_its_samples_file_holds(tmp_path):
     train, test = _tiny_corpus(tmp_path)
-    cfg = texygen.load_texygen_config(None, [*TINY, f"train={train}", f"test={test}", "columns=[mle]"])
+    cfg = texygen_config.load_texygen_config(None, [*TINY, f"train={train}", f"test={test}", "columns=[mle]"])
     results = texygen.run_texygen(cfg, tmp_path / "run", log=lambda line: None)
     column = results["columns"]["mle"]
     lines = gzip.decompress((tmp_path / "run" / column["samples"]).read_bytes()).decode().split("\n")[:-1]

@@ -78,7 +78,7 @@ def texygen_command(config: str, run_dir: Path, seed: int, overrides: list[str])
 
 def check_finished_texygen_run(run_dir: Path, cmd: list[str]) -> None:
     """Refuse to reuse a finished run that this command would not have made (threads and data_dir may differ)."""
-    from ..texygen import load_texygen_config
+    from ..texygen_config import load_texygen_config
 
     pairs = list(zip(cmd[3::2], cmd[4::2]))
     overrides = [v if f == "--set" else f"seed={v}" for f, v in pairs if f in ("--set", "--seed")]
@@ -96,7 +96,8 @@ def score_real(config: str, overrides: list[str], out: Path) -> dict:
     """The training file's own captions scored as if they were samples: how high BLEU goes on real text."""
     import os
 
-    from ..texygen import Scorer, load_data, load_texygen_config, write_samples
+    from ..texygen import Scorer, load_data, write_samples
+    from ..texygen_config import load_texygen_config
 
     path = out / "real" / "results.json"
     if path.exists():
@@ -114,7 +115,7 @@ def score_real(config: str, overrides: list[str], out: Path) -> dict:
 
 def benchmark(config: str, seeds: list[int], jobs: int, out: Path, overrides: list[str]) -> dict:
     """Run (or reuse) every seed of the protocol, score the real captions, and write the tables."""
-    from ..texygen import load_texygen_config
+    from ..texygen_config import load_texygen_config
 
     if len(seeds) < 2:
         raise ValueError(f"--seeds: intervals over seeds need at least 2 seeds, got {len(seeds)}")
