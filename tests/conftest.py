@@ -98,6 +98,7 @@ TIERS: dict[str, str | dict[str, str]] = {
         "*": "unit",
         "test_one_smoke_seed_end_to_end_and_rebuilt_without_checkpoints": "recipe",
         "test_kl_argument_errors": "recipe",
+        "test_the_checker_re_derives_the_summary_over_seeds_and_names_a_wrong_cell": "recipe",
     },
     "test_benchmark.py": {
         "*": "recipe",

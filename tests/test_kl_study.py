@@ -53,7 +53,8 @@ def _fabricated(tmp_path: Path) -> tuple[Path, dict]:
         # the arm's whole curve: the tempered start's A shifted by i / 8 (its T = 1 point: (7.5, 8.5 + i/8))
         curves[arm] = _points([(0.5, 8.5, 7.5 + i / 8), (1.0, 7.5, 8.5 + i / 8), (1.5, 8.0, 9.0)], se=0.5)
     resample = {
-        f"resample_b{b:g}": {"beta": b, "pool": 40, "log_z": -0.5, "distinct": 3, "nll_test": nll_test,
+        f"resample_b{b:g}": {"beta": b, "pool": 40, "log_z": -0.5, "log_z_pool": -0.625, "ess": 12.5, "distinct": 3,
+                             "z_pool_size": 400, "nll_test": nll_test, "nll_test_pool_z": nll_test - 0.03125,
                              "nll_oracle": 9.0, "nll_oracle_se": 0.5}
         for b, nll_test in zip(BETAS, (7.0, 6.5, 9.0))  # the last outside the curve's range
     }  # fmt: skip
@@ -113,6 +114,57 @@ def test_over_seeds_each_arm_and_its_paired_difference_with_a_seed_left_out(tmp_
     assert "minus_paper/paper" not in summary
 
 
+def _fabricated_study(tmp_path: Path) -> Path:
+    """results/kl with three fabricated seeds (runs' results.json and their sweeps, keyed as the study keys
+    them); the kl_frozen_b1 arm lies well below the tempered start on every seed, the paper arm above it."""
+    from seqgan.studies.experiments import run_key
+
+    out = tmp_path / "results" / "kl"
+    for seed, shift in ((1, 0.0), (2, -0.0625), (3, 0.125)):
+        seed_dir, saved = _fabricated(out / "work" / str(seed))
+        target = out / f"seed{seed}"
+        shutil.copytree(seed_dir, target)
+        for arm in trained_arms():
+            (target / arm / "results.json").write_text(json.dumps({"machine": "m", "seconds": 60.0 + seed}))
+            dy = shift + (-1.0 if arm == "kl_frozen_b1" else 0.5 if arm == "paper" else 0.0)
+            for p in saved["curves"][arm]:
+                p["nll_oracle"] += dy
+        saved.update(
+            temperatures=kl_remedy.TEMPERATURES, num_samples=48, sampling_seed=0, betas=list(BETAS),
+            pool_factor=kl_remedy.POOL_FACTOR, keys={arm: run_key(target / arm) for arm in trained_arms()},
+        )  # fmt: skip
+        (out / "kl_sweeps").mkdir(parents=True, exist_ok=True)
+        (out / "kl_sweeps" / f"seed{seed}.json").write_text(json.dumps(saved))
+    shutil.rmtree(out / "work")
+    return out
+
+
+def test_the_checker_re_derives_the_summary_over_seeds_and_names_a_wrong_cell(tmp_path):
+    out = _fabricated_study(tmp_path)
+    result = kl_remedy.run(None, 48, 0, out, report_only=True)
+    below = [a for a in all_arms() if result["summary"][f"gap/{a}"]["ci95"][1] < 0]
+    assert "kl_frozen_b1" in below and "paper" not in below
+    assert result["verdict"].startswith(f"{len(below)} arm(s) below their tempered start")
+    assert re.search(r"[:;] [a-z_0-9., ]*\bpaper\b[a-z_0-9., ]* above it", result["verdict"]), result["verdict"]
+    check = [sys.executable, str(REPO / "scripts" / "check_kl.py"), "--results", str(tmp_path / "results")]
+    proc = subprocess.run(check, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("all "), proc.stdout
+    md = (out / "kl.md").read_text()
+    st = result["summary"]["gap/kl_frozen_b1"]
+    for old, new, named in (
+        (f"[{st['ci95'][0]:+.3f}, ", f"[{st['ci95'][0] - 0.01:+.3f}, ", "kl_frozen_b1: 95 % CI"),
+        (f"**{len(below)} arm(s) below", "**No arm is below", "the verdict's head"),
+        (" above it", ", kl_frozen_b1 above it", "the arms the verdict calls above it"),
+    ):
+        assert md.count(old) >= 1, old
+        (out / "kl.md").write_text(md.replace(old, new, 1))
+        proc = subprocess.run(check, capture_output=True, text=True)
+        assert proc.returncode == 1 and named in proc.stdout, (named, proc.stdout)
+    (out / "kl.md").write_text(md.replace(md.splitlines()[6], "no verdict"))
+    proc = subprocess.run(check, capture_output=True, text=True)
+    assert proc.returncode == 1 and "no verdict line" in proc.stdout, proc.stdout
+
+
 def test_the_verdict_names_an_arm_below_only_when_its_whole_interval_is():
     def st(lo, hi, n=5):
         return {"n": n, "ci95": [lo, hi], "mean": (lo + hi) / 2}
@@ -165,8 +217,12 @@ def test_one_smoke_seed_end_to_end_and_rebuilt_without_checkpoints(tmp_path):
         assert s["arms"][arm]["nll_oracle"] == t1["nll_oracle"]
     for arm in resample_arms():
         point = saved["resample"][arm]
-        assert point["pool"] == 480 and 1 <= point["distinct"] <= 48
-        assert s["arms"][arm]["nll_test"] == point["nll_test"]
+        assert point["pool"] == 480 and point["z_pool_size"] == 4800 and 1 <= point["distinct"] <= 48
+        assert 1 <= point["ess"] <= 480 and s["arms"][arm]["nll_test"] == point["nll_test"]
+        # Z-hat from the larger independent pool: both NLL-tests are that of p_0 exp(r / B) / Z-hat
+        assert point["nll_test"] - point["nll_test_pool_z"] == pytest.approx(
+            (point["log_z"] - point["log_z_pool"]) / 8, abs=1e-6
+        )
     # a frozen D is D as its pre-training left it: the three frozen arms (one pre-training, one seed) hold one D
     import torch
 

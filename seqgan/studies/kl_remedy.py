@@ -12,7 +12,7 @@ seed, at the quick synthetic budget, one MLE pre-training and every arm started 
 * ``resample_bB``: no training. 2,000 draws resampled from 20,000 of the pre-trained G with weights
   (D/(1-D))^(1/B), D the ``kl_frozen_bB`` run's (frozen after its pre-training against that G): the
   tilted distribution that the KL g-step at B aims at, reached by sampling. Its NLL-test is that of
-  p_0 exp(r / B) / Z-hat (``kl.tilted_nll``);
+  p_0 exp(r / B) / Z-hat (``kl.tilted_nll``), Z-hat from an independent pool of 200,000 (``resampled_point``);
 
 for B in ``BETAS`` = 0.1, 1, 10, fixed before the runs: a decade either side of the identity's B = 1.
 
@@ -145,10 +145,42 @@ def _load(run_dir: Path, row: str):
     return load_run_models(run_dir, row=row)
 
 
-def _points(samples_nll: torch.Tensor) -> dict:
+@torch.no_grad()
+def resampled_point(g0, scorer, oracle, test: torch.Tensor, beta: float, num: int) -> dict:
+    """Resampling's point at ``beta``: ``num`` draws resampled from a pool of POOL_FACTOR x ``num`` of p_0
+    with weights exp(r / beta), their NLL-oracle, and NLL-test under p_0 exp(r / beta) / Z-hat.
+
+    Z-hat is taken from an independent pool ten times larger, not from the resampling pool: a pool's
+    log Z-hat is low on average (Jensen), more so the fewer draws carry the weight, and a low log Z-hat
+    lowers the NLL-test, in the arm's favour. The resampling pool's own log Z-hat is kept beside it: where
+    the two differ, the NLL-test may still be biased low by about the difference over the sequence length.
+    The draws' standard error counts the pool's effective sample size (Kish), not the draws: at a small
+    beta the weight sits on few sequences, drawn again and again."""
+    from ..kl import resample, tilted_nll
+
+    pool_size = POOL_FACTOR * num
+    pool = g0.sample(pool_size)  # (M, T)
+    log_odds = scorer(pool).double()  # (M,) log D / (1 - D)
+    r = log_odds / beta  # (M,) log weights
+    m = torch.tensor(float(pool_size), dtype=torch.float64)
+    log_z_pool = float(torch.logsumexp(r, 0) - torch.log(m))
+    ess = float(torch.exp(2 * torch.logsumexp(r, 0) - torch.logsumexp(2 * r, 0)))
+    samples = pool[resample(log_odds, beta, num).to(pool.device)]
+    chunks = [torch.logsumexp(scorer(g0.sample(pool_size)).double() / beta, 0) for _ in range(POOL_FACTOR)]
+    log_z = float(torch.logsumexp(torch.stack(chunks), 0) - torch.log(m * POOL_FACTOR))
+    seq_nll = oracle.token_nll(samples.cpu()).mean(dim=1)  # (num,)
     return {
-        "nll_oracle": samples_nll.mean().item(),
-        "nll_oracle_se": (samples_nll.std() / len(samples_nll) ** 0.5).item(),
+        "beta": beta,
+        "pool": pool_size,
+        "ess": ess,
+        "distinct": len({tuple(row) for row in samples.tolist()}),
+        "log_z": log_z,
+        "log_z_pool": log_z_pool,
+        "z_pool_size": POOL_FACTOR * pool_size,
+        "nll_oracle": seq_nll.mean().item(),
+        "nll_oracle_se": (seq_nll.std() / min(num, ess) ** 0.5).item(),
+        "nll_test": tilted_nll(g0, scorer, test, beta, log_z),
+        "nll_test_pool_z": tilted_nll(g0, scorer, test, beta, log_z_pool),
     }
 
 
@@ -157,7 +189,7 @@ def make_sweeps(seed_dir: Path, num_samples: int, sampling_seed: int) -> dict:
     resampling point (s + 2): needs the arms' checkpoints. The arms must share one pre-trained G."""
     from ..build import build_discriminator
     from ..data import oracle_corpus
-    from ..kl import log_odds_scorer, resampled_sample, tilted_nll
+    from ..kl import log_odds_scorer
 
     ckpt, cfg, oracle, _, g0 = _load(seed_dir / "paper", "pretrained")
     if oracle is None:
@@ -176,20 +208,12 @@ def make_sweeps(seed_dir: Path, num_samples: int, sampling_seed: int) -> dict:
         g = _load(seed_dir / arm, "seqgan")[4]
         curves[arm] = sweep(g, oracle, test, TEMPERATURES, num_samples, sampling_seed + 2)
         if arm_kind(arm) == "kl_frozen":  # its D is D as pre-training against p_0 left it: resample with it
-            beta = arm_beta(arm)
             d = build_discriminator(arm_cfg, g0.vocab_size)
             d.load_state_dict(arm_ckpt["discriminator"])
-            scorer = log_odds_scorer(d)
             torch.manual_seed(sampling_seed + 2)
-            samples, log_z = resampled_sample(g0, scorer, num_samples, beta, POOL_FACTOR * num_samples)
-            resampled[f"resample_b{beta_name(beta)}"] = {
-                "beta": beta,
-                "pool": POOL_FACTOR * num_samples,
-                "log_z": log_z,
-                "distinct": len({tuple(r) for r in samples.tolist()}),
-                **_points(oracle.token_nll(samples.cpu()).mean(dim=1)),
-                "nll_test": tilted_nll(g0, scorer, test, beta, log_z),
-            }
+            resampled[f"resample_b{beta_name(arm_beta(arm))}"] = resampled_point(
+                g0, log_odds_scorer(d), oracle, test, arm_beta(arm), num_samples
+            )
     return {"curves": curves, "resample": resampled}
 
 
@@ -197,7 +221,14 @@ def seed_sweeps(seed_dir: Path, num_samples: int, sampling_seed: int, path: Path
     """``path`` (kl_sweeps/seedS.json) when it was written from these runs (each arm's results.json key)
     with this grid, sample count and sampling seed; else the sweeps are made and written there."""
     keys = {arm: run_key(seed_dir / arm) for arm in trained_arms()}
-    setting = {"temperatures": TEMPERATURES, "num_samples": num_samples, "sampling_seed": sampling_seed, "keys": keys}
+    setting = {
+        "temperatures": TEMPERATURES,
+        "num_samples": num_samples,
+        "sampling_seed": sampling_seed,
+        "betas": list(BETAS),
+        "pool_factor": POOL_FACTOR,
+        "keys": keys,
+    }
     if path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
         if {k: saved.get(k) for k in setting} == setting:
@@ -243,11 +274,18 @@ def seed_result(seed_dir: Path, saved: dict) -> dict:
             else:
                 entry["gap_curve_se"] = None
         else:
-            entry.update({k: resampled[arm][k] for k in ("beta", "log_z", "distinct", "pool")})
+            entry.update(
+                {
+                    k: resampled[arm][k]
+                    for k in ("beta", "log_z", "log_z_pool", "ess", "distinct", "pool", "nll_test_pool_z")
+                }
+            )
         arms[arm] = entry
     paper = arms["paper"]
     minus_paper = {}
-    for arm in all_arms()[1:]:  # the arms' own draws are independent; the tempered start, read nearby, cancels
+    # every arm's points are drawn with one sampling seed (common random numbers: their errors correlate
+    # positively), so the root sum of squares below is a conservative s.e.; the tempered start, read nearby, cancels
+    for arm in all_arms()[1:]:
         a = arms[arm]
         ok = a["gap"] is not None and paper["gap"] is not None
         minus_paper[arm] = {
@@ -438,7 +476,10 @@ def markdown(summary: dict) -> str:
             )
     resample_lines = [
         f"- seed {s['seed']}, B = {beta_name(s['arms'][a]['beta'])}: {s['arms'][a]['distinct']} distinct of "
-        f"{summary['num_samples']} draws, log Z-hat {s['arms'][a]['log_z']:.3f}"
+        f"{summary['num_samples']} draws; effective sample size of the pool's weights {s['arms'][a]['ess']:.0f} of "
+        f"{s['arms'][a]['pool']}; log Z-hat {s['arms'][a]['log_z']:.3f} (independent pool of "
+        f"{POOL_FACTOR * s['arms'][a]['pool']}), {s['arms'][a]['log_z_pool']:.3f} (the resampling pool); NLL-test "
+        f"{s['arms'][a]['nll_test']:.3f} ({s['arms'][a]['nll_test_pool_z']:.3f} with the pool's Z-hat)"
         for s in summary["per_seed"]
         for a in resample_arms()
     ]
@@ -466,8 +507,9 @@ def markdown(summary: dict) -> str:
             "generator's tempered curve at the same NLL-test (the mean of sweeps A and B, linear interpolation along "
             "NLL-test on the branch T <= the temperature of lowest NLL-test): the model minus its control, so "
             "negative is better, below its own tempered start. Resampling's NLL-test is that of p_0 exp(r / B) / "
-            "Z-hat, Z-hat the mean of exp(r / B) over its pool. Arm - paper: the arm's gap minus the paper SeqGAN "
-            "arm's, paired by seed. Over seeds (the unit is the seed): 95 % t-interval; p two-sided, one-sample "
+            "Z-hat, Z-hat the mean of exp(r / B) over an independent pool of p_0. Arm - paper: the arm's gap "
+            "minus the paper SeqGAN arm's, paired by seed. Over seeds (the unit is the seed): 95 % t-interval; "
+            "p two-sided, one-sample "
             "t-test against 0 (arm - paper: the paired t-test), Wilcoxon's signed-rank test as a check (exact; with "
             f"{n} seeds it cannot go below 2 / 2^{n} = {2 / 2**n:.3g}).",
             "",
@@ -482,7 +524,10 @@ def markdown(summary: dict) -> str:
             "",
             "![curves](kl.png)",
             "",
-            "Resampling's draws:",
+            "Resampling's draws. Z-hat comes from an independent pool ten times the resampling pool: a pool's "
+            "log Z-hat is low on average, more so at a small effective sample size, and a low one lowers the "
+            "NLL-test in the arm's favour. Where the two log Z-hats differ, the NLL-test may still be low by "
+            "about their difference over the sequence length; the draws' s.e. counts the effective sample size:",
             "",
             *resample_lines,
             "",

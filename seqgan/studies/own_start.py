@@ -131,7 +131,8 @@ def over_seeds(values: list[float]) -> dict:
     mean = sum(values) / n
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    t_p = float(stats.ttest_1samp(values, 0.0).pvalue)
+    # no spread (identical gaps, up to rounding): the t-test is undefined, not p = 0
+    t_p = float(stats.ttest_1samp(values, 0.0).pvalue) if std > 1e-12 * max(1.0, abs(mean)) else nan
     wilcoxon_p = float(stats.wilcoxon(values).pvalue) if any(v != 0 for v in values) else nan
     return {"n": n, "mean": mean, "std": std, "ci95": [mean - half, mean + half], "t_p": t_p, "wilcoxon_p": wilcoxon_p}
 
