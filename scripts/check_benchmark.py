@@ -265,7 +265,12 @@ def check_task(folder: Path, repo: Path, all_samples: bool, check: Checker, refe
                     inside_mean = None if pub is None else lo <= pub <= hi
                     check.same(f"{what} published inside", inside, row[form]["published_inside"])
                     check.same(f"{what} published inside the mean's", inside_mean, row[form]["published_inside_ci95"])
-                    derived[(column, metric, n, form)] = {"mean": mean, "published": pub, "inside": inside}
+                    derived[(column, metric, n, form)] = {
+                        "mean": mean,
+                        "published": pub,
+                        "inside": inside,
+                        "inside_mean": inside_mean,
+                    }
                     flags = "" if pub is None else " / ".join("in" if x else "OUT" for x in (inside, inside_mean))
                     shown_one = f"[{one_lo:.3f}, {one_hi:.3f}] | {flags} |"
                     check.checked += 1
@@ -377,6 +382,7 @@ def check_readme(readme: Path, folders: list[Path], check: Checker) -> None:
     if coco is not None:
         figures = {k: v for k, v in coco.items() if isinstance(k, tuple) and len(k) == 4 and v["published"] is not None}
         inside = {form: sum(bool(v["inside"]) for k, v in figures.items() if k[3] == form) for form in ("full", "fast")}
+        inside_mean = sum(bool(v["inside_mean"]) for k, v in figures.items() if k[3] == "full")
         total = len(figures) // 2  # each published figure once in each form
         labelled("the number of seeds", r"COCO, (\d+) seeds", coco["seeds"])
         labelled(
@@ -385,6 +391,19 @@ def check_readme(readme: Path, folders: list[Path], check: Checker) -> None:
             r"metric forms, (\d+) of (\d+) in the fast",
             inside["full"], total, inside["fast"], total,
         )  # fmt: skip
+        labelled(
+            "the published figures inside the interval of our mean",
+            r"(\d+) of (\d+) lie inside the narrower interval of our mean",
+            inside_mean,
+            total,
+        )
+        mle4 = coco[("mle", "bleu", 4, "full")]
+        labelled(
+            "the MLE column's BLEU-4 against the published",
+            r"the MLE's BLEU-4 (\d\.\d{3}) against (\.\d{3})",
+            mle4["mean"],
+            f"{mle4['published']:.3f}"[1:],
+        )
         b4, sb4 = coco[("seqgan", "bleu", 4, "full")], coco[("seqgan", "self_bleu", 4, "full")]
         labelled(
             "SeqGAN's BLEU-4 and Self-BLEU-4",
