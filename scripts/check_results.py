@@ -993,6 +993,12 @@ def word_failures(texts: dict[str, str]) -> list[str]:
     return failures
 
 
+def run_checker(name: str) -> subprocess.CompletedProcess:
+    """Another checker script beside this one, on the same results folder."""
+    script = Path(__file__).resolve().parent / name
+    return subprocess.run([sys.executable, str(script), "--results", str(RESULTS)], capture_output=True, text=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     global RESULTS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1022,25 +1028,14 @@ def main(argv: list[str] | None = None) -> int:
     words = word_failures(raw)
     for line in words:
         print(line)
-    # the Texygen benchmark's tables (results/benchmark/TASK): their own checker, a script that shares no code
-    # with the study either (scripts/check_benchmark.py); its figures count here as one check
-    benchmark = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent / "check_benchmark.py"), "--results", str(RESULTS)],
-        capture_output=True,
-        text=True,
-    )
-    if benchmark.returncode != 0:
-        print(benchmark.stdout.strip() or benchmark.stderr.strip().splitlines()[-1])
-        failures += 1
-    # the KL remedy's comparison (results/kl): its own checker, sharing no code with the study (scripts/check_kl.py)
-    kl = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent / "check_kl.py"), "--results", str(RESULTS)],
-        capture_output=True,
-        text=True,
-    )
-    if kl.returncode != 0:
-        print(kl.stdout.strip() or kl.stderr.strip().splitlines()[-1])
-        failures += 1
+    # the Texygen benchmark's tables (results/benchmark/TASK, scripts/check_benchmark.py) and the KL remedy's
+    # comparison (results/kl, scripts/check_kl.py): each has its own checker, sharing no code with its study;
+    # each counts here as one check
+    others = [run_checker(name) for name in ("check_benchmark.py", "check_kl.py")]
+    for proc in others:
+        if proc.returncode != 0:
+            print(proc.stdout.strip() or proc.stderr.strip().splitlines()[-1])
+            failures += 1
     if failures or words:
         print(f"{failures} of {len(all_checks)} figures do not match their files; {len(words)} word checks fail")
         return 1
@@ -1048,8 +1043,8 @@ def main(argv: list[str] | None = None) -> int:
         f"all {len(all_checks)} figures match their files and every claim word holds "
         "(README.md, docs/results.md, docs/remedies.md, docs/real_data.md)"
     )
-    print(benchmark.stdout.strip())  # the benchmark's own count
-    print(kl.stdout.strip())  # the KL comparison's
+    for proc in others:  # their own counts
+        print(proc.stdout.strip())
     return 0
 
 
