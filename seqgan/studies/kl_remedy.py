@@ -42,7 +42,7 @@ from ..jobs import check_finished_run, run_all, train_command
 from ..runtime.hardware import machine
 from ..stats import format_p
 from .experiments import curve_at_nll_test, run_key, sweep
-from .own_start import gap_at, mean_over, mean_vertical_gap, over_seeds, quality_branch, se_branch
+from .own_start import cell, cell_pm, gap_at, mean_over, mean_vertical_gap, over_seeds, quality_branch, se_branch
 
 BETAS = (0.1, 1.0, 10.0)
 # 0.5, 0.55, ..., 1.5: own-start's grid reached down to 0.7; a KL arm at a small B may sharpen further
@@ -421,16 +421,6 @@ def run(
 # -- the report ---------------------------------------------------------------------------------------------
 
 
-def _f(v: float | None, signed: bool = True) -> str:
-    if v is None:
-        return "outside the curve's range"
-    return "n/a" if math.isnan(v) else (f"{v:+.3f}" if signed else f"{v:.3f}")
-
-
-def _pm(v: float | None, se: float | None) -> str:
-    return _f(v) if v is None or se is None else f"{_f(v)} ± {se:.3f}"
-
-
 def _arm_label(arm: str) -> str:
     beta = arm_beta(arm)
     return KIND_NAMES[arm_kind(arm)] + ("" if beta is None else f", B = {beta_name(beta)}")
@@ -448,17 +438,17 @@ def markdown(summary: dict) -> str:
         left = f" (left out: {', '.join(map(str, st['seeds_left_out']))})" if st["seeds_left_out"] else ""
         cells = [
             f"{st['n']}{left}",
-            _f(st["mean"]),
-            f"[{_f(st['ci95'][0])}, {_f(st['ci95'][1])}]",
+            cell(st["mean"]),
+            f"[{cell(st['ci95'][0])}, {cell(st['ci95'][1])}]",
             format_p(st["t_p"]),
             format_p(st["wilcoxon_p"]),
-            _f(st["se_rms"], False),
+            cell(st["se_rms"], False),
         ]
         if arm == "paper":
             cells += ["(the control)", "", ""]
         else:
             d = summary["summary"][f"minus_paper/{arm}"]
-            cells += [_f(d["mean"]), f"[{_f(d['ci95'][0])}, {_f(d['ci95'][1])}]", format_p(d["t_p"])]
+            cells += [cell(d["mean"]), f"[{cell(d['ci95'][0])}, {cell(d['ci95'][1])}]", format_p(d["t_p"])]
         stat_lines.append(f"| {_arm_label(arm)} | " + " | ".join(cells) + " |")
     seed_lines = [
         "| seed | arm | NLL-oracle ± s.e. | NLL-test | gap ± s.e. | arm - paper ± s.e. | curve gap ± s.e. |",
@@ -468,11 +458,11 @@ def markdown(summary: dict) -> str:
         for arm in all_arms():
             a = s["arms"][arm]
             d = s["minus_paper"].get(arm)
-            curve = _pm(a["gap_curve"], a["gap_curve_se"]) if "gap_curve" in a else "(a point)"
+            curve = cell_pm(a["gap_curve"], a["gap_curve_se"]) if "gap_curve" in a else "(a point)"
             seed_lines.append(
                 f"| {s['seed']} | {_arm_label(arm)} | {a['nll_oracle']:.3f} ± {a['nll_oracle_se']:.3f} | "
-                f"{a['nll_test']:.3f} | {_pm(a['gap'], a['gap_se'])} | "
-                f"{'' if d is None else _pm(d['gap'], d['gap_se'])} | {curve} |"
+                f"{a['nll_test']:.3f} | {cell_pm(a['gap'], a['gap_se'])} | "
+                f"{'' if d is None else cell_pm(d['gap'], d['gap_se'])} | {curve} |"
             )
     resample_lines = [
         f"- seed {s['seed']}, B = {beta_name(s['arms'][a]['beta'])}: {s['arms'][a]['distinct']} distinct of "

@@ -324,14 +324,14 @@ def run(runs: Path, temperatures: list[float] | None, num_samples: int, sampling
 # -- the report ---------------------------------------------------------------------------------------------
 
 
-def _f(v: float | None, signed: bool = True) -> str:
+def cell(v: float | None, signed: bool = True) -> str:
     if v is None:
         return "outside the curve's range"
     return "n/a" if math.isnan(v) else (f"{v:+.3f}" if signed else f"{v:.3f}")
 
 
-def _pm(v: float | None, se: float | None) -> str:
-    return _f(v) if v is None or se is None else f"{_f(v)} ± {se:.3f}"
+def cell_pm(v: float | None, se: float | None) -> str:
+    return cell(v) if v is None or se is None else f"{cell(v)} ± {se:.3f}"
 
 
 def markdown(summary: dict) -> str:
@@ -348,14 +348,15 @@ def markdown(summary: dict) -> str:
             rng = "n/a" if a["curve"] is None else "{:.3f}-{:.3f}".format(*a["curve"]["nll_test_range"])
             seed_lines.append(
                 f"| {s['seed']} | {arm} | {a['t1']['nll_oracle']:.3f} ± {a['t1']['nll_oracle_se']:.3f} | "
-                f"{a['t1']['nll_test']:.3f} | {_f(a['pretrained_A_at_nll_test'], False)} | "
-                f"{_f(a['pretrained_B_at_nll_test'], False)} | {_pm(a['gap_t1'], a['gap_t1_se'])} | {_f(a['noise'])} | "
-                f"{_pm(a['gap_curve'], a['gap_curve_se'])} | {rng} |"
+                f"{a['t1']['nll_test']:.3f} | {cell(a['pretrained_A_at_nll_test'], False)} | "
+                f"{cell(a['pretrained_B_at_nll_test'], False)} | {cell_pm(a['gap_t1'], a['gap_t1_se'])} | "
+                f"{cell(a['noise'])} | "
+                f"{cell_pm(a['gap_curve'], a['gap_curve_se'])} | {rng} |"
             )
         d = s["tuned_minus_paper"]
         seed_lines.append(
-            f"| {s['seed']} | tuned - paper | | | | | {_pm(d['gap_t1'], d['gap_t1_se'])} | | "
-            f"{_pm(d['gap_curve'], d['gap_curve_se'])} | |"
+            f"| {s['seed']} | tuned - paper | | | | | {cell_pm(d['gap_t1'], d['gap_t1_se'])} | | "
+            f"{cell_pm(d['gap_curve'], d['gap_curve_se'])} | |"
         )
     stat_lines = [
         "| statistic (negative: better than the control) | arm | seeds | mean | 95 % CI | t-test p | Wilcoxon p | "
@@ -367,9 +368,9 @@ def markdown(summary: dict) -> str:
             st = summary["summary"][f"{key}/{label}"]
             left = f" (left out: {', '.join(map(str, st['seeds_left_out']))})" if st["seeds_left_out"] else ""
             stat_lines.append(
-                f"| {name} | {label} | {st['n']}{left} | {_f(st['mean'])} | "
-                f"[{_f(st['ci95'][0])}, {_f(st['ci95'][1])}] | "
-                f"{format_p(st['t_p'])} | {format_p(st['wilcoxon_p'])} | {_f(st['se_rms'], False)} | "
+                f"| {name} | {label} | {st['n']}{left} | {cell(st['mean'])} | "
+                f"[{cell(st['ci95'][0])}, {cell(st['ci95'][1])}] | "
+                f"{format_p(st['t_p'])} | {format_p(st['wilcoxon_p'])} | {cell(st['se_rms'], False)} | "
                 f"{'yes' if st['ci_excludes_0'] else 'no'} |"
             )
     machines = [
